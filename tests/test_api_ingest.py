@@ -353,6 +353,80 @@ def test_bad_batch_bodies_are_refused_with_what_is_wrong(
     assert _batches(world) == before
 
 
+_LIMIT = 256 * 1024  # the test service's limit on a batch's body (api_helpers.serve)
+
+
+@pytest.mark.parametrize(
+    ("content", "media", "status", "code", "message"),
+    [
+        # a court's CSV saved in GBK, as a Chinese Windows program saves it
+        ("record_id,subject_id\n判决1,x\n".encode("gbk"), "text/csv", 400, "body_not_utf8", "字节 21（0xc5）无法解码"),
+        (b"", "text/csv", 400, "empty_body", "请求体为空：请发送该批的记录"),
+        (b"[]", "application/json", 400, "empty_body", "该批没有记录"),
+        (b"a,b\n1,2\n", "text/plain", 415, "unsupported_media_type", "Content-Type 'text/plain' 不是批次的格式"),
+        (b"not parquet", "application/vnd.apache.parquet", 400, "malformed_body", "请求体不是 Parquet 文件"),
+        (
+            b'{"record_id": "A-1"}',
+            "application/json",
+            400,
+            "malformed_body",
+            'JSON 批次是记录的列表，或 {"records": [...]}',
+        ),
+        ("subject_id".encode("utf-16-le"), "text/csv", 400, "body_not_utf8", "请求体的前四个字节中有 NUL 字节"),
+        ("\ufeffa,b\n".encode("utf-16"), "text/csv", 400, "body_not_utf8", "请求体是 UTF-16 文本"),
+        (b"x" * (_LIMIT + 1), "text/csv", 413, "body_too_large", f"请求体有 {_LIMIT + 1} 字节；上限为 {_LIMIT} 字节"),
+    ],
+)
+def test_a_bad_batch_body_is_refused_in_the_language_asked(
+    world: dict[str, Any], content: bytes, media: str, status: int, code: str, message: str
+) -> None:
+    """``?lang=zh`` on the records routes: a body that cannot be read as a batch is refused in Chinese too (until
+    2026-12-06 only a batch's row errors' summary and the refusals of a correction or withdrawal were; a GBK file from
+    a court was told in English that it is not UTF-8)."""
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    r = client.post("/v1/records", params={"lang": "zh"}, content=content, headers={**key, "content-type": media})
+    error = r.json()["error"]
+    assert (r.status_code, error["code"], r.headers["content-language"]) == (status, code, "zh-CN"), r.text
+    assert message in error["message"]
+    english = _post(world, content, media)  # in English by default, as before
+    assert (english.headers["content-language"], english.json()["error"]["code"]) == ("en", code)
+
+
+def test_a_correction_and_a_reused_key_are_refused_in_the_language_asked(world: dict[str, Any]) -> None:
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    zh = {"lang": "zh"}
+    empty = client.put(
+        "/v1/records/HTTP-ZH-0", params=zh, content=b" ", headers={**key, "content-type": "application/json"}
+    )
+    assert (empty.status_code, empty.json()["error"]["message"]) == (400, "请求体为空：请发送更正后的记录")
+    xml = client.put("/v1/records/HTTP-ZH-0", params=zh, content=b"<a/>", headers={**key, "content-type": "text/xml"})
+    assert (xml.status_code, xml.json()["error"]["message"]) == (
+        415,
+        "此处不接受 Content-Type 'text/xml'；请以 application/json 发送请求体",
+    )
+    listed = client.put("/v1/records/HTTP-ZH-0", params=zh, json=[1], headers=key)
+    assert (listed.status_code, listed.json()["error"]["message"]) == (400, "请求体不是一条记录：请发送一个 JSON 对象")
+    rows = _rows(world, "HTTP-ZH", 2)
+    assert _post(world, _ndjson(rows), "application/x-ndjson", **{"Idempotency-Key": "zh-key-1"}).status_code == 200
+    reused = client.post(
+        "/v1/records",
+        params=zh,
+        content=_ndjson(rows[:1]),
+        headers={**key, "content-type": "application/x-ndjson", "Idempotency-Key": "zh-key-1"},
+    )
+    assert (reused.status_code, reused.headers["content-language"], reused.json()["error"]) == (
+        409,
+        "zh-CN",
+        {
+            "code": "idempotency_key_reused",
+            "message": "Idempotency-Key 'zh-key-1' 已用于另一批；新的批次需要新的键",
+            "field": "idempotency-key",
+        },
+    )
+
+
 def test_a_batch_missing_a_column_says_which(world: dict[str, Any]) -> None:
     r = _post(world, b"record_id,subject_id\nA-1,110101199001011237\n", "text/csv")
     assert r.status_code == 400

@@ -280,7 +280,10 @@ def test_code_valid_only_after_birth_year_is_accepted() -> None:
 def test_code_not_yet_valid_on_today_is_refused() -> None:
     value = make_ric("110118", date(1990, 1, 1), 5)
     error = raises(validate_ric, value, today=date(2010, 1, 1))
-    assert str(error) == f"resident identity number {value!r} has an unknown region code 110118"
+    assert str(error) == (
+        f"resident identity number {value!r} has region code 110118 (密云区), in use from 2015 only: not yet in 2010"
+    )
+    assert error.zh == f"居民身份证号码 {value!r} 的地区代码 110118（密云区）的使用期为 2015 年起，2010 年尚未启用"
     assert error.reason == "region"
 
 
@@ -290,18 +293,25 @@ def test_code_valid_in_birth_year_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "birth"),
+    ("code", "birth", "said", "said_zh"),
     [
-        ("110208", date(1990, 1, 1)),  # [-1982]密云县
-        ("110208", date(1983, 1, 1)),
-        ("110103", date(2011, 1, 1)),  # [-2010]崇文区
-        ("110110", date(1987, 6, 1)),  # [-1986]燕山区
+        ("110208", date(1990, 1, 1), "(密云县), in use until 1982", "（密云县）的使用期为 1982 年及以前"),
+        ("110208", date(1983, 1, 1), "(密云县), in use until 1982", "（密云县）的使用期为 1982 年及以前"),
+        ("110103", date(2011, 1, 1), "(崇文区), in use until 2010", "（崇文区）的使用期为 2010 年及以前"),
+        ("110110", date(1987, 6, 1), "(燕山区), in use until 1986", "（燕山区）的使用期为 1986 年及以前"),
+        ("110228", date(2016, 3, 1), "(密云县), in use 1982-2015", "（密云县）的使用期为 1982–2015 年"),
     ],
 )
-def test_code_that_ended_before_the_birth_year_is_refused(code: str, birth: date) -> None:
+def test_code_that_ended_before_the_birth_year_is_refused(code: str, birth: date, said: str, said_zh: str) -> None:
+    """The code is known, and said so with its years (until 2026-12-06: "has an unknown region code 110228", "的地区代码
+    110228 不存在", of a code the reference data names)."""
     value = make_ric(code, birth, 1)
     error = raises(validate_ric, value, today=TODAY)
-    assert str(error) == f"resident identity number {value!r} has an unknown region code {code}"
+    year = birth.year
+    assert str(error) == (
+        f"resident identity number {value!r} has region code {code} {said} only: gone before the birth year {year}"
+    )
+    assert error.zh == f"居民身份证号码 {value!r} 的地区代码 {code}{said_zh}，出生年份 {year} 年时已停用"
     assert error.reason == "region"
 
 
@@ -471,7 +481,10 @@ def test_subject_errors(value: str, message: str) -> None:
     [
         ("110105200101248673", "has check character '3'; expected '0'"),
         ("11010118991231001X", "has an impossible birth date 18991231"),
-        ("110228201603010149", "has an unknown region code 110228"),  # 密云县 was gone by 2016
+        (
+            "110228201603010149",
+            "has region code 110228 (密云县), in use 1982-2015 only: gone before the birth year 2016",
+        ),
     ],
 )
 def test_a_mistyped_identity_number_is_no_credit_code(value: str, message: str) -> None:

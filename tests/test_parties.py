@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,66 @@ def test_an_unbound_party_must_name_the_policy_of_a_service_two_policies_define(
     rail = {"subject_id": world["listed"], "service": "high_speed_rail", "purpose": "ticket purchase"}
     r = client.post("/v1/decisions", json=rail, headers=auth(world["keys"]["railway"]))
     assert (r.status_code, r.json()["policy_id"]) == (200, "beijing")
+
+
+@pytest.mark.parametrize(
+    ("policy", "service", "en", "zh"),
+    [
+        (
+            "sesame",
+            "bank_loan",
+            "no scored run of policy sesame offers the service 'bank_loan'",
+            "政策 sesame 没有提供服务 'bank_loan' 的评分",
+        ),
+        (
+            "nope",
+            "matchmaking_badge",
+            "no scored run of policy nope offers the service 'matchmaking_badge'",
+            "政策 nope 没有提供服务 'matchmaking_badge' 的评分",
+        ),
+    ],
+)
+def test_a_residents_own_decision_under_a_policy_that_does_not_offer_the_service_is_refused_as_a_banks(
+    world: dict[str, Any], policy: str, service: str, en: str, zh: str
+) -> None:
+    """The resident's own decision names the policy asked, as a relying party's decision does (field ``policy``):
+    until 2026-12-06 it said "no scored policy offers the service 'bank_loan'" (beijing does) or "no score run yet for
+    policy nope", decided on the run in force where no snapshot answered."""
+    client: httpx.Client = world["client"]
+    own = auth(world["keys"]["resident"])
+    for lang, message in (("en", en), ("zh", zh)):
+        r = client.get(
+            f"/v1/subjects/{world['listed']}/services/{service}", params={"policy": policy, "lang": lang}, headers=own
+        )
+        assert (r.status_code, r.json()["error"]) == (404, {"code": "not_found", "message": message, "field": "policy"})
+
+
+def test_a_purpose_is_compared_as_the_registry_logs_it_trimmed_and_one_line(world: dict[str, Any]) -> None:
+    """The registry trims a purpose and logs it so (``check_purpose``), but the service compared it with the declared
+    ones as sent: "ticket purchase " from a form was refused 403 ``purpose_not_declared`` until 2026-12-06, and one
+    with an escape sequence was refused as undeclared, not as the text it is (400 ``invalid_purpose``, docs/api.md)."""
+    client: httpx.Client = world["client"]
+    rail = auth(world["keys"]["railway"])
+    body = {"subject_id": world["listed"], "service": "high_speed_rail"}
+    for sent in ("ticket purchase ", "\tticket purchase\n"):
+        single = client.post("/v1/decisions", json={**body, "purpose": sent}, headers=rail)
+        assert (single.status_code, single.json()["purpose"]) == (200, "ticket purchase"), single.text
+        batch = {"service": "high_speed_rail", "purpose": sent, "subject_ids": [world["listed"]]}
+        many = client.post("/v1/decisions/batch", json=batch, headers=rail)
+        assert (many.status_code, many.json()["decisions"][0]["purpose"]) == (200, "ticket purchase"), many.text
+    world["service"].flush_inquiries()  # the journal, written to the store
+    sql = "SELECT purpose, count(*) FROM inquiries WHERE subject_id = ? AND purpose LIKE '%ticket purchase%' GROUP BY 1"
+    logged = dict(execute(world, sql, [world["listed"]]))
+    assert "ticket purchase" in logged and set(logged) == {"ticket purchase"}
+    r = client.post("/v1/decisions", json={**body, "purpose": "ticket\x1b[2Jpurchase"}, headers=rail)
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        {
+            "code": "invalid_purpose",
+            "message": "a purpose is one line of plain text; this one has a control character (U+001B)",
+            "field": "purpose",
+        },
+    )
 
 
 def test_a_bound_party_is_decided_under_its_policy_and_no_other(world: dict[str, Any]) -> None:
@@ -145,6 +206,31 @@ def test_a_party_named_with_a_control_character_is_refused_and_no_key_is_issued(
             },
         ), name
     assert execute(world, "SELECT count(*) FROM api_keys")[0][0] == before
+
+
+# the services of the shipped policies, beijing's and sesame's (docs/policies), by name
+OFFERED = (
+    "air_travel, bank_loan, consumer_credit, deposit_free_rental, flight, high_speed_rail, home_lease, "
+    "legal_representative_registration, matchmaking_badge, private_school_fees, property_purchase, rail_first_class, "
+    "rail_priority, rail_second_class, star_hotel, visa_support"
+)
+
+
+def test_a_service_no_policy_offers_is_refused_naming_those_that_are(world: dict[str, Any]) -> None:
+    """A bank's key asked for ``consumer_loan`` (sesame's is ``consumer_credit``, beijing's ``bank_loan``): until
+    2026-12-06 the refusal said "unknown service consumer_loan" alone, and the operator had to read the policies to
+    find the name to type."""
+    client: httpx.Client = world["client"]
+    body = {"role": "relying_party", "name": "ICBC", "services": ["consumer_loan"], "purposes": ["loan application"]}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        {
+            "code": "bad_request",
+            "message": f"unknown service consumer_loan; the policies offer: {OFFERED}",
+            "field": "services",
+        },
+    )
 
 
 def test_a_resident_sees_who_asked_by_name_never_a_key_id(world: dict[str, Any]) -> None:

@@ -221,6 +221,23 @@ def test_a_refused_search_is_told_in_the_page_s_language(world: dict[str, Any]) 
             assert "must be" not in client.get("/lists", params={**params, "lang": "zh"}).text
 
 
+def test_a_refused_search_over_the_api_is_told_in_the_language_asked(world: dict[str, Any]) -> None:
+    """``GET /v1/lists/lookup?lang=zh`` said its own refusals in English (Content-Language: en) until 2026-12-06: the
+    registry had no Chinese words for them (the page /lists had its own for the query's length, now the registry's)."""
+    client: httpx.Client = world["client"]
+    cases = [
+        ({"q": "张"}, "bad_query", "请输入完整的姓名、身份证号或统一社会信用代码（2 至 64 个字符）"),
+        ({"q": "张伟", "list_id": "blacklists"}, "unknown_list", "没有公开名单 'blacklists'"),
+    ]
+    for params, code, zh in cases:
+        r = client.get("/v1/lists/lookup", params={**params, "lang": "zh"})
+        assert (r.status_code, r.headers["content-language"], r.json()["error"]["code"]) == (422, "zh-CN", code)
+        assert r.json()["error"]["message"] == zh
+    with pytest.raises(WorkflowInputError) as info:
+        check_page(0, 20)
+    assert info.value.said_in("zh") == "页码应为 1 至 10000，收到的是 0"
+
+
 def test_an_identity_number_is_found_as_typed(world: dict[str, Any]) -> None:
     """Spaces, a lower-case x and full-width digits, as over the API's other routes: before, the look-up found no one
     (it upper-cased only)."""

@@ -25,6 +25,7 @@ MIGRANT = make_ric("510104", dt.date(1979, 2, 28), 101)  # Chengdu, Jinjiang: a 
 ORG = make_uscc("91110000600037341")
 OLD_CODE = make_ric("110228", dt.date(1960, 1, 1), 1)  # 密云县 until 2015: valid for someone born in 1960
 GONE_CODE = make_ric("110228", dt.date(2020, 1, 1), 1)  # ...but not for someone born in 2020
+GONE = "(密云县), in use 1982-2015 only: gone before the birth year"
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -67,7 +68,7 @@ def test_each_kind_of_bad_subject_row_gets_its_message(store: Store, tmp_path: P
     professions = ", ".join(load_catalog().professions)
     assert report.errors == [
         RowError(6, "subject_id", msg(bad_check)),
-        RowError(7, "subject_id", f"resident identity number '{GONE_CODE}' has an unknown region code 110228"),
+        RowError(7, "subject_id", f"resident identity number '{GONE_CODE}' has region code 110228 {GONE} 2020"),
         RowError(8, "subject_id", f"resident identity number '{future}' has a birth date in the future 20270101"),
         RowError(9, "subject_id", "is required"),
         RowError(10, "name", "is required"),
@@ -101,7 +102,7 @@ def test_a_mistyped_identity_number_is_never_registered_as_an_organisation(store
     assert report.errors == [
         RowError(1, "subject_id", f"{number} '110105200101248673' has check character '3'; expected '0'"),
         RowError(2, "subject_id", f"{number} '11010118991231001X' has an impossible birth date 18991231"),
-        RowError(3, "subject_id", f"{number} '110228201603010149' has an unknown region code 110228"),
+        RowError(3, "subject_id", f"{number} '110228201603010149' has region code 110228 {GONE} 2016"),
     ]
     assert store.rows("SELECT subject_id, kind FROM subjects") == [{"subject_id": ORG, "kind": "org"}]
 

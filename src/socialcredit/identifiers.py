@@ -295,6 +295,39 @@ def make_ric(region_code: str, birth_date: date, sequence: int) -> str:
     return first17 + ric_check_char(first17)
 
 
+def _region_refused(number: str, value: str, code: str, birth_year: int, this_year: int) -> IdentifierError:
+    """Why region ``code`` cannot be that of a number of someone born in ``birth_year``: no such code, or a code in
+    use only before that year (``110228``, 密云县, 1982-2015, in a number of 2016) or only after ``this_year``."""
+    periods = _region_periods(code)
+    if not periods:
+        return IdentifierError(
+            f"{_RIC} {number!r} has an unknown region code {code}",
+            reason="region",
+            value=value,
+            zh=f"{_RIC_ZH} {number!r} 的地区代码 {code} 不存在",
+        )
+    spans = [
+        (f"{start}-{end}", f"{start}–{end} 年")
+        if start is not None and end is not None
+        else (f"until {end}", f"{end} 年及以前")
+        if end is not None
+        else (f"from {start}", f"{start} 年起")
+        for start, end, _ in periods
+    ]
+    en, zh = ", ".join(en for en, _ in spans), "、".join(zh for _, zh in spans)
+    name = periods[-1][2]
+    if all(end is not None and end < birth_year for _, end, _ in periods):
+        why, why_zh = f"gone before the birth year {birth_year}", f"出生年份 {birth_year} 年时已停用"
+    else:
+        why, why_zh = f"not yet in {this_year}", f"{this_year} 年尚未启用"
+    return IdentifierError(
+        f"{_RIC} {number!r} has region code {code} ({name}), in use {en} only: {why}",
+        reason="region",
+        value=value,
+        zh=f"{_RIC_ZH} {number!r} 的地区代码 {code}（{name}）的使用期为 {zh}，{why_zh}",
+    )
+
+
 def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
     """Validate a resident identity number and return its parts.
 
@@ -363,12 +396,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
     code = number[:6]
     name = _region_name(code, birth.year, today.year)
     if name is None:
-        raise IdentifierError(
-            f"{_RIC} {number!r} has an unknown region code {code}",
-            reason="region",
-            value=value,
-            zh=f"{_RIC_ZH} {number!r} 的地区代码 {code} 不存在",
-        )
+        raise _region_refused(number, value, code, birth.year, today.year)
     sex = "M" if int(number[16]) % 2 else "F"
     return ResidentId(number=number, region_code=code, birth_date=birth, sex=sex, region_name=name)
 

@@ -81,23 +81,30 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = FORMATS.get(media)
     if suffix is None:
+        formats = ", ".join(sorted(FORMATS))
         raise UnsupportedMediaError(
-            f"Content-Type {media or '(none)'!r} is not a batch format; send one of: {', '.join(sorted(FORMATS))}",
+            f"Content-Type {media or '(none)'!r} is not a batch format; send one of: {formats}",
             field="content-type",
+            zh=f"Content-Type {media or '(none)'!r} 不是批次的格式；请用以下之一发送：{formats}",
         )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+        raise PayloadTooLargeError(
+            f"the body is {int(declared)} bytes; the limit is {limit} bytes",
+            zh=f"请求体有 {int(declared)} 字节；上限为 {limit} 字节",
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeError(f"the body is over the limit of {limit} bytes")
+            raise PayloadTooLargeError(
+                f"the body is over the limit of {limit} bytes", zh=f"请求体超过了 {limit} 字节的上限"
+            )
         chunks.append(chunk)
     data = b"".join(chunks)
     if not data:
-        raise _malformed("the body is empty: send the batch's records", "empty_body")
+        raise _malformed("the body is empty: send the batch's records", "empty_body", zh="请求体为空：请发送该批的记录")
     if suffix != ".parquet":
         try:
             text = data.decode("utf-8")
@@ -109,7 +116,10 @@ async def read_body(request: Request, folder: Path, limit: int = MAX_BODY_BYTES)
         if suffix == ".csv":
             _no_wide_header(text.removeprefix("\ufeff"))
     elif not data.startswith(b"PAR1"):
-        raise _malformed("the body is not a Parquet file (it does not start with PAR1)")
+        raise _malformed(
+            "the body is not a Parquet file (it does not start with PAR1)",
+            zh="请求体不是 Parquet 文件（不以 PAR1 开头）",
+        )
     digest = hashlib.sha256(data).hexdigest()
     if suffix == ".json":
         rows = _json_rows(data.decode("utf-8"))
@@ -131,6 +141,7 @@ def _no_nul_ahead(text: str) -> None:
         raise _malformed(
             "the body has a NUL byte among its first four, as UTF-16 and UTF-32 text has; send text in UTF-8",
             "body_not_utf8",
+            zh="请求体的前四个字节中有 NUL 字节，UTF-16 和 UTF-32 文本才会如此；请以 UTF-8 发送文本",
         )
 
 
@@ -165,12 +176,16 @@ def _no_wide_header(text: str) -> None:
             "the body has a NUL byte beside a separator in its first line, as UTF-16 and UTF-32 text has; send text "
             "in UTF-8",
             "body_not_utf8",
+            zh="请求体第一行的分隔符旁有 NUL 字节，UTF-16 和 UTF-32 文本才会如此；请以 UTF-8 发送文本",
         )
 
 
-def _malformed(message: str, code: str = "malformed_body", field: str | None = None) -> SocialCreditError:
-    """A body that cannot be read as a batch (400): empty, not UTF-8, not JSON, not Parquet, not a list of objects."""
-    return SocialCreditError(message, code=code, field=field)
+def _malformed(
+    message: str, code: str = "malformed_body", field: str | None = None, *, zh: str | None = None
+) -> SocialCreditError:
+    """A body that cannot be read as a batch (400): empty, not UTF-8, not JSON, not Parquet, not a list of objects;
+    ``zh`` its words in Chinese, said where the route speaks Chinese (``?lang=zh`` on the records routes)."""
+    return SocialCreditError(message, code=code, field=field, zh=zh)
 
 
 class _Object(dict[str, Any]):
@@ -286,11 +301,15 @@ def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
 def _not_utf8(exc: UnicodeDecodeError, data: bytes) -> SocialCreditError:
     if (wide := limits.wide_encoding(data[:4])) is not None:
         return _malformed(
-            f"the body is {wide} text (it starts with {wide}'s byte order mark); send text in UTF-8", "body_not_utf8"
+            f"the body is {wide} text (it starts with {wide}'s byte order mark); send text in UTF-8",
+            "body_not_utf8",
+            zh=f"请求体是 {wide} 文本（以 {wide} 的字节顺序标记开头）；请以 UTF-8 发送文本",
         )
+    at, byte = exc.start, data[exc.start]
     return _malformed(
-        f"the body is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) cannot be decoded; send text in UTF-8",
+        f"the body is not UTF-8: byte {at} (0x{byte:02x}) cannot be decoded; send text in UTF-8",
         "body_not_utf8",
+        zh=f"请求体不是 UTF-8 文本：字节 {at}（0x{byte:02x}）无法解码；请以 UTF-8 发送文本",
     )
 
 
@@ -317,9 +336,12 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
             raise _malformed('the body names "records" more than once; send the batch\'s records once', field="records")
         doc = doc["records"]
     if not isinstance(doc, list):
-        raise _malformed('a JSON batch is a list of records, or {"records": [...]}')
+        raise _malformed(
+            'a JSON batch is a list of records, or {"records": [...]}',
+            zh='JSON 批次是记录的列表，或 {"records": [...]}',
+        )
     if not doc:
-        raise _malformed("the batch has no records", "empty_body")
+        raise _malformed("the batch has no records", "empty_body", zh="该批没有记录")
     limits.check_rows(len(doc))
     escapes = _SURROGATE_ESCAPE.search(text) is not None
     for i, row in enumerate(doc):
@@ -351,10 +373,13 @@ async def read_record(request: Request) -> dict[str, Any]:
         raise UnsupportedMediaError(
             f"Content-Type {media or '(none)'!r} is not taken here; send the body as application/json",
             field="content-type",
+            zh=f"此处不接受 Content-Type {media or '(none)'!r}；请以 application/json 发送请求体",
         )
     data = await request.body()  # bounded by the app's limit on every body but a batch's
     if not data.strip():
-        raise _malformed("the body is empty: send the corrected record", "empty_body")
+        raise _malformed(
+            "the body is empty: send the corrected record", "empty_body", zh="请求体为空：请发送更正后的记录"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -363,7 +388,11 @@ async def read_record(request: Request) -> dict[str, Any]:
     _no_nul_ahead(text)
     doc = _parse(text, "a record is one object whose fields are plain values")
     if not isinstance(doc, dict):
-        raise _malformed("the body is not a record: send one JSON object", field="body")
+        raise _malformed(
+            "the body is not a record: send one JSON object",
+            field="body",
+            zh="请求体不是一条记录：请发送一个 JSON 对象",
+        )
     _check_record(1, doc)
     return doc
 

@@ -23,7 +23,7 @@ from socialcredit.policy.memoranda import LoadedMemorandum
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.access.parties import KeyRing, Party
 from socialcredit.registry.access.throttle import OTHERS, Throttle, service_limits
-from socialcredit.registry.decisions.decide import Served, ambiguous_service, run_for_service
+from socialcredit.registry.decisions.decide import Served, ambiguous_service, not_offered_under, run_for_service
 from socialcredit.registry.decisions.inquiries import journal_of
 from socialcredit.registry.decisions.live import LivePasses, LiveView, changes, rescore, warm
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -543,9 +543,7 @@ class Service:
                 raise _no_run(self.no_run[f"{service_id}@{policy_id}"], field="policy")
             if not self.snapshots:
                 raise _no_run_yet()
-            message = f"no scored run of policy {policy_id} offers the service {service_id!r}"
-            zh = f"政策 {policy_id} 没有提供服务 {service_id!r} 的评分"
-            raise NotFoundError(message, field="policy", zh=zh)
+            raise not_offered_under(policy_id, service_id)
         return snap
 
     def served(self, subject_id: str, service_id: str, policy_id: str | None) -> Served | None:

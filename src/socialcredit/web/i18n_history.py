@@ -62,10 +62,7 @@ HISTORY_PAIRS: dict[str, tuple[str, str]] = {
     "public_prev": ("上一页", "Previous page"),
     "public_next": ("下一页", "Next page"),
     "public_pages": ("结果分页", "Pages of results"),
-    # a refused search, in the page's language (the registry says it in English, for the API and the CLI)
+    # a page that is no whole number, refused by the page before the registry is asked (its other refusals are the
+    # registry's, in the page's language: public_lists)
     "public_err_page": ("页码应为 1 至 {most} 的整数，收到的是 {sent}", "page must be from 1 to {most}, not {sent}"),
-    "public_err_query": (
-        "请输入完整的姓名、身份证号或统一社会信用代码（2 至 64 个字符）",
-        "query must be a full name, identity number or organisation code (2 to 64 characters)",
-    ),
 }

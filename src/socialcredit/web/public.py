@@ -78,8 +78,8 @@ def add_routes(router: APIRouter, web: Web) -> None:
                     actor="public",
                     held=web.service.held_listings,  # a listing decisions no longer apply is not published
                 )
-        except WorkflowError as exc:  # the query's length (the page and the list are checked above)
-            failure = page.t("public_err_query") if exc.code == "bad_query" else str(exc)
+        except WorkflowError as exc:  # the query's length or an unknown list (the page is checked above)
+            failure = exc.said_in(page.lang)
             return page.render("public_lists.html", 400, failure=failure, **context)
         rows = found["results"]
         columns = [c for c in COLUMNS if any(c in e for e in rows)]

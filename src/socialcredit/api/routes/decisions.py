@@ -13,6 +13,7 @@ from socialcredit.api.models import BatchDecisions, Decision
 from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
+from socialcredit.registry.common import check_purpose
 from socialcredit.registry.service import Service
 
 __all__ = ["MAX_BATCH", "BatchDecisionRequest", "DecisionRequest", "router"]
@@ -90,18 +91,21 @@ async def _policy(service: Service, party: Party, asked: str | None) -> str | No
     return party.policy_id or asked
 
 
-async def _in_scope(service: Service, party: Party, service_id: str, purpose: str) -> None:
-    """A relying party asks only for the services registered with its key, and only for its declared purposes."""
+async def _in_scope(service: Service, party: Party, service_id: str, purpose: str) -> str:
+    """A relying party asks only for the services registered with its key, and only for its declared purposes; the
+    purpose as the registry logs it: trimmed, one line of plain text (400 ``invalid_purpose``), compared so."""
     if service_id not in party.services:
         message = f"this key may ask decisions for {', '.join(party.services)}, not {service_id}"
         zh = f"此密钥只可询问 {'、'.join(party.services)} 的决定，不可询问 {service_id}"
         refusal = ForbiddenError(message, code="service_not_registered", zh=zh)
         await refuse(service, party, refusal, "/v1/decisions")
-    if purpose not in party.purposes:
-        message = f"purpose {purpose!r} was not declared for this key (declared: {', '.join(party.purposes)})"
-        zh = f"此密钥未申报用途 {purpose!r}（已申报：{'、'.join(party.purposes)}）"
+    asked = check_purpose(purpose)
+    if asked not in {declared.strip() for declared in party.purposes}:
+        message = f"purpose {asked!r} was not declared for this key (declared: {', '.join(party.purposes)})"
+        zh = f"此密钥未申报用途 {asked!r}（已申报：{'、'.join(party.purposes)}）"
         refusal = ForbiddenError(message, code="purpose_not_declared", zh=zh)
         await refuse(service, party, refusal, "/v1/decisions")
+    return asked
 
 
 @router.post("/v1/decisions")
@@ -124,11 +128,11 @@ async def decide_one(
     """
     said = _language(body, lang)
     speaks(request, said)
-    await _in_scope(service, party, body.service, body.purpose)
+    purpose = await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
 
     def decide() -> Any:
-        return snap.decision(body.subject_id, body.service, body.purpose, requester=actor(party), lang=said)
+        return snap.decision(body.subject_id, body.service, purpose, requester=actor(party), lang=said)
 
     # From memory, microseconds: here. While the explanations load (or after they failed) it reads the store, a few
     # queries behind the snapshot's lock: on a worker thread, so the event loop serves other requests meanwhile.
@@ -172,7 +176,7 @@ async def decide_batch(
     """
     said = _language(body, lang)
     speaks(request, said)
-    await _in_scope(service, party, body.service, body.purpose)
+    purpose = await _in_scope(service, party, body.service, body.purpose)
     snap = service.snapshot_for(body.service, await _policy(service, party, policy))
     keys = body.subject_ids  # compacted by the model (SubjectId): `11010519800501011x` is found as a single one is
     found = snap.rows_of(keys)
@@ -180,10 +184,10 @@ async def decide_batch(
     known = [s for s, r in zip(keys, found.tolist(), strict=True) if r >= 0]
 
     def decide() -> tuple[Any, list[Any]]:
-        granted = snap.decide_rows(rows, known, body.service, body.purpose, requester=actor(party))
+        granted = snap.decide_rows(rows, known, body.service, purpose, requester=actor(party))
         if not body.explain:
             return granted, []
-        return granted, snap.decisions_at(rows, known, body.service, body.purpose, said, requester=actor(party))
+        return granted, snap.decisions_at(rows, known, body.service, purpose, said, requester=actor(party))
 
     granted, decisions = await anyio.to_thread.run_sync(decide)
     service.decided(known, body.service, actor(party))

@@ -146,7 +146,11 @@ def issue_key(
         offered = known_services if known_services is not None else _offered_services(store)
         unknown = sorted(set(services) - offered)
         if unknown:
-            raise SocialCreditError(f"unknown service {', '.join(unknown)}", zh=f"未知服务 {'、'.join(unknown)}")
+            raise SocialCreditError(
+                f"unknown service {', '.join(unknown)}; the policies offer: {', '.join(sorted(offered))}",
+                field="services",
+                zh=f"未知服务 {'、'.join(unknown)}；各政策提供的服务：{'、'.join(sorted(offered))}",
+            )
     elif services or purposes:
         raise SocialCreditError("only a relying party has services and purposes", zh="只有依赖方有服务和用途")
     if policy is not None:

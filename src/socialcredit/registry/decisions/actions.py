@@ -5,7 +5,8 @@
   or fix, or the day its publication ends at the latest.
 * A score or tier short of the service's condition: the fewest records whose points cover the gap, largest
   first (taking away the largest points first needs the fewest actions), or the day enough of them expire.
-  Points are taken per record before caps and dimension limits, so the set is an estimate when those bind.
+  Points are taken per record before caps and dimension limits, so the set is an estimate when those bind; an act
+  takes away only the points of the rules its change (the record's status) ends.
 """
 
 from __future__ import annotations
@@ -90,9 +91,22 @@ def source_said(store: Store, source_id: str, lang: str) -> str:
     return source.name.get("zh") if source is not None else source_id
 
 
-def record_action(record: dict[str, Any], lang: str = "en", source: str | None = None) -> str:
+def _action_kind(record: dict[str, Any]) -> str:
+    """Which act cures ``record``: one of ``_RECORD_KINDS`` (paying or fulfilling what it records, which changes its
+    ``status``), or ``other`` (having it corrected if it is wrong)."""
+    rt = record["record_type"]
+    if rt in ("loan_repayment", "platform_repayment"):
+        rt = "loan"
+    if (rt == "traffic_ticket" and record.get("status") != "unpaid") or rt not in _RECORD_KINDS:
+        rt = "other"
+    return str(rt)
+
+
+def record_action(
+    record: dict[str, Any], lang: str = "en", source: str | None = None, *, kind: str | None = None
+) -> str:
     """The act that fulfils or cures one negative record, in plain words in ``lang`` (en or zh); ``source`` is its
-    source as said (:func:`source_said`), its code when not given."""
+    source as said (:func:`source_said`), its code when not given; ``kind`` the act (:func:`_action_kind`'s)."""
     rt, rid = record["record_type"], record["record_id"]
     src = source or record["source_id"]
     amount = record.get("fine") if rt == "traffic_ticket" else record.get("amount")
@@ -101,24 +115,35 @@ def record_action(record: dict[str, Any], lang: str = "en", source: str | None =
         money, where = "", f"（{f'金额 {sum_}；' if sum_ else ''}记录 {rid}，来源 {src}）"
     else:
         money, where = f" of {sum_}" if sum_ else "", f"(record {rid} from {src})"
-    if rt in ("loan_repayment", "platform_repayment"):
-        rt = "loan"
-    if (rt == "traffic_ticket" and record.get("status") != "unpaid") or rt not in _RECORD_KINDS:
-        rt = "other"
-    return _said(rt, lang, money=money, where=where, src=src, rid=rid)
+    return _said(kind or _action_kind(record), lang, money=money, where=where, src=src, rid=rid)
 
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
-    """Each counting record of the subject with its points (summed over rules), most negative first."""
+    """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
+    and the act that cures it (``kind``) with the points that act takes away (``cured``), most cured first.
+
+    Paying or fulfilling what a record records changes its ``status``: it takes away the points of the rules whose
+    condition reads the status (court.unfulfilled), not of those that read what happened alone (court.criminal, on
+    the case type). A record whose act would take away nothing is cured by having it corrected if it is wrong, which
+    takes it away whole."""
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         backend = DuckDBBackend(store)
         plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
         inputs.materialize(backend, "sc_contributions", plan.record_contributions())
-        return inputs.rows(
-            """SELECT r.*, c.points FROM (SELECT record_key, sum(points) AS points FROM sc_contributions GROUP BY 1) c
+        records = inputs.rows(
+            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points,
+                      list(struct_pack(rule_id := rule_id, points := points)) AS rules
+                      FROM sc_contributions GROUP BY 1) c
                JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
         )
+    rules = loaded.policy.rules
+    on_status = {rule.id for rule in rules if rule.when and "status" in expr.names_in(expr.parse(rule.when))}
+    for r in records:
+        kind = _action_kind(r)
+        cured = sum(float(hit["points"]) for hit in r.pop("rules") if hit["rule_id"] in on_status)
+        r["kind"], r["cured"] = (kind, cured) if kind != "other" and cured < 0 else ("other", float(r["points"]))
+    return sorted(records, key=lambda r: (r["cured"], r["record_key"]))
 
 
 def score_short(op: str, want: float, have: int) -> int:
@@ -203,9 +228,9 @@ def actions_for_refusal(
             if covered >= score_gap:
                 break
             chosen.append(r)
-            covered += -float(r["points"])
+            covered += -r["cured"]
         actions.extend(
-            record_action(r, lang, source_said(store, r["source_id"], lang))
+            record_action(r, lang, source_said(store, r["source_id"], lang), kind=r["kind"])
             for r in chosen
             if (r["source_id"], r["record_id"]) not in named
         )

@@ -47,6 +47,7 @@ __all__ = [
     "decide",
     "explain_rows",
     "guarded",
+    "not_offered_under",
     "policies_offering",
     "run_entries",
     "run_entries_of",
@@ -130,12 +131,24 @@ def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[s
     for run in scored:
         if run["policy_id"] not in in_force and (policy_id or offers(run)):
             raise no_run_in_force(store, str(run["policy_id"]))
+    if policy_id and (runs or store.rows(f"SELECT 1 FROM ({in_force_sql()}) LIMIT 1")):
+        raise not_offered_under(policy_id, service)
     if not runs:
         raise NotFoundError(
             "no score run yet" + (f" for policy {policy_id}" if policy_id else ""),
             zh=(f"政策 {policy_id} " if policy_id else "") + "还没有评分",
         )
     raise NotFoundError(f"no scored policy offers the service {service!r}", zh=f"没有已评分的政策提供服务 {service!r}")
+
+
+def not_offered_under(policy_id: str, service: str) -> NotFoundError:
+    """A service asked under a policy no run in force offers it under (none of that id, or one without the service),
+    when others are scored: the same words where the service's snapshots decide and where the run in force does."""
+    return NotFoundError(
+        f"no scored run of policy {policy_id} offers the service {service!r}",
+        field="policy",
+        zh=f"政策 {policy_id} 没有提供服务 {service!r} 的评分",
+    )
 
 
 def policies_offering(store: Store, service: str) -> list[str]:
@@ -527,7 +540,9 @@ def decide(
         facts = facts_of(loaded, result, run["as_of"])
         ranks = {t: len(p.tiers) - i for i, t in enumerate(p.tier_ids())}
         failed = _failed_parts(node, facts, ranks)
-        actions = actions_for_refusal(store, loaded, run, subject_id, failed, facts, lang, today=today)
+        # the records as the facts count them: as rescored since the run, at the snapshot's watermark
+        counted = run if served is None else {**run, "watermark": served.watermark}
+        actions = actions_for_refusal(store, loaded, counted, subject_id, failed, facts, lang, today=today)
     decision = Decision(
         subject_id=subject_id,
         service=service,

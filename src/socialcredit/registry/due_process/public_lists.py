@@ -51,6 +51,7 @@ def _check_query(query: str) -> str:
             "query must be a full name, identity number or organisation code (2 to 64 characters)",
             field="query",
             code="bad_query",
+            zh="请输入完整的姓名、身份证号或统一社会信用代码（2 至 64 个字符）",
         )
     return q
 
@@ -59,10 +60,18 @@ def check_page(page: int, page_size: int) -> None:
     """Refuse a page before the first or past ``MAX_PAGE``, or a page size outside 1 to ``MAX_PAGE_SIZE``."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise WorkflowInputError(
-            f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {page_size}", field="page_size", code="bad_page_size"
+            f"page_size must be from 1 to {MAX_PAGE_SIZE}, not {page_size}",
+            field="page_size",
+            code="bad_page_size",
+            zh=f"每页条数应为 1 至 {MAX_PAGE_SIZE}，收到的是 {page_size}",
         )
     if not 1 <= page <= MAX_PAGE:
-        raise WorkflowInputError(f"page must be from 1 to {MAX_PAGE}, not {page}", field="page", code="bad_page")
+        raise WorkflowInputError(
+            f"page must be from 1 to {MAX_PAGE}, not {page}",
+            field="page",
+            code="bad_page",
+            zh=f"页码应为 1 至 {MAX_PAGE}，收到的是 {page}",
+        )
 
 
 # Effective listings of the subjects found by identifier or current name; names are read for listed subjects only.
@@ -101,7 +110,9 @@ def _matches(store: Store, q: str, list_id: str | None, lang: str, held: Held | 
         if lst.kind == "black" and lst.public_fields and (list_id is None or lst.id == list_id)
     }
     if list_id is not None and not any(k[1] == list_id for k in public):
-        raise WorkflowInputError(f"no public list {list_id!r}", field="list_id", code="unknown_list")
+        raise WorkflowInputError(
+            f"no public list {list_id!r}", field="list_id", code="unknown_list", zh=f"没有公开名单 {list_id!r}"
+        )
     out = []
     rows = store.rows(_FOUND, [compact_subject_id(q), q])  # an identifier as over the API: `110105 1988…x`
     withheld = set(held(store, rows)) if held is not None and rows else set()

@@ -2051,6 +2051,7 @@ def _replayed(store: Store, request: BatchRequest) -> dict[str, Any] | None:
             f"Idempotency-Key {key!r} was used for another batch; a new batch needs a new key",
             code="idempotency_key_reused",
             field="idempotency-key",
+            zh=f"Idempotency-Key {key!r} 已用于另一批；新的批次需要新的键",
         )
     return earlier[1]
 

@@ -1,0 +1,46 @@
+"""What would change a refusal names what each action takes away: paying a judgment ends the points of its being
+unfulfilled, not those of the conviction it records (beijing's court.criminal reads the case type alone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from due_world import JUDGMENT, B, build, ingest, write_csv
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.records.versions import withdraw_record
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+D = dt.date
+
+
+def test_paying_a_criminal_judgment_does_not_end_the_conviction(tmp_path: Path) -> None:
+    """B (李四): a paid speeding ticket T1 (traffic.minor −5) and, from the courts, criminal judgment J9 of
+    2026-01-20, 20 000 yuan unfulfilled, no defaulter (no listing): court.unfulfilled −100, court.criminal −150
+    halving every 1825 days (−149.32 on 2026-02-01, 12 days on: 150 × 0.5^(12/1825)). Score 1000 − 5 − 100 − 149.32
+    = 746, tier C; a bank loan needs tier B (850): 104 points short. Paying J9 takes away its 100 points, not the
+    conviction's: 846, still C. It takes J9 and T1 (a record taken away whole only if it is wrong): 851, tier B.
+    Until 2026-12-06 the refusal named paying J9 alone, counting the conviction's 149.32 points as paid off."""
+    store = build(tmp_path)
+    judgment = [["J9", B, "court_judgment", "2026-01-20", "criminal", "20000", "unfulfilled", "false"]]
+    ingest(store, write_csv(tmp_path / "courts2.csv", JUDGMENT, judgment), "courts", D(2026, 1, 20))
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1))
+    loan = decide(store, B, "bank_loan", "loan", requester="bank")
+    assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 746, "C", [])
+    assert loan.actions == [
+        "pay the outstanding judgment of 20,000 yuan (record J9 from courts); the court then records it fulfilled",
+        "have traffic_police correct record T1 if it is wrong (or dispute it)",
+        "or wait until 2036-01-18, when enough of these records expire",
+    ]
+    # done as said, the actions grant the loan; the judgment paid alone does not
+    paid = [["J9", B, "court_judgment", "2026-01-20", "criminal", "20000", "fulfilled", "false", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 1, 25))
+    score(store, beijing, D(2026, 2, 1))
+    paid_only = decide(store, B, "bank_loan", "loan", requester="bank")
+    assert (paid_only.granted, paid_only.score, paid_only.tier) == (False, 846, "C")
+    withdraw_record(store, "traffic_police", "T1", actor="test", today=D(2026, 1, 26))
+    score(store, beijing, D(2026, 2, 1))
+    both = decide(store, B, "bank_loan", "loan", requester="bank")
+    assert (both.granted, both.score, both.tier) == (True, 851, "B")
