@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -20,12 +21,17 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import CLI
-from due_world import A, scored
+from due_world import A, build, scored
 from socialcredit.api.app import create_app
+from socialcredit.cli import _members_as_decided
 from socialcredit.clock import TODAY_ENV
+from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.disputes import file_dispute
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
+from test_snapshot_background import held_back
 
 
 def test_the_console_says_a_listing_is_held_as_the_api_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +65,41 @@ def test_the_console_says_a_listing_is_held_as_the_api_does(tmp_path: Path, monk
         f"held: listing {x['listing_id']} of {A} (judgment_defaulter) is not applied by decisions since change "
         f"{x['held']}: your dispute {n} of record J1 is open; the next run closes it."
     )
+
+
+def test_the_console_marks_held_under_a_positional_policy_and_writes_nothing_but_its_audit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a policy granting on percentile, a service's snapshot is not patched while its explanations load: the
+    console rescores the listed subjects itself, and a read command folds, indexes, journals and notifies nothing."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = build(tmp_path)
+    text = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.3"', 1)
+    text = text.replace('grant_if: "score >= 650"', 'grant_if: "score >= 650 and percentile >= 0"', 1)
+    positional = parse_policy(text, "sesame.yaml", store.catalog)
+    assert publish_policy(store, positional)
+    score(store, positional, dt.date(2026, 2, 1))
+    score(store, positional, dt.date(2026, 4, 2))
+    file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
+
+    def kept() -> list[object]:
+        return [
+            store.rows("SELECT * FROM score_states ORDER BY ALL"),
+            store.rows("SELECT * FROM listings ORDER BY listing_id"),
+            store.rows("SELECT * FROM inquiries ORDER BY inquiry_id"),
+            store.rows("SELECT index_name FROM duckdb_indexes() ORDER BY ALL"),
+        ]
+
+    before, files = kept(), sorted(p.name for p in tmp_path.iterdir())
+    audits = int(store.one("SELECT count(*) FROM audit_log"))
+    with held_back(monkeypatch) as gate:  # a snapshot loaded meanwhile would wait for its explanations
+        threading.Timer(5, gate.set).start()  # released in any case: the code before waited on them to close
+        rows, held = _members_as_decided(store, "blacklist", "sesame", 50)
+    assert [(r["subject_id"], r["listing"]) for r in rows] == [(A, "held")]
+    assert [(x["subject_id"], x["criterion_id"]) for x in held] == [(A, "judgment_defaulter")]
+    assert kept() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == files  # no journal of inquiries made
+    # the one write: the read audited, as before
+    assert int(store.one("SELECT count(*) FROM audit_log")) == audits + 1
+    assert store.one("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1") == "read_list"
+    store.close()

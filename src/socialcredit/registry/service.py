@@ -30,7 +30,7 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import complete_missed
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.records.ingest import BatchOutcome, BatchRequest, ingest_group
-from socialcredit.registry.reporting.listing_details import held_now
+from socialcredit.registry.reporting.listing_details import held_ids, held_now
 from socialcredit.registry.reporting.resident_file import export_file
 from socialcredit.registry.scoring.memoranda import AppliedMeasure, applied_measure, memoranda_for
 from socialcredit.registry.scoring.policies import get_policy, policy_by_ref
@@ -246,8 +246,7 @@ class Service:
     def held_listings(self, store: Store, listings: list[dict[str, Any]]) -> set[int]:
         """The ids of ``listings`` (rows of ``listings``) in effect in the register that decisions no longer apply
         (:meth:`mark_held`). The public look-up leaves them out."""
-        marked = self.mark_held(store, [dict(x) for x in listings], "en", why=False)
-        return {int(x["listing_id"]) for x in marked if "held" in x}
+        return held_ids(store, listings, self.live_views)
 
     def mark_held(
         self, store: Store, listings: list[dict[str, Any]], lang: str, *, why: bool = True

@@ -32,8 +32,9 @@ from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.decisions.decide import ListEntry, entries_with_origin
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RELATIONS, RunInputs, prepare_inputs
+from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import results_select
-from socialcredit.registry.scoring.state import StateInfo, catch_up, state_info
+from socialcredit.registry.scoring.state import StateInfo, catch_up, fold_all, state_info
 from socialcredit.store import Store, listed_integers, listed_strings
 
 __all__ = [
@@ -722,4 +723,61 @@ def _effective_listings(store: Store, loaded: LoadedPolicy, subject_ids: list[st
             "AND subject_id IN (SELECT unnest(?))",
             [loaded.policy.id, subject_ids],
         ).fetchall()
+    }
+
+
+def views_since_run(store: Store, run: Mapping[str, Any], subject_ids: Sequence[str]) -> dict[str, LiveView]:
+    """Those of ``subject_ids`` whose inputs changed since ``run`` (a row of ``score_runs``), rescored as a running
+    service's live pass has them: one pass on the policy's state folded up to the latest change, with the
+    population's histogram and their old scores as the run left them. None rescored when the policy keeps no state
+    (decisions then are the run's). Changes nothing in the store: the fold and the pass are made in a transaction of
+    a connection of their own, rolled back. A caller holding no service (the console) marks listings with it as
+    ``held_now`` marks them."""
+    reader = store.reader()
+    reader.execute("BEGIN TRANSACTION")
+    try:
+        fold_all(reader)  # undone with the rest: a dispute or a correction since the run is seen, nothing kept
+        return _views_since(reader, run, subject_ids)
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+
+
+def _views_since(store: Store, run: Mapping[str, Any], subject_ids: Sequence[str]) -> dict[str, LiveView]:
+    since = int(run["watermark"])
+    until = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    wanted = set(subject_ids)
+    subjects = [s for s in changes(store, since, until).subjects if s in wanted]
+    if not subjects:
+        return {}
+    loaded = get_policy(store, run["policy_id"], run["policy_version"])
+    params = {"run": int(run["run_id"]), "subjects": subjects}
+    histogram = store.execute(
+        "SELECT kind, score, count(*)::BIGINT AS n FROM run_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL",
+        {"run": params["run"]},
+    ).to_arrow_table()
+    old = {
+        str(s): (str(k), int(v))
+        for s, k, v in store.execute(
+            "SELECT subject_id, kind, score FROM run_results "
+            "WHERE run_id = $run AND list_contains($subjects, subject_id)",
+            params,
+        ).fetchall()
+    }
+    out = rescore(store, loaded, run["as_of"], subjects, histogram, old, fold=False)
+    if out is None:
+        return {}
+    watermark, rows, _ = out
+    return {
+        sid: LiveView(
+            row.result,
+            row.reasons,
+            row.entries,
+            int(row.result["rank"]),
+            float(row.result["percentile"]),
+            watermark,
+            row.pending,
+        )
+        for sid, row in rows.items()
+        if sid in old  # a subject registered since the run is decided from the next run
     }

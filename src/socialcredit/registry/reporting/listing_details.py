@@ -511,6 +511,17 @@ def held_now(
     return listings
 
 
+def held_ids(
+    store: Store,
+    listings: list[dict[str, Any]],
+    live: Mapping[int, LiveView] | Callable[[str], Mapping[int, LiveView]],
+) -> set[int]:
+    """The ids of ``listings`` (rows of ``listings``) that decisions no longer apply (``held_now``, without causes):
+    what ``list_members`` marks ``held`` and the public look-up leaves out."""
+    marked = held_now(store, [dict(x) for x in listings], live, "en", why=False)
+    return {int(x["listing_id"]) for x in marked if "held" in x}
+
+
 def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[LoadedPolicy, str] | None:
     graded = [(lp, record_severity(lp, record)) for lp in policies]
     found = [(lp, s) for lp, s in graded if s is not None]
