@@ -734,12 +734,11 @@ _LOOKUP_ZH = {
 def consents(
     subject: Annotated[str, typer.Argument(help="The resident.", callback=compacted)],
     lang: LangOpt = "en",
-    today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """A resident's consents: the current choice per category and the full history; a category a policy counts for
-    everyone (mandatory enrollment, from its date) says so, whatever the choice."""
+    """A resident's consents: the current choice per category and the full history; a category a policy's run in
+    force counts for everyone (mandatory enrollment, from its date) says so, whatever the choice."""
     from socialcredit.registry.due_process.enrollment import mandatory_since
     from socialcredit.registry.records.consent import consent_history, current_consents
     from socialcredit.registry.records.versions import require_subject
@@ -749,22 +748,29 @@ def consents(
         data: dict[str, Any] = {
             "current": current_consents(store, subject),
             "history": consent_history(store, subject, actor="cli"),
-            "mandatory": mandatory_since(store, _today(today)),
+            "mandatory": mandatory_since(store),
         }
     if as_json:
         _json(data)
         return
-    for cat, granted in data["current"].items():
-        # an opt-out counts for nothing where a policy enrolls everyone: said, not "opted out" alone
+    zh = lang == "zh"
+    # a category never chosen has a line too where a policy counts it all the same
+    chosen = {**dict.fromkeys(data["mandatory"]), **data["current"]}
+    for cat, granted in sorted(chosen.items(), key=lambda x: x[0] not in data["current"]):
+        # an opt-out (or no choice) counts for nothing where a policy enrolls everyone: said, not "opted out" alone
         counted = [
-            f"；“{m['name_zh']}”（{m['policy_id']} 政策）自 {m['since']} 起强制纳入，无论是否同意均计入评分"
-            if lang == "zh"
-            else f"; counted by {m['name_en']} (policy {m['policy_id']}) all the same, by mandatory enrollment since "
-            f"{m['since']}"
+            (
+                f"；“{m['name_zh']}”（{m['policy_id']} 政策）自 {m['since']} 起强制纳入，"
+                + ("所有人的此类数据均计入评分" if granted else "无论是否同意均计入评分")
+            )
+            if zh
+            else f"; counted by {m['name_en']} (policy {m['policy_id']})"
+            + (" for everyone" if granted else " all the same")
+            + f", by mandatory enrollment since {m['since']}"
             for m in data["mandatory"].get(cat, [])
         ]
-        said = ("已同意" if granted else "已撤回同意") if lang == "zh" else ("opted in" if granted else "opted out")
-        out.print(f"{cat}{'：' if lang == 'zh' else ': '}{said}{''.join(counted)}")
+        said = {True: ("opted in", "已同意"), False: ("opted out", "已撤回同意"), None: ("never chosen", "未选择")}
+        out.print(f"{cat}{'：' if zh else ': '}{said[granted][zh]}{''.join(counted)}")
     _table(data["history"], ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from socialcredit.policy.model import Policy
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.acting import Acting, acting_on
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
+from socialcredit.registry.due_process.enrollment import mandatory_since
 from socialcredit.registry.due_process.links import file_link_dispute
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
@@ -27,7 +27,7 @@ from socialcredit.registry.reporting.listing_details import held_now
 from socialcredit.registry.reporting.policy_text import anchor_of, notice_hrefs, policy_href, reason_anchors
 from socialcredit.registry.reporting.report import PARTS, subject_report
 from socialcredit.registry.reporting.resident_file import render_html
-from socialcredit.registry.scoring.policies import get_policy
+from socialcredit.registry.scoring.policies import get_policy, policies_in_use
 from socialcredit.registry.scoring.runs import in_force_sql, scored_policy_ids
 from socialcredit.store import Store
 from socialcredit.web.charts import diverging
@@ -469,16 +469,19 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
     with web.service.writer() as store:
         catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
         history = consent_history(store, _subject(page), actor=page.who.actor)
-        policies = [get_policy(store, pid).policy for pid in scored_policy_ids(store)]
-    today = resolve_today()  # from a policy's mandatory date, a category counts whatever the choice (as scoring does)
+        scored = scored_policy_ids(store)
+        # each policy as its run in force scores (the version it used), as its decisions stand
+        policies = [lp.policy for lp in policies_in_use(store) if lp.policy.id in scored]
+        # from a policy's mandatory date, as its run in force counts it: whatever the choice (as scoring does)
+        mandatory = mandatory_since(store)
     rows = []
     for cat_id, cat in catalog.categories.items():
         mine = [h for h in history if h["category"] == cat_id]
+        counted = {m["policy_id"] for m in mandatory.get(cat_id, [])}
         needing = [
-            {"name": p.name.get(page.lang), "from": p.consent.mandatory_from, "since": mandatory <= today}
+            {"name": p.name.get(page.lang), "from": p.consent.mandatory_from, "since": p.id in counted}
             for p in policies
             if cat_id in p.consent.categories
-            for mandatory in [p.consent.mandatory_from or dt.date.max]
         ]
         rows.append(
             {

@@ -8,7 +8,8 @@ import datetime as dt
 
 from socialcredit.clock import resolve_today
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.scoring.policies import policies_in_use
+from socialcredit.registry.scoring.policies import get_policy, policies_in_use
+from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store
 
 __all__ = ["mandatory_since", "notify_mandatory"]
@@ -21,20 +22,22 @@ def _categories(store: Store, categories: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(names)
 
 
-def mandatory_since(store: Store, today: dt.date | None = None) -> dict[str, list[dict[str, str]]]:
-    """By data category, the policies in use that count it for everyone as of ``today``, whatever the person chose
-    (``consent.mandatory_from`` on or before it, as scoring counts it: compiler/plan.py): each ``policy_id``, its
-    ``name_en`` and ``name_zh``, and ``since``, the date."""
-    today = resolve_today(today)
+def mandatory_since(store: Store) -> dict[str, list[dict[str, str]]]:
+    """By data category, the scored policies whose run in force counts it for everyone, whatever the person chose:
+    the ``consent.mandatory_from`` of the version that run used on or before the run's ``as_of``, as scoring counts
+    it (compiler/plan.py), not today (a run made before the date does not count it; decisions stand on that run
+    until the next): each ``policy_id``, its ``name_en`` and ``name_zh``, and ``since``, the date."""
     out: dict[str, list[dict[str, str]]] = {}
-    for lp in policies_in_use(store):
-        c, name = lp.policy.consent, lp.policy.name
-        if c.mandatory_from is None or today < c.mandatory_from:
+    runs = store.rows(f"SELECT policy_id, policy_version, as_of FROM ({in_force_sql()}) ORDER BY policy_id")
+    for run in runs:
+        policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+        c, name = policy.consent, policy.name
+        if c.mandatory_from is None or run["as_of"] < c.mandatory_from:
             continue
         for category in c.categories:
             out.setdefault(category, []).append(
                 {
-                    "policy_id": lp.policy.id,
+                    "policy_id": policy.id,
                     "name_en": name.get("en"),
                     "name_zh": name.get("zh"),
                     "since": c.mandatory_from.isoformat(),
