@@ -54,7 +54,9 @@ def test_the_console_says_a_listing_is_held_as_the_api_does(tmp_path: Path, monk
     # the API on the same store: the listing, the change and the cause
     store = open_store(db, key="")
     operator = {"Authorization": f"Bearer {issue_key(store, 'operator', 'operations').token}"}
-    with serving(create_app(db, store=store)) as base, httpx.Client(base_url=base, headers=operator) as api:
+    app = create_app(db, store=store)
+    with serving(app) as base, httpx.Client(base_url=base, headers=operator) as api:
+        app.state.service.go_live()  # the dispute made live now, not when the live thread next wakes
         entries = api.get("/v1/lists/blacklist/entries", params={"policy": "sesame"}).json()["entries"]
         notices = [x for x in api.get("/v1/notices").json() if x.get("held") is not None]
     store.close()
