@@ -103,6 +103,11 @@ def test_the_console_lists_a_page_of_cases(tmp_path: Path, args: list[str], tabl
     r = cli("--json", "--limit", "2", "--after", str(ids[1]))
     assert r.returncode == 0, r.stderr
     assert [x[key] for x in json.loads(r.stdout)] == ids[2:4]
+    # a full page says which it shows: the newest, or those before the id given
+    lines = cli("--limit", "2").stdout.splitlines()
+    assert lines[-1] == f"The newest 2 shown; the next page: --after {ids[1]}."
+    lines = cli("--limit", "2", "--after", str(ids[1])).stdout.splitlines()
+    assert lines[-1] == f"The 2 newest before {key} {ids[1]} shown; the next page: --after {ids[3]}."
     r = cli("--limit", "1001")
     assert r.returncode == 2
     assert "Error: Invalid value for '--limit': Input should be less than or equal to 1000" in r.stderr

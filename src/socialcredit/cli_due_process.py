@@ -96,15 +96,18 @@ def _table(rows: list[dict[str, Any]], cols: list[str], empty: str) -> None:
     out.print(table)
 
 
-def _page(rows: list[dict[str, Any]], cols: list[str], empty: str, limit: int, as_json: bool) -> None:
-    """A page of a case list, as JSON or a table; a full table says how to ask for the next (its first column is
-    the id)."""
+def _page(
+    rows: list[dict[str, Any]], cols: list[str], empty: str, limit: int, as_json: bool, after: int | None
+) -> None:
+    """A page of a case list, newest first, as JSON or a table; a full table says which it shows (the newest, or
+    those older than ``--after``) and how to ask for the next (its first column is the id)."""
     if as_json:
         _json(rows)
         return
     _table(rows, cols, empty)
     if len(rows) == limit:
-        out.print(f"The newest {limit} shown; the next page: --after {rows[-1][cols[0]]}.")
+        shown = f"The newest {limit}" if after is None else f"The {limit} newest before {cols[0]} {after}"
+        out.print(f"{shown} shown; the next page: --after {rows[-1][cols[0]]}.")
 
 
 _DISPUTE_COLS = ["dispute_id", "subject_id", "source_id", "record_id", "status", "opened_at", "deadline", "note"]
@@ -326,7 +329,7 @@ def dispute_list(
     with _store(db) as store:
         filters = {"subject_id": subject, "source_id": source, "status": status}
         rows = list_disputes(store, **filters, actor="cli", after=after, limit=limit)
-    _page(rows, _DISPUTE_COLS, "No disputes.", limit, as_json)
+    _page(rows, _DISPUTE_COLS, "No disputes.", limit, as_json, after)
 
 
 _HELD_WHY = {
@@ -584,7 +587,7 @@ def repair_list(
 
     with _store(db) as store:
         rows = list_repairs(store, subject_id=subject, status=status, actor="cli", after=after, limit=limit)
-    _page(rows, _REPAIR_COLS, "No repair applications.", limit, as_json)
+    _page(rows, _REPAIR_COLS, "No repair applications.", limit, as_json, after)
 
 
 JustOpt = Annotated[str, typer.Option("--justification", help="Why (required; shown to the resident).", metavar="TEXT")]
@@ -685,7 +688,7 @@ def notices(
     with _store(db) as store:
         rows = list_listings(store, subject_id=subject, status=status, actor="cli", after=after, limit=limit)
     cols = ["listing_id", "subject_id", "list_id", "criterion_id", "record_id", "noticed_on", "effective_on", "status"]
-    _page(rows, cols, "No notices.", limit, as_json)
+    _page(rows, cols, "No notices.", limit, as_json, after)
 
 
 def lookup(
