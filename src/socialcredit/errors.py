@@ -149,10 +149,17 @@ class PolicyError(SocialCreditError):
     status = 422
     default_code = "invalid_policy"
 
-    def __init__(self, problems: list[str], positions: list[tuple[int, int] | None] | None = None) -> None:
+    def __init__(
+        self,
+        problems: list[str],
+        positions: list[tuple[int, int] | None] | None = None,
+        zh: list[str] | None = None,
+    ) -> None:
         self.problems = problems
         self.positions = positions if positions is not None else [None] * len(problems)
-        super().__init__("\n".join(problems))
+        # the same problems in Chinese where their words have it (the quoted source as written)
+        self.problems_zh = zh if zh is not None else problems
+        super().__init__("\n".join(problems), zh="\n".join(zh) if zh is not None and zh != problems else None)
 
     def located(self) -> list[dict[str, object]]:
         """Every problem with its line and column: ``{"problem", "line", "column"}``."""
