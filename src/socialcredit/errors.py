@@ -314,8 +314,8 @@ class LimitError(PayloadTooLargeError):
 
     default_code = "limit_exceeded"
 
-    def __init__(self, message: str, *, code: str, limit: str, field: str | None = None) -> None:
-        super().__init__(message, code=code, field=field)
+    def __init__(self, message: str, *, code: str, limit: str, field: str | None = None, zh: str | None = None) -> None:
+        super().__init__(message, code=code, field=field, zh=zh)
         self.limit = limit
 
 
