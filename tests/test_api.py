@@ -344,6 +344,41 @@ def test_requests_without_a_valid_key_get_401(
     assert r.json() == {"error": {"code": code, "message": message}}
 
 
+def test_a_body_or_parameter_the_model_refuses_under_lang_zh_is_said_in_chinese(world: dict[str, Any]) -> None:
+    """A decision's ``purpose`` over its bound and a page's ``limit`` or ``after`` out of range were said in
+    pydantic's English whatever was asked: under ``?lang=zh`` (or a decision's body's ``lang``) they are said in
+    Chinese, code and field kept; English stays the default."""
+    client: httpx.Client = world["client"]
+    ask = {"service": "high_speed_rail", "subject_id": world["listed"], "purpose": "p" * 201}
+    railway, operator = auth(world["keys"]["railway"]), auth(world["keys"]["operator"])
+    sent = [
+        client.post("/v1/decisions?lang=zh", json=ask, headers=railway),
+        client.post("/v1/decisions", json={**ask, "lang": "zh"}, headers=railway),
+        client.post("/v1/decisions?lang=zh", json={**ask, "purpose": ""}, headers=railway),
+        client.get("/v1/lists/blacklist/entries", params={"limit": 1001, "lang": "zh"}, headers=operator),
+        client.get("/v1/lists/blacklist/entries", params={"limit": "ten", "lang": "zh"}, headers=operator),
+        client.get("/v1/lists/blacklist/entries", params={"after": "x" * 65, "lang": "zh"}, headers=operator),
+        client.get("/v1/audit", params={"after": -1, "lang": "zh"}, headers=auth(world["keys"]["auditor"])),
+    ]
+    assert [(r.status_code, r.headers["content-language"], r.json()["error"]) for r in sent] == [
+        (422, "zh-CN", {"code": "invalid_request", "message": f"{field}：{said}", "field": field})
+        for field, said in [
+            ("purpose", "须不超过 200 个字符"),
+            ("purpose", "须不超过 200 个字符"),
+            ("purpose", "须至少 1 个字符"),
+            ("query.limit", "须不大于 1000"),
+            ("query.limit", "须为整数"),
+            ("query.after", "须不超过 64 个字符"),
+            ("query.after", "须不小于 0"),
+        ]
+    ]
+    english = client.post("/v1/decisions", json=ask, headers=railway)
+    assert (english.headers["content-language"], english.json()["error"]["message"]) == (
+        "en",
+        "purpose: String should have at most 200 characters",
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "code", "message"),
     [

@@ -120,10 +120,16 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             server.wait()
 
 
-def _send(world: dict[str, Any], who: str, media: str, body: bytes, path: str = "/v1/records") -> httpx.Response:
-    """POST ``body`` with ``who``'s key; every status is kept for the suite's no-5xx check."""
+def _send(
+    world: dict[str, Any], who: str, media: str, body: bytes, path: str = "/v1/records", lang: str = "en"
+) -> httpx.Response:
+    """POST ``body`` with ``who``'s key (asking for refusals in ``lang``); every status is kept for the suite's no-5xx
+    check."""
     r: httpx.Response = world["client"].post(
-        path, content=body, headers={"Authorization": f"Bearer {world['keys'][who]}", "content-type": media}
+        path,
+        content=body,
+        params={"lang": lang} if lang != "en" else None,
+        headers={"Authorization": f"Bearer {world['keys'][who]}", "content-type": media},
     )
     world["statuses"].append(r.status_code)
     assert r.status_code < 500, r.text
@@ -209,6 +215,22 @@ def test_a_value_over_64_kib_is_refused_naming_row_and_column(hostile: dict[str,
         "row 1: case_type: a value may be at most 65536 bytes; this one has 200000",
     )
     assert r.json()["error"]["field"] == "row 1: case_type"
+
+
+def test_a_batchs_limits_are_said_in_chinese_under_lang_zh(hostile: dict[str, Any]) -> None:
+    """A batch over a limit (columns, a record's keys, a value's bytes) was refused in English under ``lang=zh``;
+    it is said in Chinese, code and field kept."""
+    subject = hostile["subject"]
+    wide = _send(hostile, "courts", "text/csv", _csv(subject, 1, 300), lang="zh")
+    keys = _record(subject) | {f"k{i}": "v" for i in range(100)}
+    many = _send(hostile, "courts", "application/json", json.dumps([keys]).encode(), lang="zh")
+    long = _record(subject, record_id="HOSTILE-L", case_type="x" * 70_000)
+    too_long = _send(hostile, "courts", "application/json", json.dumps([long]).encode(), lang="zh")
+    assert [(*_error(r), r.headers["content-language"]) for r in (wide, many, too_long)] == [
+        (413, "too_many_columns", "一批记录至多 64 列；此批有 308 列", "zh-CN"),
+        (413, "too_many_keys", "第 1 行：一条记录至多 64 个键；此条有 108 个", "zh-CN"),
+        (413, "value_too_long", "第 1 行：case_type：一个值至多 65536 字节；此值有 70000 字节", "zh-CN"),
+    ]
 
 
 def test_a_batch_of_more_rows_than_the_limit_is_refused(hostile: dict[str, Any]) -> None:

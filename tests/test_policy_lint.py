@@ -311,3 +311,46 @@ def test_the_documented_findings_of_the_shipped_policies_are_the_commands_output
         assert proc.returncode == 1, proc.stderr
         assert proc.stdout.splitlines() == lines, command
     assert "an education service is refused on data from unrelated contexts" in doc
+
+
+def test_a_malformed_policy_file_is_refused_in_the_language_of_lang(tmp_path: Path) -> None:
+    """``policy lint --lang zh`` of a file that is not a policy said its problems in English (it took no ``--lang``):
+    what pydantic refuses is said in Chinese, the place and the quoted value as written; English stays the default."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: demo\nversion: 1\nscale: [0, 1000]\nbogus_key: 1\n", "utf-8")
+    cli = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
+    said = {}
+    for lang in ("zh", "en"):
+        proc = subprocess.run(
+            [cli, "policy", "lint", str(bad), "--lang", lang],
+            capture_output=True,
+            text=True,
+            env=os.environ | {"COLUMNS": "400"},
+            cwd=tmp_path,
+            check=False,
+        )
+        said[lang] = (proc.returncode, proc.stderr.splitlines())
+    assert said == {
+        "zh": (
+            2,
+            [
+                f"错误：{bad}:1:1: name: 缺少此项",
+                f"{bad}:3:1: scale: 须为键值映射，而不是 [0, 1000]",
+                f"{bad}:1:1: tiers: 缺少此项",
+                f"{bad}:1:1: dimensions: 缺少此项",
+                f"{bad}:1:1: rules: 缺少此项",
+                f"{bad}:4:1: bogus_key: 不是政策语言的键（见 docs/policy-language.md）",
+            ],
+        ),
+        "en": (
+            2,
+            [
+                f"error: {bad}:1:1: name: is required",
+                f"{bad}:3:1: scale: must be a mapping of keys to values, not [0, 1000]",
+                f"{bad}:1:1: tiers: is required",
+                f"{bad}:1:1: dimensions: is required",
+                f"{bad}:1:1: rules: is required",
+                f"{bad}:4:1: bogus_key: is not a key of the policy language (see docs/policy-language.md)",
+            ],
+        ),
+    }

@@ -176,6 +176,37 @@ def test_a_number_that_is_none_is_told_why_in_the_pages_language(world: dict[str
                 assert "unified social credit code" not in said and "expected 18" not in said
 
 
+def test_a_number_of_a_region_code_not_in_use_is_told_the_registrys_words(tmp_path: Any) -> None:
+    """The page said "the first 6 digits are not a region code" of a code retired before the birth year, where the
+    registry says the code's name and years: it says the registry's words, in the page's language (an empty store:
+    the number is refused before it is looked up, and the shared world's sign-in limit is left alone)."""
+    cases = [
+        (
+            "110228201601011236",
+            "这不是有效的身份证号码：居民身份证号码 '110228201601011236' 的地区代码 110228（密云县）的使用期为 "
+            "1982–2015 年，出生年份 2016 年时已停用",
+            "That is not a valid identity number: resident identity number '110228201601011236' has region code "
+            "110228 (密云县), in use 1982-2015 only: gone before the birth year 2016",
+        ),
+        (
+            "990000199001011239",
+            "这不是有效的身份证号码：居民身份证号码 '990000199001011239' 的地区代码 990000 不存在",
+            "That is not a valid identity number: resident identity number '990000199001011239' has an unknown "
+            "region code 990000",
+        ),
+    ]
+    store = open_store(tmp_path / "empty.duckdb", create=True, key="")
+    app = create_app(tmp_path / "empty.duckdb", store=store)
+    with serve(app) as base:
+        for lang in ("zh", "en"):
+            with httpx.Client(base_url=base, timeout=30, params={"lang": lang}) as client:
+                for sent, zh, en in cases:
+                    r = _ask(client, sent)
+                    said = html.unescape(r.text)
+                    assert (r.status_code, (zh if lang == "zh" else en) in said) == (400, True), (sent, lang, said)
+    store.close()
+
+
 def test_the_outbox_page_and_its_link_sign_in_once(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOCIALCREDIT_SMTP_HOST", raising=False)
     monkeypatch.delenv("SOCIALCREDIT_OUTBOX_PAGE", raising=False)

@@ -1059,9 +1059,11 @@ def policy_lint(
             "--db", help="A store with a run of this policy version: add its disparity audit.", metavar="FILE"
         ),
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """What a valid policy may still get wrong, with rule ids (docs/policy-lint.md); exit 1 on any error. With --db,
-    the disparity audit of the policy's latest run in that store too (docs/policy-lab.md)."""
+    the disparity audit of the policy's latest run in that store too (docs/policy-lab.md). A file that is not a
+    valid policy is refused with its problems, in ``--lang`` where their words have Chinese."""
     from socialcredit.cli_catalog import store_catalog
     from socialcredit.policy import builtin_policy, load_policy
     from socialcredit.policy.lint import PROFILES, lint_counts, lint_policy

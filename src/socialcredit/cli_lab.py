@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialcredit.cli_help import DbOpt, JsonOpt, as_of_date
+from socialcredit.cli_help import DbOpt, JsonOpt, LangOpt, as_of_date
 from socialcredit.errors import InvalidRequestError
 from socialcredit.languages import counted
 from socialcredit.store import DEFAULT_DB, Store, open_store
@@ -181,9 +181,11 @@ def policy_publish(
     ] = False,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: LangOpt = "en",
 ) -> None:
     """Publish a policy version with the impact report it was assessed with (the report's candidate hash must be
-    the file's); without a report only when --without-impact says so."""
+    the file's); without a report only when --without-impact says so. A file that is not a valid policy is refused
+    with its problems, in ``--lang`` where their words have Chinese."""
     from socialcredit.policy import load_policy
     from socialcredit.registry.reporting.impact_record import publish, read_report
 

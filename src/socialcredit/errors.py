@@ -149,10 +149,17 @@ class PolicyError(SocialCreditError):
     status = 422
     default_code = "invalid_policy"
 
-    def __init__(self, problems: list[str], positions: list[tuple[int, int] | None] | None = None) -> None:
+    def __init__(
+        self,
+        problems: list[str],
+        positions: list[tuple[int, int] | None] | None = None,
+        zh: list[str] | None = None,
+    ) -> None:
         self.problems = problems
         self.positions = positions if positions is not None else [None] * len(problems)
-        super().__init__("\n".join(problems))
+        # the same problems in Chinese where their words have it (the quoted source as written)
+        self.problems_zh = zh if zh is not None else problems
+        super().__init__("\n".join(problems), zh="\n".join(zh) if zh is not None and zh != problems else None)
 
     def located(self) -> list[dict[str, object]]:
         """Every problem with its line and column: ``{"problem", "line", "column"}``."""
@@ -307,8 +314,8 @@ class LimitError(PayloadTooLargeError):
 
     default_code = "limit_exceeded"
 
-    def __init__(self, message: str, *, code: str, limit: str, field: str | None = None) -> None:
-        super().__init__(message, code=code, field=field)
+    def __init__(self, message: str, *, code: str, limit: str, field: str | None = None, zh: str | None = None) -> None:
+        super().__init__(message, code=code, field=field, zh=zh)
         self.limit = limit
 
 

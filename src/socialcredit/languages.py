@@ -6,6 +6,8 @@ site may all import it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ASKED",
     "LANGUAGES",
@@ -13,6 +15,7 @@ __all__ = [
     "SHOWN",
     "counted",
     "grouped",
+    "invalid_zh",
     "lang_option",
     "language_option",
     "rank_of",
@@ -55,6 +58,29 @@ def counted(n: int, noun: str, plural: str | None = None, *, grouped: bool = Fal
     ``grouped`` writes thousands with commas (1,234). Chinese nouns have no plural: their texts count without it."""
     number = f"{n:,}" if grouped else str(n)  # as grouped() writes a whole number
     return f"{number} {noun if n == 1 else (plural if plural is not None else noun + 's')}"
+
+
+_BOUNDS = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于", "less_than": "小于"}
+
+
+def invalid_zh(error: Any) -> str:
+    """What pydantic refused (an item of ``RequestValidationError.errors()``), in Chinese: the kinds of value the
+    parameters and bodies of the API and the matchmaking site take (whole numbers, in range, texts of a length,
+    present); another kind is said with pydantic's English words (``无效的值（…）``)."""
+    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    if kind == "int_parsing":
+        return "须为整数"
+    if kind in _BOUNDS:
+        return f"须{_BOUNDS[kind]} {next(iter(ctx.values()), '')}"
+    if kind == "string_too_long":
+        return f"须不超过 {ctx.get('max_length')} 个字符"
+    if kind == "string_too_short":
+        return f"须至少 {ctx.get('min_length')} 个字符"
+    if kind == "string_type":
+        return "须为文字"
+    if kind == "missing":
+        return "缺少此项"
+    return f"无效的值（{error.get('msg')}）"
 
 
 def language_option(value: str) -> str:

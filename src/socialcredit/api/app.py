@@ -27,7 +27,7 @@ from socialcredit.api.bodies import MAX_BODY_BYTES, json_refusal, not_json
 from socialcredit.api.routes import ROUTERS
 from socialcredit.api.routes.records import clear_uploads
 from socialcredit.errors import SocialCreditError, TooManyRequestsError, UnsupportedMediaError
-from socialcredit.languages import LANGUAGE_TAGS
+from socialcredit.languages import LANGUAGE_TAGS, invalid_zh
 from socialcredit.registry.access.throttle import Throttle
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -81,7 +81,17 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
         )
         return await _domain(_request, refusal)
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg')}", where or None)
+    zh = _asked_zh(_request, exc.body)  # pydantic's own words are English: what the field takes, in Chinese
+    said = f"{where or '请求体'}：{invalid_zh(first)}" if zh else f"{where or 'body'}: {first.get('msg')}"
+    response = _error(422, "invalid_request", said, where or None)
+    response.headers["Content-Language"] = LANGUAGE_TAGS["zh" if zh else "en"]
+    return response
+
+
+def _asked_zh(request: Request, body: object) -> bool:
+    """Whether a request the model refused asked for Chinese: ``?lang=zh``, or a decision's body saying
+    ``"lang": "zh"`` (read before the model, as a refused key is said in the ``?lang=`` sent)."""
+    return request.query_params.get("lang") == "zh" or (isinstance(body, dict) and body.get("lang") == "zh")
 
 
 async def _http(request: Request, exc: Exception) -> Response:

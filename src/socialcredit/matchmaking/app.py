@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.errors import MatchmakingError, RegistryError, UnknownClientError
-from socialcredit.languages import LANGUAGE_TAGS
+from socialcredit.languages import LANGUAGE_TAGS, invalid_zh
 from socialcredit.matchmaking.explain import describe, formula_lines, part_label
 from socialcredit.matchmaking.ranking import Badge
 from socialcredit.matchmaking.reference import (
@@ -66,20 +66,6 @@ def _lang(request: Request) -> str:
 
 # Starlette's refusals of a path or method, in Chinese
 _HTTP_ZH = {404: "没有这个页面", 405: "此地址不接受这种请求方法"}
-
-
-def _invalid_zh(error: Any) -> str:
-    """What pydantic refused, in Chinese: the kinds of value the site's parameters take (whole numbers, in range)."""
-    kind, ctx = str(error.get("type", "")), error.get("ctx") or {}
-    if kind == "int_parsing":
-        return "须为整数"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bound = next(iter(ctx.values()), "")
-        op = {"greater_than_equal": "不小于", "less_than_equal": "不大于", "greater_than": "大于", "less_than": "小于"}
-        return f"须{op[kind]} {bound}"
-    if kind == "missing":
-        return "缺少此项"
-    return f"无效的值（{error.get('msg')}）"
 
 
 # A form field the site takes once (the checkbox groups, interests, seeks and districts, are sent once a box)
@@ -174,7 +160,7 @@ def create_match_app(
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "path", "query"))
         if _lang(request) == "zh":  # pydantic's own words are English: the field and what it takes, in Chinese
-            return failed(request, 400, "invalid_request", f"{where or '请求'}：{_invalid_zh(first)}")
+            return failed(request, 400, "invalid_request", f"{where or '请求'}：{invalid_zh(first)}")
         return failed(request, 400, "invalid_request", f"{where or 'request'}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)

@@ -136,12 +136,14 @@ class _Problems:
     def __init__(self, doc: LocatedDoc) -> None:
         self.doc = doc
         self.items: list[str] = []
+        self.items_zh: list[str] = []
         self.positions: list[tuple[int, int] | None] = []
 
     def error(self) -> PolicyError:
-        return PolicyError(self.items, self.positions)
+        return PolicyError(self.items, self.positions, self.items_zh)
 
-    def add(self, path: tuple[str | int, ...], message: str) -> None:
+    def add(self, path: tuple[str | int, ...], message: str, zh: str | None = None) -> None:
+        """A problem at ``path``, in English and in Chinese (``zh``; the English where it has no Chinese words)."""
         at = self.doc.position_of(path)  # the key at fault (or the item a missing key belongs in): line and column
         where = f"{self.doc.source}:{at[0]}:{at[1]}" if at else self.doc.source
         self.positions.append(at)
@@ -153,6 +155,7 @@ class _Problems:
         if rest:
             parts.append(rest)
         self.items.append(": ".join([*parts, message]))
+        self.items_zh.append(": ".join([*parts, zh if zh is not None else message]))
 
 
 def _owner(data: Any, path: tuple[str | int, ...]) -> tuple[str, tuple[str | int, ...]]:
@@ -183,32 +186,43 @@ def _shown_id(ident: object, limit: int = 64) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _pydantic_message(err: Any) -> str:
-    msg = str(err["msg"])
+# What pydantic refuses of a policy's values, in both languages: its kind (``err["type"]``) → (English, Chinese)
+_MUST = {
+    "float_type": ("must be a number", "须为数字"),
+    "float_parsing": ("must be a number", "须为数字"),
+    "finite_number": ("must be a finite number", "须为有限的数字"),
+    "int_type": ("must be a whole number", "须为整数"),
+    "int_parsing": ("must be a whole number", "须为整数"),
+    "int_from_float": ("must be a whole number", "须为整数"),
+    "string_type": ("must be a text", "须为文字"),
+    "bool_type": ("must be true or false", "须为 true 或 false"),
+    "date_type": ("must be a date (YYYY-MM-DD)", "须为日期（YYYY-MM-DD）"),
+    "list_type": ("must be a list", "须为列表"),
+    "dict_type": ("must be a mapping of keys to values", "须为键值映射"),
+    "model_type": ("must be a mapping of keys to values", "须为键值映射"),
+}
+
+
+def _pydantic_message(err: Any, lang: str = "en") -> str:
+    """What pydantic refused, in ``lang``; a validator's own message is in English (it has no Chinese words yet)."""
+    zh = lang == "zh"
     if err["type"] == "missing":
-        return "is required"
+        return "缺少此项" if zh else "is required"
     if err["type"] == "extra_forbidden":
-        return "is not a key of the policy language (see docs/policy-language.md)"
-    plain = {
-        "float_type": "must be a number",
-        "float_parsing": "must be a number",
-        "finite_number": "must be a finite number",
-        "int_type": "must be a whole number",
-        "int_parsing": "must be a whole number",
-        "int_from_float": "must be a whole number",
-        "string_type": "must be a text",
-        "bool_type": "must be true or false",
-        "date_type": "must be a date (YYYY-MM-DD)",
-        "list_type": "must be a list",
-        "dict_type": "must be a mapping of keys to values",
-        "model_type": "must be a mapping of keys to values",
-    }
-    if err["type"] in plain:
-        return f"{plain[err['type']]}, not {err['input']!r}" + _exponent_hint(err["input"])
+        return (
+            "不是政策语言的键（见 docs/policy-language.md）"
+            if zh
+            else "is not a key of the policy language (see docs/policy-language.md)"
+        )
+    if err["type"] in _MUST:
+        en_words, zh_words = _MUST[err["type"]]
+        if zh:
+            return f"{zh_words}，而不是 {err['input']!r}" + _exponent_hint(err["input"])
+        return f"{en_words}, not {err['input']!r}" + _exponent_hint(err["input"])
     if err["type"] == "literal_error":
-        expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
-        return f"{err['input']!r} is not one of: {expected.replace(' or ', ', ')}"
-    return msg.removeprefix("Value error, ")
+        expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"{err['input']!r} 不是以下之一：{expected}" if zh else f"{err['input']!r} is not one of: {expected}"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _exponent_hint(value: object) -> str:
@@ -274,7 +288,7 @@ def _validated(
             loc = tuple(
                 p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
             )
-            problems.add(loc, _pydantic_message(err))
+            problems.add(loc, _pydantic_message(err), _pydantic_message(err, "zh"))
         raise problems.error() from None
     conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
     if problems.items:

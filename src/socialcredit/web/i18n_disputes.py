@@ -152,10 +152,8 @@ DISPUTE_PAIRS: dict[str, tuple[str, str]] = {
         "这不是有效的身份证号码：{value} 的出生日期（第 7 至 14 位）不是有效日期",
         "That is not a valid identity number: the birth date of {value} (characters 7 to 14) is not a date",
     ),
-    "newlink_bad_number_region": (
-        "这不是有效的身份证号码：{value} 的前 6 位不是行政区划代码",
-        "That is not a valid identity number: the first 6 digits of {value} are not a region code",
-    ),
+    # the registry's words: a code that does not exist, or one retired before the birth year, with its years
+    "newlink_bad_number_region": ("这不是有效的身份证号码：{why}", "That is not a valid identity number: {why}"),
     "newlink_ask": ("没有登录链接，或链接已失效？获取新的链接", "No link, or it no longer works? Get a new one"),
     # the demonstration's outbox
     "outbox_title": ("消息发件箱（演示）", "Outbox of messages (demonstration)"),

@@ -163,7 +163,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
             reasons = ("empty", "length", "format", "checksum", "birth_date", "region")
             key = f"newlink_bad_number_{exc.reason}" if exc.reason in reasons else "newlink_bad_number"
             sent = page.form.get("subject", "").strip()
-            failure = page.t(key, value=repr(sent[:24] + ("…" if len(sent) > 24 else "")))
+            failure = page.t(key, value=repr(sent[:24] + ("…" if len(sent) > 24 else "")), why=exc.said_in(page.lang))
             return page.render("signin_new_link.html", 400, failure=failure)
         if message is not None:
             # Sent in the background, outside the store's lock: a slow mail server holds no one up, and the answer

@@ -123,8 +123,9 @@ async def decide_one(
     Answered from the latest run held in memory; the inquiry is journalled before the answer is sent. A refusal of
     the registry (an unknown or invalid subject, a service, purpose, policy or run that does not decide) is said in
     the language asked, as the decision is, and says it in Content-Language. What is refused before the language
-    is known stays in English: a key (401, 403 ``role_not_allowed``), a body the model refuses (422
-    ``invalid_request``: the field's bound in the validator's words; ``lang`` given twice and different), a 429.
+    is known stays in English: a key (401, 403 ``role_not_allowed``), ``lang`` given twice and different, a 429;
+    a body the model refuses (422 ``invalid_request``) names the field and what it takes in Chinese under ``lang``
+    zh, in the validator's words otherwise.
     """
     said = _language(body, lang)
     speaks(request, said)

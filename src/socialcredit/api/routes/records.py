@@ -99,7 +99,8 @@ def _ingest(
     if isinstance(outcome.error, LimitError) and str(outcome.error).startswith(f"{name}: "):
         # a limit's refusal, as the limits word it (the registry names the file: the caller knows its batch)
         e = outcome.error
-        raise LimitError(str(e).removeprefix(f"{name}: "), code=e.code, limit=e.limit, field=e.field)
+        zh = e.zh and e.zh.removeprefix(f"{name}：")
+        raise LimitError(str(e).removeprefix(f"{name}: "), code=e.code, limit=e.limit, field=e.field, zh=zh)
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:

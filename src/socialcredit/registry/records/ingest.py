@@ -237,7 +237,9 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
         with _readable(path) as readable:
             return _stage_file(store, readable, catalog, shown)
     except LimitError as exc:
-        raise LimitError(f"{shown}: {exc}", code=exc.code, limit=exc.limit, field=exc.field) from None
+        raise LimitError(
+            f"{shown}: {exc}", code=exc.code, limit=exc.limit, field=exc.field, zh=exc.zh and f"{shown}：{exc.zh}"
+        ) from None
     except IngestError as exc:
         if str(exc).startswith(f"{shown}: "):
             raise

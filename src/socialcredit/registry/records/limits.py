@@ -72,6 +72,7 @@ def check_columns(n_columns: int) -> None:
         raise LimitError(
             f"a batch may have at most {limit} columns; this one has {n_columns}",
             code="too_many_columns",
+            zh=f"一批记录至多 {limit} 列；此批有 {n_columns} 列",
             limit=env_name("max_batch_columns"),
             field="columns",
         )
@@ -110,6 +111,7 @@ def check_keys(row: int, n_keys: int) -> None:
         raise LimitError(
             f"row {row}: a record may have at most {limit} keys; this one has {n_keys}",
             code="too_many_keys",
+            zh=f"第 {row} 行：一条记录至多 {limit} 个键；此条有 {n_keys} 个",
             limit=env_name("max_batch_columns"),
             field=f"row {row}",
         )
@@ -122,6 +124,7 @@ def check_rows(n_rows: int) -> None:
         raise LimitError(
             f"a batch sent over HTTP may have at most {limit} rows; this one has {n_rows} (send it in parts)",
             code="too_many_rows",
+            zh=f"经 HTTP 发送的一批记录至多 {limit} 行；此批有 {n_rows} 行（请分批发送）",
             limit=env_name("max_batch_rows"),
         )
 
@@ -132,6 +135,7 @@ def too_long(row: int, column: str, n_bytes: int) -> LimitError:
     return LimitError(
         f"row {row}: {column}: a value may be at most {limit} bytes; this one has {n_bytes}",
         code="value_too_long",
+        zh=f"第 {row} 行：{column}：一个值至多 {limit} 字节；此值有 {n_bytes} 字节",
         limit=env_name("max_field_bytes"),
         field=f"row {row}: {column}",
     )
@@ -197,6 +201,7 @@ def csv_header(path: Path) -> list[str]:
         raise LimitError(
             f"a batch may have at most {limit} columns; this one's header is over {HEADER_CHARS} characters",
             code="too_many_columns",
+            zh=f"一批记录至多 {limit} 列；此批的表头超过 {HEADER_CHARS} 个字符",
             limit=env_name("max_batch_columns"),
             field="columns",
         )
