@@ -214,8 +214,21 @@ def test_the_controls_refuse_in_the_language_asked(world: dict[str, Any]) -> Non
     assert refused("POST", "/fraud-alert", "zh", {"police_report": "R-7\x1b"}) == (
         422,
         "control_character",
-        "报案编号须为一行纯文本；此编号含有控制字符（U+001B）",
+        "报案回执编号须为一行纯文本；此编号含有控制字符（U+001B）",
         "zh-CN",
+    )
+    # one term for the reference, as the freeze page says it (报案回执编号)
+    assert refused("POST", "/fraud-alert", "zh", {"police_report": "   "}) == (
+        422,
+        "refused",
+        "报案回执编号须为 1 至 100 个字符",
+        "zh-CN",
+    )
+    assert refused("POST", "/fraud-alert", "en", {"police_report": "   "}) == (
+        422,
+        "refused",
+        "a police report reference has 1 to 100 characters",
+        "en",
     )
 
 
