@@ -798,7 +798,7 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
         409,
         "zh-CN",
         "no_correction",
-        "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本",
+        "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本（correction=true），再答复 'corrected'",
     )
     assert said(client.get("/v1/link-disputes", params={**zh, "status": "closed"}, headers=operator)) == (
         422,

@@ -595,16 +595,18 @@ def not_before(
         )
 
 
-def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str, then: str) -> dict[str, Any]:
+def _disputed_record(
+    store: Store, row: dict[str, Any], outcome: str, field: str, then: tuple[str, str]
+) -> dict[str, Any]:
     """The disputed record's latest version; ``corrected`` needs a version received since the dispute was filed
-    (``then`` says what to do first)."""
+    (``then``, in English and Chinese, says what to do first)."""
     record = latest_record(store, row["source_id"], row["record_id"])
     if outcome == "corrected" and record["record_key"] < row["seq"]:
         raise WorkflowError(
-            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then}",
+            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then[0]}",
             field=field,
             code="no_correction",
-            zh=f"提出异议以来未收到记录 {row['record_id']!r} 的更正版本；请先报送更正版本",
+            zh=f"提出异议以来未收到记录 {row['record_id']!r} 的更正版本；{then[1]}",
         )
     return record
 
@@ -672,9 +674,11 @@ def answer_dispute(
             zh=f"异议 {dispute_id} 的答复期限为 {row['deadline'].isoformat()}；已按有利于当事人的方式处理，"
             "该记录不再计入（如记录准确，请以 certified=true 重新报送）",
         )
-    record = _disputed_record(
-        store, row, outcome, "outcome", "send it (correction=true) first, then answer 'corrected'"
+    then = (
+        "send it (correction=true) first, then answer 'corrected'",
+        "请先报送更正版本（correction=true），再答复 'corrected'",
     )
+    record = _disputed_record(store, row, outcome, "outcome", then)
     with store.transaction():
         if outcome == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
@@ -827,9 +831,11 @@ def decide_review(
         )
     escalated = dt.date.fromisoformat(str(review["escalated_on"]))
     not_before(dispute_id, today, escalated, "the review's decision", "escalated")
-    record = _disputed_record(
-        store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
+    then = (
+        "the source sends it (correction=true) before the review decides 'corrected'",
+        "须由来源先报送更正版本（correction=true），复核才能决定 'corrected'",
     )
+    record = _disputed_record(store, row, decision, "decision", then)
     with store.transaction():
         if decision == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
