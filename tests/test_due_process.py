@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
-from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.errors import DecisionError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
@@ -470,6 +470,31 @@ def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> Non
     assert run(store, D(2026, 2, 2), "sesame")[A] == (550, [])
     disputes.answer_dispute(store, d["dispute_id"], "verified", "Unpaid.", "courts", today=D(2026, 2, 10))
     assert run(store, D(2026, 2, 11), "sesame")[A] == (350, ["blacklist"])
+
+
+def test_a_closed_dispute_is_refused_with_its_status_in_words(store: Store) -> None:
+    """dispute_closed said the raw status in its Chinese (已结束（verified）): the status in words, as the pages say
+    it (dispute_status_* in registry/words.py)."""
+    d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    disputes.answer_dispute(store, d["dispute_id"], "verified", "Unpaid.", "courts", today=D(2026, 2, 3))
+    with pytest.raises(WorkflowError) as answered:
+        disputes.answer_dispute(store, d["dispute_id"], "verified", "Again.", "courts", today=D(2026, 2, 4))
+    with pytest.raises(WorkflowError) as added:
+        disputes.add_information(store, d["dispute_id"], "receipt", "resident", today=D(2026, 2, 4))
+    assert [(e.value.code, str(e.value), e.value.said_in("zh")) for e in (answered, added)] == [
+        ("dispute_closed", "dispute 1 is closed already (verified)", "异议 1 已结束（已核实（记录保留））"),
+        (
+            "dispute_closed",
+            "dispute 1 is closed (verified); file a new dispute if the record is still wrong",
+            "异议 1 已结束（已核实（记录保留））；记录如仍有误，请另提异议",
+        ),
+    ]
+    with pytest.raises(WorkflowInputError) as listed:
+        disputes.list_disputes(store, status="nope")
+    assert (str(listed.value), listed.value.said_in("zh")) == (
+        "status must be one of open, verified, corrected, withdrawn, lapsed, retracted, not 'nope'",
+        "状态须为 open、verified、corrected、withdrawn、lapsed、retracted 之一，而不是 'nope'",
+    )
 
 
 def test_a_review_decided_corrected_needs_the_source_to_send_the_correction(store: Store) -> None:

@@ -800,6 +800,13 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
         "no_correction",
         "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本（correction=true），再答复 'corrected'",
     )
+    # GET /v1/disputes took no lang: its refusal was English whatever was asked
+    assert said(client.get("/v1/disputes", params={**zh, "status": "nope"}, headers=operator)) == (
+        422,
+        "zh-CN",
+        "bad_status",
+        "状态须为 open、verified、corrected、withdrawn、lapsed、retracted 之一，而不是 'nope'",
+    )
     assert said(client.get("/v1/link-disputes", params={**zh, "status": "closed"}, headers=operator)) == (
         422,
         "zh-CN",

@@ -282,6 +282,7 @@ def disputes(
     response: Response,
     party: Anyone,
     service: ServiceDep,
+    lang: RefusalsLang,
     status: Annotated[str | None, Query(max_length=16)] = None,
     after: After = None,
     limit: Limit = PAGE_ROWS,

@@ -40,6 +40,7 @@ from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
 from socialcredit.registry.scoring.policies import policies_in_use
+from socialcredit.registry.words import STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = [
@@ -452,7 +453,7 @@ def add_information(
             f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{row['status']}）；记录如仍有误，请另提异议",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；记录如仍有误，请另提异议",
         )
     not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
@@ -595,6 +596,11 @@ def not_before(
         )
 
 
+def status_zh(status: str) -> str:
+    """A dispute's ``status`` in Chinese words, as the pages say it (``dispute_status_*``, registry/words.py)."""
+    return STATUS_WORDS["dispute_status"].get(status, (status,))[0]
+
+
 def _disputed_record(
     store: Store, row: dict[str, Any], outcome: str, field: str, then: tuple[str, str]
 ) -> dict[str, Any]:
@@ -642,7 +648,7 @@ def answer_dispute(
             f"dispute {dispute_id} is closed already ({row['status']})",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{row['status']}）",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）",
         )
     review = dispute_review(store, dispute_id)
     if review is not None and review["decision"] is None:
@@ -938,7 +944,10 @@ def list_disputes(
     filters, how many it named, and ``purpose`` when given: the look-up of one subject's file it is part of)."""
     if status is not None and status not in STATUSES:
         raise WorkflowInputError(
-            f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
+            f"status must be one of {', '.join(STATUSES)}, not {status!r}",
+            field="status",
+            code="bad_status",
+            zh=f"状态须为 {'、'.join(STATUSES)} 之一，而不是 {status!r}",
         )
     filters = (("subject_id", subject_id), ("source_id", source_id), ("status", status))
     rows = store.rows(*newest_first("disputes", "dispute_id", filters, after=after, limit=limit))
