@@ -830,6 +830,22 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
     assert said(future) == (422, "zh-CN", "future_date", "履行日期 2099-01-01 晚于今天")
     in_english = client.post("/v1/fulfilments", json={"record_id": "J1", "fulfilled_on": "2099-01-01"}, headers=courts)
     assert said(in_english) == (422, "en", "future_date", "fulfilled_on 2099-01-01 is in the future")
+    # a closed dispute says its status in words, as the pages do (it said 已结束（verified）)
+    verified = {"outcome": "verified", "note": "记录无误"}
+    assert client.post(f"/v1/disputes/{number}/answer", json=verified, headers=traffic).status_code == 200
+    assert said(client.post(f"/v1/disputes/{number}/answer", params=zh, json=verified, headers=traffic)) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））",
+    )
+    added = client.post(f"/v1/disputes/{number}/information", params=zh, json={"text": "补充"}, headers=other)
+    assert said(added) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））；记录如仍有误，请另提异议",
+    )
 
 
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:
