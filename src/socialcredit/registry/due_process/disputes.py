@@ -453,7 +453,7 @@ def add_information(
             f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；记录如仍有误，请另提异议",
+            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）；记录如仍有误，请另提异议",
         )
     not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
@@ -596,7 +596,7 @@ def not_before(
         )
 
 
-def status_zh(status: str) -> str:
+def _status_zh(status: str) -> str:
     """A dispute's ``status`` in Chinese words, as the pages say it (``dispute_status_*``, registry/words.py)."""
     return STATUS_WORDS["dispute_status"].get(status, (status,))[0]
 
@@ -648,7 +648,7 @@ def answer_dispute(
             f"dispute {dispute_id} is closed already ({row['status']})",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）",
+            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）",
         )
     review = dispute_review(store, dispute_id)
     if review is not None and review["decision"] is None:
