@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
-from socialcredit.errors import DecisionError, WorkflowError
+from socialcredit.errors import DecisionError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
 from socialcredit.registry.common import check_text
@@ -472,11 +472,56 @@ def test_sesame_does_not_count_a_disputed_record_while_open(store: Store) -> Non
     assert run(store, D(2026, 2, 11), "sesame")[A] == (350, ["blacklist"])
 
 
+def test_a_closed_dispute_is_refused_with_its_status_in_words(store: Store) -> None:
+    """dispute_closed said the raw status in its Chinese (已结束（verified）): the status in words, as the pages say
+    it (dispute_status_* in registry/words.py)."""
+    d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    disputes.answer_dispute(store, d["dispute_id"], "verified", "Unpaid.", "courts", today=D(2026, 2, 3))
+    with pytest.raises(WorkflowError) as answered:
+        disputes.answer_dispute(store, d["dispute_id"], "verified", "Again.", "courts", today=D(2026, 2, 4))
+    with pytest.raises(WorkflowError) as added:
+        disputes.add_information(store, d["dispute_id"], "receipt", "resident", today=D(2026, 2, 4))
+    assert [(e.value.code, str(e.value), e.value.said_in("zh")) for e in (answered, added)] == [
+        ("dispute_closed", "dispute 1 is closed already (verified)", "异议 1 已结束（已核实（记录保留））"),
+        (
+            "dispute_closed",
+            "dispute 1 is closed (verified); file a new dispute if the record is still wrong",
+            "异议 1 已结束（已核实（记录保留））；记录如仍有误，请另提异议",
+        ),
+    ]
+    with pytest.raises(WorkflowInputError) as listed:
+        disputes.list_disputes(store, status="nope")
+    assert (str(listed.value), listed.value.said_in("zh")) == (
+        "status must be one of open, verified, corrected, withdrawn, lapsed, retracted, not 'nope'",
+        "状态须为 open、verified、corrected、withdrawn、lapsed、retracted 之一，而不是 'nope'",
+    )
+
+
+def test_a_review_decided_corrected_needs_the_source_to_send_the_correction(store: Store) -> None:
+    """The reviewer is not told to send the correction (the Chinese said 请先报送更正版本 on both paths): the source
+    sends it, in both languages."""
+    d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
+    disputes.escalate_dispute(store, d["dispute_id"], "the resident insists", "operator", today=D(2026, 2, 3))
+    with pytest.raises(WorkflowError) as reviewed:
+        disputes.decide_review(store, d["dispute_id"], "corrected", "Fixed.", "operator", today=D(2026, 2, 3))
+    assert (reviewed.value.code, str(reviewed.value), reviewed.value.said_in("zh")) == (
+        "no_correction",
+        "no corrected version of record 'J1' was received since the dispute was filed; the source sends it "
+        "(correction=true) before the review decides 'corrected'",
+        "提出异议以来未收到记录 'J1' 的更正版本；须由来源先报送更正版本（correction=true），复核才能决定 'corrected'",
+    )
+
+
 def test_a_correction_answer_needs_the_corrected_record_first(store: Store, tmp_path: Path) -> None:
     d = disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
     with pytest.raises(WorkflowError) as first:
         disputes.answer_dispute(store, d["dispute_id"], "corrected", "Fixed.", "courts", today=D(2026, 2, 3))
     assert first.value.code == "no_correction"
+    assert (str(first.value), first.value.said_in("zh")) == (
+        "no corrected version of record 'J1' was received since the dispute was filed; send it (correction=true) "
+        "first, then answer 'corrected'",
+        "提出异议以来未收到记录 'J1' 的更正版本；请先报送更正版本（correction=true），再答复 'corrected'",
+    )
     fixed = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
     ingest(store, write_csv(tmp_path / "fix.csv", [*JUDGMENT, "correction"], fixed), "courts", D(2026, 2, 3))
     done = disputes.answer_dispute(

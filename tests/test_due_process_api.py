@@ -798,7 +798,14 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
         409,
         "zh-CN",
         "no_correction",
-        "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本",
+        "提出异议以来未收到记录 'T1' 的更正版本；请先报送更正版本（correction=true），再答复 'corrected'",
+    )
+    # GET /v1/disputes took no lang: its refusal was English whatever was asked
+    assert said(client.get("/v1/disputes", params={**zh, "status": "nope"}, headers=operator)) == (
+        422,
+        "zh-CN",
+        "bad_status",
+        "状态须为 open、verified、corrected、withdrawn、lapsed、retracted 之一，而不是 'nope'",
     )
     assert said(client.get("/v1/link-disputes", params={**zh, "status": "closed"}, headers=operator)) == (
         422,
@@ -823,6 +830,22 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
     assert said(future) == (422, "zh-CN", "future_date", "履行日期 2099-01-01 晚于今天")
     in_english = client.post("/v1/fulfilments", json={"record_id": "J1", "fulfilled_on": "2099-01-01"}, headers=courts)
     assert said(in_english) == (422, "en", "future_date", "fulfilled_on 2099-01-01 is in the future")
+    # a closed dispute says its status in words, as the pages do (it said 已结束（verified）)
+    verified = {"outcome": "verified", "note": "记录无误"}
+    assert client.post(f"/v1/disputes/{number}/answer", json=verified, headers=traffic).status_code == 200
+    assert said(client.post(f"/v1/disputes/{number}/answer", params=zh, json=verified, headers=traffic)) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））",
+    )
+    added = client.post(f"/v1/disputes/{number}/information", params=zh, json={"text": "补充"}, headers=other)
+    assert said(added) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））；记录如仍有误，请另提异议",
+    )
 
 
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:

@@ -214,9 +214,54 @@ def test_the_controls_refuse_in_the_language_asked(world: dict[str, Any]) -> Non
     assert refused("POST", "/fraud-alert", "zh", {"police_report": "R-7\x1b"}) == (
         422,
         "control_character",
-        "报案编号须为一行纯文本；此编号含有控制字符（U+001B）",
+        "报案回执编号须为一行纯文本；此编号含有控制字符（U+001B）",
         "zh-CN",
     )
+    # one term for the reference, as the freeze page says it (报案回执编号)
+    assert refused("POST", "/fraud-alert", "zh", {"police_report": "   "}) == (
+        422,
+        "refused",
+        "报案回执编号须为 1 至 100 个字符",
+        "zh-CN",
+    )
+    assert refused("POST", "/fraud-alert", "en", {"police_report": "   "}) == (
+        422,
+        "refused",
+        "a police report reference has 1 to 100 characters",
+        "en",
+    )
+
+
+def test_the_resident_controls_refuse_in_the_language_asked(world: dict[str, Any]) -> None:
+    """The resident's own routes (/v1/freeze, /v1/freeze/lift, /v1/fraud-alert) say their refusals in ?lang=zh as
+    the operator's do; the file is left unfrozen with no alert, as it was."""
+    client, resident = world["client"], auth(world["keys"]["resident"].token)
+
+    def refused(method: str, route: str, body: dict[str, Any] | None = None) -> tuple[Any, ...]:
+        r = client.request(method, route, params={"lang": "zh"}, json=body, headers=resident)
+        error = r.json()["error"]
+        return r.status_code, error["code"], error["message"], r.headers["content-language"]
+
+    own = client.get("/v1/freeze", params={"lang": "zh"}, headers=resident)
+    # an answer with no texts of its own says no language (RefusalsLang): only a refusal does
+    assert (own.status_code, own.headers.get("content-language")) == (200, None)
+    assert refused("POST", "/v1/freeze/lift", {}) == (409, "not_frozen", "档案未冻结", "zh-CN")
+    assert refused("DELETE", "/v1/fraud-alert") == (409, "no_alert", "档案上没有欺诈警示", "zh-CN")
+    assert refused("POST", "/v1/fraud-alert", {"police_report": " "}) == (
+        422,
+        "refused",
+        "报案回执编号须为 1 至 100 个字符",
+        "zh-CN",
+    )
+    assert client.post("/v1/freeze", params={"lang": "zh"}, headers=resident).status_code == 200
+    assert refused("POST", "/v1/freeze") == (409, "already_frozen", "档案已处于冻结状态", "zh-CN")
+    assert refused("POST", "/v1/freeze/lift", {"party": "key:nobody"}) == (
+        422,
+        "unknown_party",
+        "没有机构持有密钥编号 'nobody'；请以密钥编号写明机构（`socialcredit keys list`）；未作任何解冻",
+        "zh-CN",
+    )
+    assert client.post("/v1/freeze/lift", json={}, headers=resident).status_code == 200
 
 
 def test_a_police_report_with_a_control_character_is_refused(world: dict[str, Any], tmp_path: Path) -> None:
@@ -347,6 +392,11 @@ def test_a_lift_for_a_party_a_freeze_never_acts_on_is_refused_by_every_face(tmp_
                 422,
                 {"code": "not_freezable", "message": said, "field": "party"},
             ), r.text
+        zh = client.post("/v1/freeze/lift", params={"lang": "zh"}, json={"party": rail}, headers=resident)
+        assert (zh.status_code, zh.json()["error"]["message"]) == (
+            422,
+            f"冻结不会拒绝机构 {rail} 查询的服务（如铁路、航空），无需为其解冻；未作任何解冻",
+        )
         assert client.get("/v1/freeze", headers=resident).json()["lifts"] == []
         # a party a freeze acts on is lifted for as before
         lifted = client.post("/v1/freeze/lift", json={"party": bank}, headers=resident)

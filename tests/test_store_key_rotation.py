@@ -350,15 +350,20 @@ def test_a_copy_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     _refused(db, NEW)
 
 
-def _at_a_terminal(db: Path, key: str | None, typed: list[bytes], hook: str | None = None) -> tuple[int, bytes]:
-    """``store rotate-key`` at a terminal (a pseudo-terminal it is the session of), with no new key in its
-    environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
+PROMPTS = {"en": [b"New key: ", b"Repeat for confirmation: "], "zh": ["新密钥: ".encode(), "再次输入以确认: ".encode()]}
+
+
+def _at_a_terminal(
+    db: Path, key: str | None, typed: list[bytes], hook: str | None = None, lang: str = "en"
+) -> tuple[int, bytes]:
+    """``store rotate-key --lang LANG`` at a terminal (a pseudo-terminal it is the session of), with no new key in
+    its environment: each of ``typed`` is typed after the prompt before it. Its exit code and all it showed."""
     env = _env(db, key, hook)
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
-        os.execve(CLI, [CLI, "store", "rotate-key", "--db", str(db)], env)
+        os.execve(CLI, [CLI, "store", "rotate-key", "--lang", lang, "--db", str(db)], env)
     shown = b""
-    prompts = [b"New key: ", b"Repeat for confirmation: "]
+    prompts = list(PROMPTS[lang])
     while True:
         if select.select([fd], [], [], 120)[0] == []:
             break
@@ -390,6 +395,7 @@ def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> Non
 
 
 RULE = "a store's key is printable ASCII (letters, digits, spaces, punctuation) without a backslash"
+RULE_ZH = "存储的密钥须为可打印的 ASCII 字符（字母、数字、空格、标点），且不含反斜杠"
 UNRULY = ["新的密钥2026", "pa\\ss\\x41word", "line\nbreak", "tab\there"]
 
 
@@ -520,6 +526,42 @@ def test_a_folder_not_written_to_the_disk_after_the_rename_is_a_warning(tmp_path
     )
     _refused(db, OLD)
     assert "The audit log is intact: 1 entry." in _verified(db, NEW)
+
+
+def test_the_key_refusals_prompt_and_warning_are_said_in_chinese(tmp_path: Path) -> None:
+    """Under --lang zh (until 2026-12-06 these were English whatever the language): a key breaking the rule (a
+    Chinese key, the likeliest wrong one), a file that is no store, a new key equal to the old or breaking the rule,
+    the prompt at a terminal and the warning of a folder not written to the disk."""
+    db = tmp_path / "store" / "city.duckdb"
+    open_store(db, create=True, key=OLD).close()
+    not_a_store = tmp_path / "notes.duckdb"
+    not_a_store.write_bytes(b"not a store" * 1000)
+
+    said = {
+        "wrong key": _cli("audit", "verify", "--lang", "zh", db=db, key="密钥"),
+        "same key": _cli("store", "rotate-key", "--lang", "zh", db=db, key=OLD, new_key=OLD),
+        "unruly key": _cli("store", "rotate-key", "--lang", "zh", db=db, key=OLD, new_key="新的密钥2026"),
+    }
+    assert {what: (proc.returncode, proc.stdout, proc.stderr) for what, proc in said.items()} == {
+        "wrong key": (2, "", f"错误：SOCIALCREDIT_DB_KEY 中的密钥打不开存储 {db}：{RULE_ZH}\n"),
+        "same key": (2, "", "错误：新密钥已是 SOCIALCREDIT_DB_KEY 中的密钥：请另选一个\n"),
+        "unruly key": (2, "", f"错误：新密钥不能作为存储的密钥：{RULE_ZH}\n"),
+    }
+    unopened = _cli("audit", "verify", "--lang", "zh", db=not_a_store, key=None)
+    assert unopened.returncode == 2
+    assert unopened.stderr.startswith(f"错误：无法打开存储 {not_a_store}："), unopened.stderr
+
+    code, shown = _at_a_terminal(db, OLD, [NEW.encode() + b"\n", NEW.encode() + b"\n"], lang="zh")
+    assert code == 0, shown
+    assert shown.startswith("新密钥: \r\n再次输入以确认: \r\n存储 ".encode()), shown.decode()
+
+    proc = _cli("store", "rotate-key", "--lang", "zh", db=db, key=NEW, new_key=OLD, hook=_UNSYNCED_FOLDER)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == (
+        f"警告：密钥已更换，但文件夹 {db.parent} 未能写入磁盘（Input/output error）：在此之前机器崩溃可能使存储回到旧"
+        "密钥下。请运行 `sync`，再确认 `socialcredit audit verify` 能用 SOCIALCREDIT_DB_KEY 中的新密钥打开存储；"
+        "在此之前请保留旧密钥。\n"
+    )
 
 
 _CRASH_WITH_THE_KEY = """

@@ -184,7 +184,8 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB, lang: LangOpt = "en") -> None:
                 "given as an argument, where other users of the machine could read it",
                 zh=f"请将 {NEW_KEY_ENV} 设为新密钥（或在终端运行以便输入）；密钥从不作为参数给出，以免本机其他用户读到",
             )
-        new_key = typer.prompt("New key", hide_input=True, confirmation_prompt=True, err=True)
+        asked, again = ("新密钥", "再次输入以确认") if lang == "zh" else ("New key", "Repeat for confirmation")
+        new_key = typer.prompt(asked, hide_input=True, confirmation_prompt=again, err=True)
         _KEYS_TYPED.add("new")  # a crash report then keeps frames only, as with a key in the settings
     done = rotate_store_key(db, new_key)
     if lang == "zh":
@@ -204,14 +205,18 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB, lang: LangOpt = "en") -> None:
         )
     out.print(said, highlight=False)
     if done.unsynced:  # renamed, not written to the disk: a power cut may still bring back the old file
-        err.print(
-            f"[bold yellow]warning:[/] the key was changed, but the folder {escape(str(db.parent))} could not be "
-            f"written to the disk ({escape(done.unsynced)}): a crash of the machine before it is may bring back the "
-            "store under its old key. Run `sync`, then check that `socialcredit audit verify` opens the store with "
-            f"the new key in {KEY_ENV}; keep the old key until it does.",
-            markup=True,
-            highlight=False,
+        folder, why = escape(str(db.parent)), escape(done.unsynced)
+        warned = (
+            f"[bold yellow]警告：[/]密钥已更换，但文件夹 {folder} 未能写入磁盘（{why}）：在此之前机器崩溃可能使存储"
+            f"回到旧密钥下。请运行 `sync`，再确认 `socialcredit audit verify` 能用 {KEY_ENV} 中的新密钥打开存储；"
+            "在此之前请保留旧密钥。"
+            if lang == "zh"
+            else f"[bold yellow]warning:[/] the key was changed, but the folder {folder} could not be written to the "
+            f"disk ({why}): a crash of the machine before it is may bring back the store under its old key. Run "
+            f"`sync`, then check that `socialcredit audit verify` opens the store with the new key in {KEY_ENV}; "
+            "keep the old key until it does."
         )
+        err.print(warned, markup=True, highlight=False)
 
 
 @app.command(rich_help_panel=RECORDS)

@@ -268,8 +268,9 @@ class AuthError(SocialCreditError):
     default_code = "unauthorized"
 
     def __init__(self, code: str, message: str, *, zh: str | None = None) -> None:
-        """``zh``: the API's words in Chinese for a key refused (``?lang=zh``, read by ``api.deps.require`` before the
-        key is looked at); the pages say a failed sign-in in their own words (``auth_<code>`` in web/i18n.py)."""
+        """``zh``: the API's words in Chinese for a key refused (``?lang=zh``, read by ``api.deps.require`` once the
+        key is refused, whether or not the route takes ``lang``); the pages say a failed sign-in in their own words
+        (``auth_<code>`` in web/i18n.py)."""
         super().__init__(message, code=code, zh=zh)
 
 

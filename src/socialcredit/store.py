@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_DB",
     "KEY_ENV",
     "KEY_RULE",
+    "KEY_RULE_ZH",
     "MEMORY_ENV",
     "MIGRATIONS",
     "IdRange",
@@ -67,6 +68,7 @@ ROTATING_SUFFIX = ".rotating"  # the store's copy under its new key, beside it w
 # printable ASCII is refused with a message that quotes the key. A new key keeps to this; a store's key from before
 # (a backslash escape in it) still opens it.
 KEY_RULE = "a store's key is printable ASCII (letters, digits, spaces, punctuation) without a backslash"
+KEY_RULE_ZH = "存储的密钥须为可打印的 ASCII 字符（字母、数字、空格、标点），且不含反斜杠"
 
 
 def latest_versions(
@@ -1450,7 +1452,7 @@ def open_store(
     key = key if key is not None else settings.key()
     exists = path.exists()
     if not exists and key:
-        check_new_key(key, f"the key in {KEY_ENV}")
+        check_new_key(key, f"the key in {KEY_ENV}", f"{KEY_ENV} 中的密钥")
     if not exists and not create:
         raise StoreError(
             f"no store at {path}; create one with `socialcredit init --db {path}`",
@@ -1508,7 +1510,10 @@ def open_store(
                 zh=f"存储 {path} 未加密，但设置了 {KEY_ENV}；请取消设置后再打开",
             ) from None
         if key and not _keeps_the_rule(key):  # DuckDB's text would quote the key
-            raise StoreError(f"the key in {KEY_ENV} does not open the store {path}: {KEY_RULE}") from None
+            raise StoreError(
+                f"the key in {KEY_ENV} does not open the store {path}: {KEY_RULE}",
+                zh=f"{KEY_ENV} 中的密钥打不开存储 {path}：{KEY_RULE_ZH}",
+            ) from None
         if "lock" in text.lower():
             raise StoreError(
                 f"the store {path} is in use by another process, such as a running `socialcredit serve` (only one "
@@ -1516,7 +1521,8 @@ def open_store(
                 zh=f"存储 {path} 正被另一进程（如运行中的 `socialcredit serve`）使用（只能有一个进程写入）："
                 "请停止该进程，或通过服务的 HTTP API 操作",
             ) from None
-        raise StoreError(f"cannot open the store {path}: {_without_key(text, key)}") from None
+        said = _without_key(text, key)
+        raise StoreError(f"cannot open the store {path}: {said}", zh=f"无法打开存储 {path}：{said}") from None
     con.execute(f"USE {_ALIAS}")
     if not read_only:
         # the copy a rotation of the key left when it stopped before its end (its store was not replaced): this
@@ -1639,11 +1645,14 @@ def _keeps_the_rule(key: str) -> bool:
     return all(" " <= c <= "~" and c != "\\" for c in key)
 
 
-def check_new_key(key: str, what: str) -> None:
-    """Refuse ``key`` (``what``: where it comes from) as a new store's key unless it keeps to KEY_RULE; the message
-    never quotes it."""
+def check_new_key(key: str, what: str, what_zh: str) -> None:
+    """Refuse ``key`` (``what``, ``what_zh``: where it comes from, in English and Chinese) as a new store's key
+    unless it keeps to KEY_RULE; the message never quotes it."""
     if not _keeps_the_rule(key):
-        raise StoreError(f"{what} cannot be a store's key: {KEY_RULE}")
+        raise StoreError(
+            f"{what} cannot be a store's key: {KEY_RULE}",
+            zh=f"{what_zh}不能作为存储的密钥：{KEY_RULE_ZH}",
+        )
 
 
 def _without_key(text: str, key: str | None) -> str:
@@ -1693,7 +1702,10 @@ def row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str], *, alias: 
 
 def _not_copied(target: Path, exc: duckdb.Error, key: str) -> StoreError:
     said = _without_key(str(exc), key)
-    return StoreError(f"cannot write the copy under the new key at {target}: {said}; nothing changed")
+    return StoreError(
+        f"cannot write the copy under the new key at {target}: {said}; nothing changed",
+        zh=f"无法在 {target} 写入新密钥下的副本：{said}；未作任何更改",
+    )
 
 
 def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
@@ -1701,7 +1713,7 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
     sequence (DuckDB's ``COPY FROM DATABASE``; a sequence goes on from where it stood), then check the copy holds
     the same objects and, in every table, as many rows. Returns the rows of each table. The copy is checkpointed
     and detached: nothing of it is in a log, and nothing was written in clear (spilled work is encrypted)."""
-    check_new_key(key, "the new key")
+    check_new_key(key, "the new key", "新密钥")
     con = store.con
     if not store.encrypted:  # encrypting a store that had no key: DuckDB's encryption as open_store loads it
         con.execute(f"LOAD {lit(_httpfs_extension())}")
@@ -1725,11 +1737,17 @@ def copy_under_key(store: Store, target: Path, key: str) -> dict[str, int]:
                 for name in before[kind].keys() | after[kind].keys()
                 if before[kind].get(name) != after[kind].get(name)
             )
-            raise StoreError(f"the copy under the new key differs in {', '.join(differ)}; nothing changed")
+            raise StoreError(
+                f"the copy under the new key differs in {', '.join(differ)}; nothing changed",
+                zh=f"新密钥下的副本在 {'、'.join(differ)} 上不同；未作任何更改",
+            )
         rows, copied = row_counts(con, before["table"]), row_counts(con, before["table"], alias=_COPY)
         if rows != copied:
             short = sorted(name for name in rows if rows[name] != copied[name])
-            raise StoreError(f"the copy under the new key has other rows in {', '.join(short)}; nothing changed")
+            raise StoreError(
+                f"the copy under the new key has other rows in {', '.join(short)}; nothing changed",
+                zh=f"新密钥下的副本在 {'、'.join(short)} 中的行不同；未作任何更改",
+            )
     finally:
         con.execute(f"DETACH {_COPY}")
     return rows

@@ -9,7 +9,7 @@ override decisions and listings. The public look-up of blacklists needs no key. 
 # No ``from __future__ import annotations``: FastAPI reads the dependencies from the annotations.
 import datetime as dt
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -167,16 +167,7 @@ def visible_dispute(
         return d
     acting = _acting(store, party, str(d["subject_id"]), for_org)
     if acting is None:
-        deny(
-            service,
-            party,
-            ForbiddenError(
-                f"dispute {dispute_id} is not yours to see",
-                code="not_your_dispute",
-                zh=f"异议 {dispute_id} 不是您的，无权查看",
-            ),
-            path,
-        )
+        _not_yours(service, party, dispute_id, path)
     if acting.representative_id is not None:
         audit_read_for_org(store, actor(party), acting, {"dispute_id": dispute_id})
     return d
@@ -191,17 +182,23 @@ def acting_dispute(
     d = _dispute(store, dispute_id)
     acting = _acting(store, party, str(d["subject_id"]), today)
     if acting is None:
-        deny(
-            service,
-            party,
-            ForbiddenError(
-                f"dispute {dispute_id} is not yours to see",
-                code="not_your_dispute",
-                zh=f"异议 {dispute_id} 不是您的，无权查看",
-            ),
-            path,
-        )
+        _not_yours(service, party, dispute_id, path)
     return d, acting.representative_id
+
+
+def _not_yours(service: Service, party: Party, dispute_id: int, path: str) -> NoReturn:
+    """Refuse ``party`` the dispute, 403 ``not_your_dispute`` (audited): a dispute neither theirs nor one they act
+    on."""
+    deny(
+        service,
+        party,
+        ForbiddenError(
+            f"dispute {dispute_id} is not yours to see",
+            code="not_your_dispute",
+            zh=f"异议 {dispute_id} 不是您的，无权查看",
+        ),
+        path,
+    )
 
 
 def _dispute(store: Store, dispute_id: int) -> dict[str, Any]:
@@ -282,6 +279,7 @@ def disputes(
     response: Response,
     party: Anyone,
     service: ServiceDep,
+    lang: RefusalsLang,
     status: Annotated[str | None, Query(max_length=16)] = None,
     after: After = None,
     limit: Limit = PAGE_ROWS,

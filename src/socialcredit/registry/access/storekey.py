@@ -61,15 +61,24 @@ def rotate_store_key(db: Path | str, new_key: str, *, actor: str = "cli") -> Key
     not encrypted, and is encrypted now). Refused while another process holds the store."""
     db = Path(db)
     if not new_key:
-        raise SocialCreditError(f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked")
+        raise SocialCreditError(
+            f"the new key is empty: set {NEW_KEY_ENV} to it, or type it when asked",
+            zh=f"新密钥为空：请将 {NEW_KEY_ENV} 设为新密钥，或在提示时输入",
+        )
     if len(new_key) > MAX_KEY_CHARS:
-        raise SocialCreditError(f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}")
-    check_new_key(new_key, "the new key")  # before anything is moved or written
+        raise SocialCreditError(
+            f"the new key is {len(new_key):,} characters long; a key is at most {MAX_KEY_CHARS:,}",
+            zh=f"新密钥长 {len(new_key):,} 个字符；密钥最多 {MAX_KEY_CHARS:,} 个字符",
+        )
+    check_new_key(new_key, "the new key", "新密钥")  # before anything is moved or written
     store = open_store(db)
     copy = rotating_path(db)
     try:
         if store.key == new_key:
-            raise SocialCreditError(f"the new key is the key in {KEY_ENV} already: choose another")
+            raise SocialCreditError(
+                f"the new key is the key in {KEY_ENV} already: choose another",
+                zh=f"新密钥已是 {KEY_ENV} 中的密钥：请另选一个",
+            )
         inquiries = _flush_journal(store)
         store.execute("CHECKPOINT")  # nothing of the store left in its log (a log is never renamed with it)
         try:
@@ -102,13 +111,19 @@ def _checked(copy: Path, key: str, rows: dict[str, int], actor: str, *, was_encr
     returns the entry's number."""
     with open_store(copy, key=key) as new:
         if row_counts(new.con, rows) != rows:
-            raise StoreError(f"the copy under the new key does not read back as written ({copy}); nothing changed")
+            raise StoreError(
+                f"the copy under the new key does not read back as written ({copy}); nothing changed",
+                zh=f"新密钥下的副本读回的内容与写入的不同（{copy}）；未作任何更改",
+            )
         with new.transaction():
             detail = {"encrypted_before": was_encrypted, "tables": len(rows), "rows": sum(rows.values())}
             seq = append_audit(new, actor, "store_key_rotated", None, {**detail, "inquiries_moved": inquiries})
         new.execute("CHECKPOINT")
     if copy.with_name(copy.name + ".wal").exists():
-        raise StoreError(f"the copy under the new key kept a write-ahead log ({copy}.wal); nothing changed")
+        raise StoreError(
+            f"the copy under the new key kept a write-ahead log ({copy}.wal); nothing changed",
+            zh=f"新密钥下的副本留下了预写日志（{copy}.wal）；未作任何更改",
+        )
     return seq
 
 

@@ -40,6 +40,7 @@ from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.records.origin import origin_reference
 from socialcredit.registry.records.versions import latest_record, subjects_record, withdraw_version
 from socialcredit.registry.scoring.policies import policies_in_use
+from socialcredit.registry.words import STATUS_WORDS
 from socialcredit.store import Store
 
 __all__ = [
@@ -452,7 +453,7 @@ def add_information(
             f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{row['status']}）；记录如仍有误，请另提异议",
+            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）；记录如仍有误，请另提异议",
         )
     not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
@@ -595,16 +596,23 @@ def not_before(
         )
 
 
-def _disputed_record(store: Store, row: dict[str, Any], outcome: str, field: str, then: str) -> dict[str, Any]:
+def _status_zh(status: str) -> str:
+    """A dispute's ``status`` in Chinese words, as the pages say it (``dispute_status_*``, registry/words.py)."""
+    return STATUS_WORDS["dispute_status"].get(status, (status,))[0]
+
+
+def _disputed_record(
+    store: Store, row: dict[str, Any], outcome: str, field: str, then: tuple[str, str]
+) -> dict[str, Any]:
     """The disputed record's latest version; ``corrected`` needs a version received since the dispute was filed
-    (``then`` says what to do first)."""
+    (``then``, in English and Chinese, says what to do first)."""
     record = latest_record(store, row["source_id"], row["record_id"])
     if outcome == "corrected" and record["record_key"] < row["seq"]:
         raise WorkflowError(
-            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then}",
+            f"no corrected version of record {row['record_id']!r} was received since the dispute was filed; {then[0]}",
             field=field,
             code="no_correction",
-            zh=f"提出异议以来未收到记录 {row['record_id']!r} 的更正版本；请先报送更正版本",
+            zh=f"提出异议以来未收到记录 {row['record_id']!r} 的更正版本；{then[1]}",
         )
     return record
 
@@ -640,7 +648,7 @@ def answer_dispute(
             f"dispute {dispute_id} is closed already ({row['status']})",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{row['status']}）",
+            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）",
         )
     review = dispute_review(store, dispute_id)
     if review is not None and review["decision"] is None:
@@ -672,9 +680,11 @@ def answer_dispute(
             zh=f"异议 {dispute_id} 的答复期限为 {row['deadline'].isoformat()}；已按有利于当事人的方式处理，"
             "该记录不再计入（如记录准确，请以 certified=true 重新报送）",
         )
-    record = _disputed_record(
-        store, row, outcome, "outcome", "send it (correction=true) first, then answer 'corrected'"
+    then = (
+        "send it (correction=true) first, then answer 'corrected'",
+        "请先报送更正版本（correction=true），再答复 'corrected'",
     )
+    record = _disputed_record(store, row, outcome, "outcome", then)
     with store.transaction():
         if outcome == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
@@ -827,9 +837,11 @@ def decide_review(
         )
     escalated = dt.date.fromisoformat(str(review["escalated_on"]))
     not_before(dispute_id, today, escalated, "the review's decision", "escalated")
-    record = _disputed_record(
-        store, row, decision, "decision", "the source sends it (correction=true) before the review decides 'corrected'"
+    then = (
+        "the source sends it (correction=true) before the review decides 'corrected'",
+        "须由来源先报送更正版本（correction=true），复核才能决定 'corrected'",
     )
+    record = _disputed_record(store, row, decision, "decision", then)
     with store.transaction():
         if decision == "withdrawn" and not record["withdrawn"]:
             withdraw_version(store, record)
@@ -932,7 +944,10 @@ def list_disputes(
     filters, how many it named, and ``purpose`` when given: the look-up of one subject's file it is part of)."""
     if status is not None and status not in STATUSES:
         raise WorkflowInputError(
-            f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status", code="bad_status"
+            f"status must be one of {', '.join(STATUSES)}, not {status!r}",
+            field="status",
+            code="bad_status",
+            zh=f"状态须为 {'、'.join(STATUSES)} 之一，而不是 {status!r}",
         )
     filters = (("subject_id", subject_id), ("source_id", source_id), ("status", status))
     rows = store.rows(*newest_first("disputes", "dispute_id", filters, after=after, limit=limit))

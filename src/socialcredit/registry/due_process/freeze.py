@@ -273,7 +273,7 @@ def place_fraud_alert(
         raise WorkflowInputError(
             "a police report reference has 1 to 100 characters",
             field="police_report",
-            zh="报案编号须为 1 至 100 个字符",
+            zh="报案回执编号须为 1 至 100 个字符",
         )
     # a line or paragraph separator (U+2028, U+2029) breaks the line as a line break does
     control = control_character(report) or next((c for c in report if c in "\u2028\u2029"), None) if report else None
@@ -283,7 +283,7 @@ def place_fraud_alert(
             f"(U+{ord(control):04X})",
             field="police_report",
             code="control_character",
-            zh=f"报案编号须为一行纯文本；此编号含有控制字符（U+{ord(control):04X}）",
+            zh=f"报案回执编号须为一行纯文本；此编号含有控制字符（U+{ord(control):04X}）",
         )
     kind = "extended" if report else "initial"
     until = _add_years(day, ALERT_YEARS[kind])
