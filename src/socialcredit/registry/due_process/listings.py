@@ -71,9 +71,11 @@ LISTING_STATUSES = (
 ACTIVE = ("pending", "effective")
 _KEY = "subject_id, criterion_id, source_id, record_id"
 # A notice ``t`` (of ``notifications``) that the listing it names took effect, not withdrawn since
-# (``withdrawals.put_back_listings``: a run not in force had put the listing in effect).
-NOT_WITHDRAWN = """NOT EXISTS (SELECT 1 FROM notifications w WHERE w.kind = 'listing_withdrawn' AND w.ref_id = t.ref_id
-                          AND w.notification_id > t.notification_id)"""
+# (``withdrawals.put_back_listings``: a run not in force had put the listing in effect). Compared with the last
+# withdrawal of its listing, joined on ``ref_id`` alone: an anti-join on ``w.notification_id > t.notification_id``
+# was planned as a nested loop (150 ms at 20,000 notifications).
+NOT_WITHDRAWN = """t.notification_id > coalesce((SELECT max(w.notification_id) FROM notifications w
+                          WHERE w.kind = 'listing_withdrawn' AND w.ref_id = t.ref_id), -1)"""
 
 
 # Each listing with the day it took effect (``took_effect_days``: as its subject was told, never before

@@ -102,7 +102,7 @@ def _standing_sql(runs: str) -> str:
                 SELECT e.run_id, e.list_id, e.subject_id,
                        CASE WHEN e.black THEN {standing_on_sql("e.as_of")} ELSE 'effective' END AS standing
                 FROM e LEFT JOIN ({TOOK_EFFECT_SQL}) l
-                  ON e.black AND l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
+                  ON l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
             )
             -- a subject listed by several causes: in effect by any of them, else in notice
             SELECT run_id, list_id, subject_id,
