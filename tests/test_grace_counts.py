@@ -21,7 +21,7 @@ from due_world import A, build, scored
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.due_process.listings import activate_due, effective_lists, list_listings
+from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -175,4 +175,26 @@ def test_the_dashboard_s_blacklist_standing_joins_listings_on_equalities(tmp_pat
     plan = " ".join(str(r[1]) for r in store.execute("EXPLAIN " + sql, {"black": ["sesame/blacklist"]}).fetchall())
     assert "HASH_JOIN" in plan
     assert not [op for op in ("NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "PIECEWISE_MERGE_JOIN") if op in plan]
+    store.close()
+
+
+def test_an_inquiry_on_a_run_of_a_policy_version_not_published_here_keeps_its_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made under a policy version this registry does not hold has no blacklist it knows: its inquiries' lists
+    are the run's, as the dashboard counts its lists (until 2026-12-06 ``inquiry_lists`` raised NotFoundError)."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-02")
+    store = scored(tmp_path, "2026-02-01")
+    store.execute(
+        "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, engine, "
+        "started_at, finished_at, n_subjects) VALUES (900, 'sesame', '1999.1', 'x', DATE '2026-03-01', 1, 'full', "
+        "'duckdb', now(), now(), 1)"
+    )
+    store.execute("INSERT INTO run_list_entries VALUES (900, ?, 'blacklist', 'elsewhere', NULL)", [A])
+    store.execute(
+        "INSERT INTO inquiries VALUES (9000, TIMESTAMP '2026-03-02 10:00:00', 'key:x', ?, 'consumer_credit', "
+        "'loan application', 'refused', 900)",
+        [A],
+    )
+    assert inquiry_lists(store, A, [9000]) == {9000: ["blacklist"]}
     store.close()

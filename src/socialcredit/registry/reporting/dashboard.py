@@ -11,9 +11,9 @@ from typing import Any
 import sqlglot
 
 from socialcredit.data import districts
-from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
+from socialcredit.registry.due_process.listings import blacklist_ids
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
@@ -119,16 +119,8 @@ def _standing_sql(runs: str) -> str:
 def _blacklists(store: Store) -> set[str]:
     """The blacklists of every policy version a finished run was made under, each as ``policy/list`` (none of a
     version not published here: its runs' lists count as they found them)."""
-    out: set[str] = set()
-    for policy_id, version in store.execute(
-        "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
-    ).fetchall():
-        try:
-            loaded = get_policy(store, str(policy_id), str(version))
-        except NotFoundError:
-            continue
-        out |= {f"{policy_id}/{lst.id}" for lst in loaded.policy.lists if lst.kind == "black"}
-    return out
+    versions = "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
+    return blacklist_ids(store, store.execute(versions).fetchall())
 
 
 def listing_counts(store: Store) -> list[dict[str, Any]]:
