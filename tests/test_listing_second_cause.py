@@ -299,12 +299,12 @@ def test_a_run_before_migration_46_is_no_incremental_base(tmp_path: Path) -> Non
     args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental")
     assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-2:] == [
         "Run 2: beijing 2026.2 as of 2027-01-06 (full, from the scoring state): 1 subject scored, 1 computed; "
-        "blacklist 1.",
+        "met the criteria: blacklist 1.",
         f"Full, not incremental: {BEFORE_46}.",
     ]
     assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-1] == (
         "Run 3: beijing 2026.2 as of 2027-01-06 (incremental, from the scoring state): 1 subject scored, 0 computed; "
-        "blacklist 1."
+        "met the criteria: blacklist 1."
     )
 
 
@@ -316,7 +316,7 @@ def test_score_says_its_run_and_its_refusals_in_chinese_with_lang_zh(tmp_path: P
     args = ("score", "--policy", "beijing", "--as-of", "2027-01-06", "--incremental", "--lang", "zh")
     assert sc("2027-01-06", *args, db=db).stdout.splitlines()[-2:] == [
         "第 2 次评分：beijing 2026.2，评分日期 2027-01-06（全量计算，读取评分状态）：1 个主体已评分，1 个重新计算；"
-        "blacklist 1。",
+        "符合条件：blacklist 1。",
         "全量而非增量：基准评分（第 1 次）早于记录的首个键（records.first_key，由迁移 46 设置、迁移 47 为导入的记录"
         "更正）：其名单条目可能指向首次存储的记录以外的记录，因此重新计算了每个主体，而非增量评分。",
     ]

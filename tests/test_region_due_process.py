@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from cli_helpers import sc
 from region_helpers import BEIJING, EXCHANGE, TIANJIN, Regions, build_regions, regions_copied
 from scoring_helpers import run_differences
+from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, export_bundle, import_bundle
 from socialcredit.regions.keys import untrust_region
@@ -967,4 +968,50 @@ def test_a_bundle_that_blacklists_a_person_in_notice_raises_no_alert(regions: Re
     assert (
         regions.stores[TIANJIN].one("SELECT count(*) FROM region_alerts WHERE subject_id = ?", [mover["subject_id_to"]])
         == 0
+    )
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s each
+@pytest.mark.parametrize(
+    ("change", "today"),
+    [
+        ("none", "2027-01-01"),  # imported after its listing took effect there: the bundle is old
+        ("effective", None),  # a listing the bundle reports in effect (the positive control)
+        ("score_only", None),  # an entry of no record: no listing says it is in notice (docs/regions.md)
+    ],
+)
+def test_an_old_bundle_s_blacklisting_alerts_once_it_is_in_effect_there(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch, change: str, today: str | None
+) -> None:
+    """Until 2026-12-06 an entry whose listing the bundle reports pending raised no alert even when imported after
+    the listing's ``effective_on``; an entry in effect, and one of no record, alerted and still do."""
+    mover = _mover(regions)
+    record_id = regions.judgment(mover)["record_id"]
+    first = regions.export(BEIJING)
+
+    def older(payload: dict[str, Any]) -> None:
+        (listing,) = [x for x in payload["listings"] if x["record_id"] == record_id]
+        assert (listing["status"], listing["effective_on"]) == ("pending", "2026-12-31")
+        if change == "effective":
+            listing["status"] = "effective"
+        payload["list_entries"].append(
+            {
+                "subject_id": mover["subject_id_from"],
+                "list_id": "blacklist",
+                "kind": "black",
+                "criterion_id": listing["criterion_id"],
+                "reason_en": "judgment defaulter",
+                "reason_zh": "失信被执行人",
+                "record_id": None if change == "score_only" else f"courts/{record_id}",
+            }
+        )
+
+    bundle = regions.reseal(first, BEIJING, older)
+    if today is not None:
+        monkeypatch.setenv(TODAY_ENV, today)
+    summary = import_bundle(regions.stores[TIANJIN], bundle)
+    assert summary.alerts == 1
+    assert (
+        regions.stores[TIANJIN].one("SELECT count(*) FROM region_alerts WHERE subject_id = ?", [mover["subject_id_to"]])
+        == 1
     )

@@ -133,6 +133,15 @@ def _list_counts(counts: dict[str, int], lang: str = "en") -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no list entries"
 
 
+def _met(counts: dict[str, int], lang: str = "en") -> str:
+    """How many subjects of a run met each list's criteria, said as such ("met the criteria: blacklist 1"): a
+    blacklisting takes effect only after its notice period, so the run in force's blacklist as decisions count it
+    (``/ops``: "0 (1 more in notice)") may be smaller (until 2026-12-06 `score` said "blacklist 1" alone)."""
+    if not counts:
+        return _list_counts(counts, lang)
+    return f"符合条件：{_list_counts(counts, lang)}" if lang == "zh" else f"met the criteria: {_list_counts(counts)}"
+
+
 _date = as_of_date  # the --as-of options of this module's commands (cli_help.py)
 
 
@@ -362,7 +371,7 @@ def _run_said(summary: Any, lang: str) -> list[str]:
     """What `score` says of its run (a ``RunSummary``), in ``lang``: the run, why it is full when it was asked to be
     incremental, and its standing when it is not in force."""
     if lang == "zh":
-        lists = _list_counts(summary.list_counts, lang)
+        lists = _met(summary.list_counts, lang)
         read = "评分状态" if summary.source == "state" else "记录"
         lines = [
             f"第 {summary.run_id} 次评分：{summary.policy_id} {summary.policy_version}，评分日期 {summary.as_of}"
@@ -381,7 +390,7 @@ def _run_said(summary: Any, lang: str) -> list[str]:
     lines = [
         f"Run {summary.run_id}: {summary.policy_id} {summary.policy_version} as of {summary.as_of} "
         f"({summary.mode}, from {read}): {counted(summary.subjects, 'subject')} scored, {summary.rescored} computed; "
-        f"{_list_counts(summary.list_counts)}."
+        f"{_met(summary.list_counts)}."
     ]
     if summary.full_because:
         lines.append(f"Full, not incremental: {summary.full_because}.")

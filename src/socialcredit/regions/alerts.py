@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError
 from socialcredit.registry import append_audit, hookimpl, origin_label, origin_note
 from socialcredit.store import Store
@@ -37,7 +38,9 @@ __all__ = [
 def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
     """Other regions' blacklist entries of the identities linked to ``subject_id``, in effect there: an entry whose
     listing the same bundle reports in its notice period (``region_listings``: a bundle from a region that sent
-    people in notice as blacklisted, until 2026-12-06) is no evidence, as such a person is blacklisted nowhere."""
+    people in notice as blacklisted, until 2026-12-06) is no evidence, as such a person is blacklisted nowhere, until
+    the listing's ``effective_on`` (today on the registry's clock): an old bundle imported later still says
+    ``pending`` of a listing in effect there by now (until 2026-12-06 it raised no alert)."""
     return store.rows(
         """SELECT i.identity_id, i.origin_region, i.origin_subject_id, i.status AS link, i.probability,
                   i.evidence AS link_evidence, e.list_id, e.criterion_id, e.reason_en, e.reason_zh, e.record_id,
@@ -49,9 +52,9 @@ def _blacklist_evidence(store: Store, subject_id: str) -> list[dict[str, Any]]:
                  SELECT 1 FROM region_listings l WHERE l.origin_region = e.origin_region
                    AND l.origin_subject_id = e.origin_subject_id AND l.list_id = e.list_id
                    AND l.criterion_id = e.criterion_id AND l.source_id || '/' || l.record_id = e.record_id
-                   AND l.status = 'pending')
+                   AND l.status = 'pending' AND l.effective_on > ?)
            ORDER BY i.origin_region, e.list_id, e.criterion_id""",
-        [subject_id],
+        [subject_id, resolve_today()],
     )
 
 

@@ -363,13 +363,15 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "chart_ages_title": ("各年龄段平均分", "Mean score by age band"),
     "lists_across_runs": ("历次评分的名单人数", "List sizes across runs"),
     "lists_across_runs_help": (
-        "每次评分时各名单上的主体数：失信名单只计评分日已生效的认定（须经告知宽限期才生效，见下表），"
-        "告知期内的另列于评分记录。",
-        "Subjects on each list in each run: a blacklist counts only listings in effect on the run's date (a "
-        "blacklisting takes effect only after its notice and grace period; see the table below); those in their "
-        "notice period are shown apart in the score runs.",
+        "每次评分时各名单上的主体数：现行评分的失信名单按决定现在的算法，只计已生效的认定（须经告知宽限期才生效，"
+        "见下表），告知期内的另列于评分记录；其他评分（较早的、假设性的）计当日符合条件的人数。",
+        "Subjects on each list in each run: the run in force counts a blacklist as decisions count it now, only "
+        "listings in effect (a blacklisting takes effect only after its notice and grace period; see the table "
+        "below), with those in their notice period shown apart in the score runs; any other run (earlier, what-if) "
+        "counts who met the criteria on its date.",
     ),
     "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
+    "met_criteria": ("（符合条件人数）", "(met the criteria)"),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),
     "chart_lists_desc": ("每次评分、每个名单一条横条，从早到晚。", "One bar per run and list, oldest first."),
     "runs": ("评分记录", "Score runs"),

@@ -36,12 +36,12 @@ __all__ = ["add_routes"]
 CASES_SHOWN = 200  # the most urgent of each kind; the CLI and the API page through the rest
 
 
-def _latest_runs(store: Store) -> dict[str, dict[str, Any]]:
-    """The run in force of each policy (the run decisions, lists and pages stand on), by policy id."""
-    in_force = dashboard.runs_in_force(store)
+def _latest_runs(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The run in force of each policy (the run decisions, lists and pages stand on) among ``runs``
+    (``dashboard.runs``), by policy id."""
     out: dict[str, dict[str, Any]] = {}
-    for r in dashboard.runs(store):
-        if int(r["run_id"]) in in_force:
+    for r in runs:
+        if r["in_force"]:
             out.setdefault(r["policy_id"], r)
     return out
 
@@ -61,9 +61,10 @@ def _list_names(store: Store, policy_ids: list[str], page: Page) -> dict[str, st
 
 
 def _dashboard(store: Store, page: Page) -> dict[str, Any]:
-    latest = _latest_runs(store)
+    runs = dashboard.runs(store)  # with their list sizes: worked out once for the page
+    latest = _latest_runs(runs)
     # policies scored only by what-ifs or reruns: none of their runs is in force, and the page says so
-    not_in_force = sorted({str(r["policy_id"]) for r in dashboard.runs(store)} - set(latest))
+    not_in_force = sorted({str(r["policy_id"]) for r in runs} - set(latest))
     if not latest:
         return {"run": None, "policies": [], "not_in_force": not_in_force}
     chosen = page.query("policy")
@@ -84,7 +85,6 @@ def _dashboard(store: Store, page: Page) -> dict[str, Any]:
     lo_districts = _floor(min((d["mean_score"] for d in scored), default=0.0))
     lo_professions = _floor(min((p["mean_score"] for p in professions), default=0.0))
     lo_ages = _floor(min((a["mean_score"] for a in ages if a["residents"]), default=0.0))
-    runs = dashboard.runs(store)
     list_ids = sorted({k for r in runs for k in r["lists"]})
     names = policy_names(store, [r["policy_id"] for r in runs], page.lang)
     list_names = _list_names(store, [r["policy_id"] for r in runs], page)

@@ -11,10 +11,9 @@ from typing import Any
 import sqlglot
 
 from socialcredit.data import districts
-from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.due_process.listings import TOOK_EFFECT_SQL, standing_on_sql
+from socialcredit.registry.due_process.listings import blacklist_ids
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
@@ -51,16 +50,19 @@ _NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 def runs(store: Store) -> list[dict[str, Any]]:
     """Every finished score run, newest first, with its policy, its standing (``ordinary``, ``what_if``, ``rerun``,
     ``past_dated``, ``behind``), whether it is its policy's run in force, how many subjects are on each list
-    (``lists``) and, of a blacklist, how many it found in their notice period besides (``in_notice``)."""
+    (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``), and
+    the blacklists of another run, counted as the run found them (``met``: who met the criteria; ``list_sizes``)."""
     rows = store.rows(
         "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
         f"standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
         "FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC"
     )
     sizes, noticed = list_sizes(store)
+    black = _blacklists(store)
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
         r["in_notice"] = noticed.get(int(r["run_id"]), {})
+        r["met"] = [] if r["in_force"] else sorted(k for k in r["lists"] if f"{r['policy_id']}/{k}" in black)
     return rows
 
 
@@ -71,10 +73,13 @@ def runs_in_force(store: Store) -> set[int]:
 
 def list_sizes(store: Store) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
     """Per finished run: how many subjects are on each list, and how many a blacklist's entries hold in their notice
-    period. A blacklist counts a subject as decisions did on the run's date: one of its listings had taken effect and
-    not ended by then (``listings.standing_on_sql``); one only noticed then is in notice, counted apart, and one whose
-    listing had ended, or that has none here (another region's record whose listing there ended), in neither. Until
-    2026-12-06 a blacklist counted every subject its run found, in notice or not."""
+    period. The run in force counts a blacklist as decisions count it now (``listings.effective_lists``): a subject
+    whose listing on it is in effect; one whose listing is in its notice period is counted apart, one whose listing
+    ended (or who has none here: another region's record whose listing there ended) in neither. Any other run (an
+    earlier one, a what-if, a rerun) counts who met the criteria on its date, as it found them: its listings were
+    never its own to count (a what-if records none; an earlier run's were moved since by the daily job, overrides
+    and later runs). Until 2026-12-06 every run counted the listings in effect on its date as they are recorded now,
+    which neither decisions nor the run itself had counted."""
     sizes: dict[int, dict[str, int]] = {}
     noticed: dict[int, dict[str, int]] = {}
     for row in store.rows(
@@ -90,40 +95,32 @@ def list_sizes(store: Store) -> tuple[dict[int, dict[str, int]], dict[int, dict[
 
 
 def _standing_sql(runs: str) -> str:
-    """SQL of each subject on a list of the runs ``runs`` picks (a condition on ``score_runs s``) and where they stood
-    on the run's date: ``effective`` (any list but a blacklist; a blacklist when one of their listings on it was in
-    effect then, ``listings.standing_on_sql``), ``notice`` (a blacklist's, only noticed then) or NULL (ended, or no
-    listing here). Columns run_id, list_id, subject_id, standing; parameter ``$black`` (``_blacklists``)."""
+    """SQL of each subject on a list of the runs ``runs`` picks (a condition on ``score_runs s``) and how
+    ``list_sizes`` counts them: ``effective`` (any list of a run not in force, or but a blacklist; on a blacklist of
+    the run in force, when one of their listings on it is in effect), ``notice`` (a blacklist of the run in force,
+    only in its notice period) or NULL (ended, or no listing here). Columns run_id, list_id, subject_id, standing;
+    parameter ``$black`` (``_blacklists``)."""
     return f"""WITH e AS (
-                SELECT DISTINCT e.run_id, s.policy_id, s.as_of, e.list_id, e.subject_id,
-                       list_contains($black, s.policy_id || '/' || e.list_id) AS black
+                SELECT DISTINCT e.run_id, s.policy_id, e.list_id, e.subject_id,
+                       list_contains($black, s.policy_id || '/' || e.list_id)
+                         AND s.run_id IN (SELECT run_id FROM ({in_force_sql()})) AS now
                 FROM run_list_entries e JOIN score_runs s USING (run_id) WHERE {runs}
-            ), stood AS (
-                SELECT e.run_id, e.list_id, e.subject_id,
-                       CASE WHEN e.black THEN {standing_on_sql("e.as_of")} ELSE 'effective' END AS standing
-                FROM e LEFT JOIN ({TOOK_EFFECT_SQL}) l
-                  ON e.black AND l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id
+            ), l AS (
+                -- a subject listed by several causes: in effect by any of them, else in notice
+                SELECT policy_id, list_id, subject_id, bool_or(status = 'effective') AS effective
+                FROM listings WHERE status IN ('pending', 'effective') GROUP BY ALL
             )
-            -- a subject listed by several causes: in effect by any of them, else in notice
-            SELECT run_id, list_id, subject_id,
-                   CASE WHEN bool_or(standing = 'effective') THEN 'effective'
-                        WHEN bool_or(standing = 'notice') THEN 'notice' END AS standing
-            FROM stood GROUP BY ALL"""
+            SELECT e.run_id, e.list_id, e.subject_id,
+                   CASE WHEN NOT e.now OR l.effective THEN 'effective' WHEN NOT l.effective THEN 'notice' END
+                     AS standing
+            FROM e LEFT JOIN l ON l.policy_id = e.policy_id AND l.list_id = e.list_id AND l.subject_id = e.subject_id"""
 
 
 def _blacklists(store: Store) -> set[str]:
     """The blacklists of every policy version a finished run was made under, each as ``policy/list`` (none of a
     version not published here: its runs' lists count as they found them)."""
-    out: set[str] = set()
-    for policy_id, version in store.execute(
-        "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
-    ).fetchall():
-        try:
-            loaded = get_policy(store, str(policy_id), str(version))
-        except NotFoundError:
-            continue
-        out |= {f"{policy_id}/{lst.id}" for lst in loaded.policy.lists if lst.kind == "black"}
-    return out
+    versions = "SELECT DISTINCT policy_id, policy_version FROM score_runs WHERE finished_at IS NOT NULL"
+    return blacklist_ids(store, store.execute(versions).fetchall())
 
 
 def listing_counts(store: Store) -> list[dict[str, Any]]:
@@ -180,8 +177,8 @@ def tier_counts(store: Store, run_id: int, *, kind: str = "person") -> list[dict
 
 
 def _group_stats(store: Store, run_id: int, key_sql: str, join: str = "") -> dict[str, dict[str, Any]]:
-    """Residents, mean score and list counts of a run by ``key_sql``; the blacklist counts those in effect on the
-    run's date, as ``list_sizes`` does (until 2026-12-06 also those in their notice period)."""
+    """Residents, mean score and list counts of a run by ``key_sql``; the blacklist counts as ``list_sizes`` does
+    (until 2026-12-06 also those in their notice period)."""
     rows = store.rows(
         f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
                    count(*) FILTER (WHERE b.standing = 'effective') AS blacklist,
