@@ -44,3 +44,21 @@ def test_paying_a_criminal_judgment_does_not_end_the_conviction(tmp_path: Path) 
     score(store, beijing, D(2026, 2, 1))
     both = decide(store, B, "bank_loan", "loan", requester="bank")
     assert (both.granted, both.score, both.tier) == (True, 851, "B")
+
+
+LOANS = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
+
+
+def test_a_loan_repaid_late_is_not_named_to_be_repaid(tmp_path: Path) -> None:
+    """B with ten loans repaid late (loan.late, status 'late': already repaid, nothing to pay) and loan LD in
+    default (loan.default −50): repaying names LD alone, counted for its 50 points less loan.late's 5 it then meets
+    (a defaulted loan repaid is reported late). Until 2026-12-06 every rule reading ``status`` counted as ended by
+    paying, and the late loans were named to be repaid ("repay the overdue loan … (record L9 from banks)")."""
+    store = build(tmp_path)
+    loans = [[f"L{i}", B, "loan_repayment", f"2026-01-1{i}", f"{i}000", "late"] for i in range(10)]
+    loans.append(["LD", B, "loan_repayment", "2026-01-05", "30000", "default"])
+    ingest(store, write_csv(tmp_path / "banks.csv", LOANS, loans), "banks", D(2026, 1, 20))
+    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    badge = decide(store, B, "matchmaking_badge", "x", requester="bank")
+    assert badge.actions[0] == "repay the overdue loan of 30,000 yuan (record LD from banks)"
+    assert not [a for a in badge.actions if a.startswith("repay") and "LD" not in a]

@@ -75,6 +75,18 @@ _ACTIONS: dict[str, tuple[str, str]] = {
 
 _RECORD_KINDS = frozenset({"court_judgment", "tax_payment", "traffic_ticket", "loan", "utility_payment"})
 
+# What paying or fulfilling what a record records does to it, by record type (the catalog's statuses): the statuses
+# the act ends, the status its source then reports, and the act (an ``_ACTIONS`` key). Nothing paid now ends a tax
+# paid late, a loan repaid late or a finding of tax evasion (beijing's tax.late, loan.late, tax.evaded; sesame's
+# credit.platform_late): their statuses are not here.
+_ENDS: dict[str, tuple[frozenset[str], str, str]] = {
+    "court_judgment": (frozenset({"unfulfilled"}), "fulfilled", "court_judgment"),
+    "traffic_ticket": (frozenset({"unpaid"}), "paid", "traffic_ticket"),
+    "utility_payment": (frozenset({"unpaid"}), "late", "utility_payment"),
+    "loan_repayment": (frozenset({"default"}), "late", "loan"),
+    "platform_repayment": (frozenset({"default"}), "late", "loan"),
+}
+
 
 def _said(key: str, lang: str, **values: object) -> str:
     en, zh = _ACTIONS[key]
@@ -122,10 +134,11 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
     """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
     and the act that cures it (``kind``) with the points that act takes away (``cured``), most cured first.
 
-    Paying or fulfilling what a record records changes its ``status``: it takes away the points of the rules whose
-    condition reads the status (court.unfulfilled), not of those that read what happened alone (court.criminal, on
-    the case type). A record whose act would take away nothing is cured by having it corrected if it is wrong, which
-    takes it away whole."""
+    Paying or fulfilling what a record records changes its ``status`` (``_ENDS``): it takes away the points of the
+    rules the record with its new status no longer meets (court.unfulfilled), not of those that read what happened
+    alone (court.criminal, on the case type), and a rule the new status starts to meet gives back its points at the
+    most (beijing's loan.late, of a defaulted loan repaid). A record whose act would take away nothing is cured by
+    having it corrected if it is wrong, which takes it away whole."""
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         backend = DuckDBBackend(store)
@@ -137,13 +150,32 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
                       FROM sc_contributions GROUP BY 1) c
                JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
         )
-    rules = loaded.policy.rules
-    on_status = {rule.id for rule in rules if rule.when and "status" in expr.names_in(expr.parse(rule.when))}
     for r in records:
-        kind = _action_kind(r)
-        cured = sum(float(hit["points"]) for hit in r.pop("rules") if hit["rule_id"] in on_status)
-        r["kind"], r["cured"] = (kind, cured) if kind != "other" and cured < 0 else ("other", float(r["points"]))
+        hits = r.pop("rules")
+        ends, after, kind = _ENDS.get(r["record_type"], (frozenset(), "", "other"))
+        cured = _cured(loaded, r, hits, after) if r.get("status") in ends else 0.0
+        r["kind"], r["cured"] = (kind, cured) if cured < 0 else ("other", float(r["points"]))
     return sorted(records, key=lambda r: (r["cured"], r["record_key"]))
+
+
+def _meets(loaded: LoadedPolicy, rule_id: str, record: dict[str, Any]) -> bool:
+    node = loaded.condition(f"rule:{rule_id}")
+    return node is None or expr.evaluate(node, record) is True
+
+
+def _cured(loaded: LoadedPolicy, record: dict[str, Any], hits: list[dict[str, Any]], status: str) -> float:
+    """The points (negative) ``record`` stops taking once its status is ``status``: those of the rules it meets
+    (``hits``, each with its points as scored) that it then no longer meets, less the points at the most (before
+    decay) of the rules of its type it then starts to meet."""
+    changed = {**record, "status": status}
+    met = {str(hit["rule_id"]) for hit in hits}
+    ended = sum(float(hit["points"]) for hit in hits if not _meets(loaded, str(hit["rule_id"]), changed))
+    started = sum(
+        min(rule.points, 0.0)
+        for rule in loaded.policy.rules
+        if rule.record_type == record["record_type"] and rule.id not in met and _meets(loaded, rule.id, changed)
+    )
+    return ended - started
 
 
 def score_short(op: str, want: float, have: int) -> int:
