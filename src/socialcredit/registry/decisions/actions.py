@@ -3,10 +3,11 @@
 
 * A blocking (effective) listing is lifted by resolving its cause: the action names the record and what to pay
   or fix, or the day its publication ends at the latest.
-* A score or tier short of the service's condition: the fewest records whose points cover the gap, largest
-  first (taking away the largest points first needs the fewest actions), or the day enough of them expire.
+* A score or tier short of the service's condition: the fewest records whose acts cover the gap, largest
+  first (taking away the largest points first needs the fewest actions), the whole points still missing, or the
+  day enough of them expire; and apart, counted toward nothing, that a wrong record can be disputed.
   Points are taken per record before caps and dimension limits, so the set is an estimate when those bind; an act
-  takes away only the points of the rules its change (the record's status) ends.
+  takes away only the points of the rules its change (the record's status, ``_ENDS``) ends.
 """
 
 from __future__ import annotations
