@@ -372,6 +372,9 @@ _LIMIT = 256 * 1024  # the test service's limit on a batch's body (api_helpers.s
             "malformed_body",
             'JSON 批次是记录的列表，或 {"records": [...]}',
         ),
+        (b"[1]", "application/json", 400, "malformed_body", "records[0] 不是对象"),
+        (b"{not json", "application/json", 400, "malformed_body", "请求体不是 JSON：第 1 行第 2 列："),
+        (b'{"records": [], "records": []}', "application/json", 400, "malformed_body", '请求体多次给出 "records"'),
         ("subject_id".encode("utf-16-le"), "text/csv", 400, "body_not_utf8", "请求体的前四个字节中有 NUL 字节"),
         ("\ufeffa,b\n".encode("utf-16"), "text/csv", 400, "body_not_utf8", "请求体是 UTF-16 文本"),
         (b"x" * (_LIMIT + 1), "text/csv", 413, "body_too_large", f"请求体有 {_LIMIT + 1} 字节；上限为 {_LIMIT} 字节"),
@@ -382,7 +385,8 @@ def test_a_bad_batch_body_is_refused_in_the_language_asked(
 ) -> None:
     """``?lang=zh`` on the records routes: a body that cannot be read as a batch is refused in Chinese too (until
     2026-12-06 only a batch's row errors' summary and the refusals of a correction or withdrawal were; a GBK file from
-    a court was told in English that it is not UTF-8)."""
+    a court was told in English that it is not UTF-8; and then a JSON batch that is not JSON, names "records" twice
+    or holds a record that is not an object still was)."""
     client: httpx.Client = world["client"]
     key = auth(world["keys"]["furnisher"])
     r = client.post("/v1/records", params={"lang": "zh"}, content=content, headers={**key, "content-type": media})

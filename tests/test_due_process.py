@@ -1252,12 +1252,14 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     assert loan.actions == [
         "pay the outstanding judgment of 5,000 yuan (record K1 from courts); the court then records it fulfilled",
         "or wait until 2026-02-27, when enough of these records expire",
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
     ]
     # in Chinese, word for word: what would change it speaks the language its reasons speak (until 2026-12-04 a
     # zh decision's actions were in English)
     assert decide(store, C, "matchmaking_badge", "badge", requester="match", lang="zh").actions == [
         "履行未执行的判决（金额 5,000 元；记录 K1，来源 人民法院），法院随后登记为已履行",
         "或等到 2026-02-27，届时这些记录中足够多的已过期",
+        "如计入的记录有误，可以提出异议，由其来源更正或撤回",
     ]
     run(store, D(2026, 4, 2))
     d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
@@ -1269,7 +1271,10 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     ]
     # AA (1030) from 900: the judgment's 100 points are not enough on their own
     rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes")
-    assert rental.actions[-1] == "raise the score by a further 30 points"
+    assert rental.actions[-2:] == [
+        "raise the score by a further 30 points",
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
+    ]
 
 
 def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> None:
@@ -1280,7 +1285,7 @@ def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> Non
         "履行未执行的判决（金额 12,000 元；记录 J1，来源 人民法院），法院随后登记为已履行；其公示最迟于 2029-04-01 结束"
     ]
     rental = decide(store, A, "deposit_free_rental", "deposit", requester="bikes", lang="zh")
-    assert rental.actions[-1] == "将分数再提高 30 分"
+    assert rental.actions[-2:] == ["将分数再提高 30 分", "如计入的记录有误，可以提出异议，由其来源更正或撤回"]
 
 
 @given(st.text(alphabet="0123456789X", min_size=11, max_size=20))

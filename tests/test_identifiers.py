@@ -300,6 +300,8 @@ def test_code_valid_in_birth_year_is_accepted() -> None:
         ("110103", date(2011, 1, 1), "(崇文区), in use until 2010", "（崇文区）的使用期为 2010 年及以前"),
         ("110110", date(1987, 6, 1), "(燕山区), in use until 1986", "（燕山区）的使用期为 1986 年及以前"),
         ("110228", date(2016, 3, 1), "(密云县), in use 1982-2015", "（密云县）的使用期为 1982–2015 年"),
+        # the table's empty period [1983-1982]梅州市 is not said (until 2026-12-06: "in use 1983-1982, 1983-1987")
+        ("442401", date(1990, 1, 1), "(梅县市), in use 1983-1987", "（梅县市）的使用期为 1983–1987 年"),
     ],
 )
 def test_code_that_ended_before_the_birth_year_is_refused(code: str, birth: date, said: str, said_zh: str) -> None:

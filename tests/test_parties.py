@@ -134,6 +134,29 @@ def test_a_purpose_is_compared_as_the_registry_logs_it_trimmed_and_one_line(worl
     )
 
 
+def test_a_purpose_refused_as_text_is_said_in_chinese_and_audited(world: dict[str, Any]) -> None:
+    """A purpose refused as text (400 ``invalid_purpose``) is a relying party's refused request as an undeclared one
+    is (403 ``purpose_not_declared``): audited ``access_refused`` with its code, and said in the language asked. Until
+    2026-12-06 it was English under ``lang=zh`` and left no audit entry."""
+    client: httpx.Client = world["client"]
+    rail = auth(world["keys"]["railway"])
+    body = {"service": "high_speed_rail", "purpose": "ticket\x07purchase"}
+    sql = "SELECT count(*) FROM audit_log WHERE action = 'access_refused' AND detail LIKE '%invalid_purpose%'"
+    before = execute(world, sql, [])[0][0]
+    one, many = {**body, "subject_id": world["listed"]}, {**body, "subject_ids": [world["listed"]]}
+    for path, json in (("/v1/decisions", one), ("/v1/decisions/batch", many)):
+        r = client.post(path, params={"lang": "zh"}, json=json, headers=rail)
+        assert (r.status_code, r.json()["error"]) == (
+            400,
+            {
+                "code": "invalid_purpose",
+                "message": "用途须为一行纯文本；此用途含有控制字符（U+0007）",
+                "field": "purpose",
+            },
+        )
+    assert execute(world, sql, [])[0][0] == before + 2
+
+
 def test_a_bound_party_is_decided_under_its_policy_and_no_other(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     key = auth(_issue(world, policy="sesame"))

@@ -37,9 +37,10 @@ def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> N
         "pay the outstanding judgment of 12,000 yuan (record J1 from courts); the court then records it fulfilled; "
         "at the latest its publication ends on 2029-04-01",
         "or wait until 2029-04-01, when the publication of these listings has ended and enough of these records expire",
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
     ]
     zh = decide(store, A, "bank_loan", "loan", requester="bank", lang="zh").actions
-    assert zh[-1] == "或等到 2029-04-01，届时上述名单公示均已结束，且这些记录中足够多的已过期"
+    assert zh[-2] == "或等到 2029-04-01，届时上述名单公示均已结束，且这些记录中足够多的已过期"
 
 
 def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
@@ -49,7 +50,9 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
     major_tax_evasion, a criterion counting records of the last 1095 days: the listing's publication would end on
     2026-04-02 + 1095 days = 2029-04-01, but its cause is gone on 2025-12-01 + 1095 days = 2028-11-30 (2028 is a
     leap year), when the run of that day delists it. The loan defaults L1, L2 (2022-06-01) expire on 2027-05-31.
-    Until 2026-12-06 the refusal said "or wait until 2029-04-01", four months after the loan is granted."""
+    Settling X9 ends the listing, not tax.evaded's points (a finding: nothing paid changes it), so the score needs
+    L1 repaid too. Until 2026-12-06 the refusal said "or wait until 2029-04-01", four months after the loan is
+    granted."""
     store = build(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     tax = [["X9", B, "tax_payment", "2025-12-01", "150000", "evaded", "0"]]
@@ -66,10 +69,12 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
     assert loan.actions == [
         "settle the tax of 150,000 yuan and its penalties (record X9 from tax_bureau); "
         "at the latest its publication ends on 2028-11-30",
+        "repay the overdue loan of 30,000 yuan (record L1 from banks)",
         "or wait until 2028-11-30, when the publication of these listings has ended and enough of these records expire",
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
     ]
     zh = decide(store, B, "bank_loan", "loan", requester="bank", lang="zh", today=D(2026, 4, 2)).actions
-    assert zh[-1] == "或等到 2028-11-30，届时上述名单公示均已结束，且这些记录中足够多的已过期"
+    assert zh[-2] == "或等到 2028-11-30，届时上述名单公示均已结束，且这些记录中足够多的已过期"
     # the day is the first the loan is granted: refused the day before
     outcomes = {}
     for day in (D(2028, 11, 29), D(2028, 11, 30)):

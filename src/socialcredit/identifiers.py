@@ -297,8 +297,10 @@ def make_ric(region_code: str, birth_date: date, sequence: int) -> str:
 
 def _region_refused(number: str, value: str, code: str, birth_year: int, this_year: int) -> IdentifierError:
     """Why region ``code`` cannot be that of a number of someone born in ``birth_year``: no such code, or a code in
-    use only before that year (``110228``, 密云县, 1982-2015, in a number of 2016) or only after ``this_year``."""
-    periods = _region_periods(code)
+    use only before that year (``110228``, 密云县, 1982-2015, in a number of 2016) or only after ``this_year``. An
+    empty period of the reference table (``[1983-1982]郊区`` of 210311, one of 14 such codes) is no use: not said, as
+    ``_region_name`` skips it."""
+    periods = tuple(p for p in _region_periods(code) if p[0] is None or p[1] is None or p[0] <= p[1])
     if not periods:
         return IdentifierError(
             f"{_RIC} {number!r} has an unknown region code {code}",

@@ -253,9 +253,32 @@ class JSONRoute(APIRoute):
         return once
 
 
+# What a JSON body is told in both languages (said where the route speaks Chinese, ``?lang=zh``)
+_WORDS: dict[str, tuple[str, str]] = {
+    "not_json": (
+        "the body is not JSON: {msg} at line {line}, column {col}",
+        "请求体不是 JSON：第 {line} 行第 {col} 列：{msg}",
+    ),
+    "other_encoding": (
+        "the body is not JSON in UTF-8: it reads as {encoding}",
+        "请求体不是 UTF-8 的 JSON：它读作 {encoding}",
+    ),
+    "records_twice": (
+        'the body names "records" more than once; send the batch\'s records once',
+        '请求体多次给出 "records"；请只发送一次该批的记录',
+    ),
+    "not_object": ("records[{i}] is not an object", "records[{i}] 不是对象"),
+}
+
+
+def _words(key: str, code: str = "malformed_body", field: str | None = None, **values: object) -> SocialCreditError:
+    en, zh = _WORDS[key]
+    return _malformed(en.format(**values), code, field, zh=zh.format(**values))
+
+
 def not_json(exc: json.JSONDecodeError) -> SocialCreditError:
     """What a body that does not parse as JSON is told, on every route: why, with its line and column."""
-    return _malformed(f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="body")
+    return _words("not_json", field="body", msg=exc.msg, line=exc.lineno, col=exc.colno)
 
 
 def too_deep(bound: str) -> LimitError:
@@ -285,7 +308,7 @@ def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _not_utf8(exc, data)
-        return _malformed(f"the body is not JSON in UTF-8: it reads as {cause.encoding}", "body_not_utf8")
+        return _words("other_encoding", "body_not_utf8", encoding=cause.encoding)
     if isinstance(cause, ValueError) and (digits := _DIGITS.search(str(cause))) is not None:
         most = sys.get_int_max_str_digits()
         return LimitError(
@@ -333,7 +356,7 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     )
     if isinstance(doc, _Object) and set(doc) == {"records"}:
         if doc.twice is not None:
-            raise _malformed('the body names "records" more than once; send the batch\'s records once', field="records")
+            raise _words("records_twice", field="records")
         doc = doc["records"]
     if not isinstance(doc, list):
         raise _malformed(
@@ -346,7 +369,7 @@ def _json_rows(text: str) -> list[dict[str, Any]]:
     escapes = _SURROGATE_ESCAPE.search(text) is not None
     for i, row in enumerate(doc):
         if not isinstance(row, dict):
-            raise _malformed(f"records[{i}] is not an object", field=f"records[{i}]")
+            raise _words("not_object", field=f"records[{i}]", i=i)
         _check_record(i + 1, row, escapes)
     return doc
 

@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from socialcredit.clock import parse_day, resolve_today
-from socialcredit.errors import AuthError, ForbiddenError, NotFoundError, TooManyRequestsError
+from socialcredit.errors import AuthError, DecisionError, ForbiddenError, NotFoundError, TooManyRequestsError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.languages import LANGUAGE_TAGS
 from socialcredit.registry.access.parties import Party
@@ -124,8 +124,11 @@ def deny(service: Service, party: Party | None, refusal: AuthError | ForbiddenEr
     raise service.refuse(party, refusal, path)
 
 
-async def refuse(service: Service, party: Party | None, refusal: AuthError | ForbiddenError, path: str) -> NoReturn:
-    """Audit an access refusal in a worker thread and raise it (from an ``async`` endpoint or dependency)."""
+async def refuse(
+    service: Service, party: Party | None, refusal: AuthError | ForbiddenError | DecisionError, path: str
+) -> NoReturn:
+    """Audit an access refusal in a worker thread and raise it (from an ``async`` endpoint or dependency): a key's,
+    or a relying party's purpose it may not ask under (a 400 ``invalid_purpose`` as a 403 ``purpose_not_declared``)."""
     raise await anyio.to_thread.run_sync(service.refuse, party, refusal, path)
 
 

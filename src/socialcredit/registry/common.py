@@ -178,6 +178,7 @@ def check_purpose(purpose: str | None) -> str:
             f"a purpose is at most {MAX_PURPOSE} characters; this one has {len(text)}",
             code="invalid_purpose",
             field="purpose",
+            zh=f"用途最多 {MAX_PURPOSE} 个字符；此用途有 {len(text)} 个",
         )
     control = control_character(text)
     if control is not None:
@@ -185,6 +186,7 @@ def check_purpose(purpose: str | None) -> str:
             f"a purpose is one line of plain text; this one has a control character (U+{ord(control):04X})",
             code="invalid_purpose",
             field="purpose",
+            zh=f"用途须为一行纯文本；此用途含有控制字符（U+{ord(control):04X}）",
         )
     return text
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import RelyingParty, ServiceDep, actor, refuse, said_in, speaks
 from socialcredit.api.models import BatchDecisions, Decision
-from socialcredit.errors import ForbiddenError, IdentifierError, InvalidRequestError
+from socialcredit.errors import DecisionError, ForbiddenError, IdentifierError, InvalidRequestError
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.common import check_purpose
@@ -99,7 +99,10 @@ async def _in_scope(service: Service, party: Party, service_id: str, purpose: st
         zh = f"此密钥只可询问 {'、'.join(party.services)} 的决定，不可询问 {service_id}"
         refusal = ForbiddenError(message, code="service_not_registered", zh=zh)
         await refuse(service, party, refusal, "/v1/decisions")
-    asked = check_purpose(purpose)
+    try:
+        asked = check_purpose(purpose)
+    except DecisionError as invalid:  # audited as an undeclared purpose was before it was checked
+        await refuse(service, party, invalid, "/v1/decisions")
     if asked not in {declared.strip() for declared in party.purposes}:
         message = f"purpose {asked!r} was not declared for this key (declared: {', '.join(party.purposes)})"
         zh = f"此密钥未申报用途 {asked!r}（已申报：{'、'.join(party.purposes)}）"

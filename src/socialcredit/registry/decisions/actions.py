@@ -3,10 +3,11 @@
 
 * A blocking (effective) listing is lifted by resolving its cause: the action names the record and what to pay
   or fix, or the day its publication ends at the latest.
-* A score or tier short of the service's condition: the fewest records whose points cover the gap, largest
-  first (taking away the largest points first needs the fewest actions), or the day enough of them expire.
+* A score or tier short of the service's condition: the fewest records whose acts cover the gap, largest
+  first (taking away the largest points first needs the fewest actions), the whole points still missing, or the
+  day enough of them expire; and apart, counted toward nothing, that a wrong record can be disputed.
   Points are taken per record before caps and dimension limits, so the set is an estimate when those bind; an act
-  takes away only the points of the rules its change (the record's status) ends.
+  takes away only the points of the rules its change (the record's status, ``_ENDS``) ends.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.languages import yuan
 from socialcredit.policy import LoadedPolicy, expr
-from socialcredit.policy.words import exact_number
 from socialcredit.registry.due_process.repair import repair_eligibility
 from socialcredit.registry.due_process.severity import counted_until, counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
@@ -59,6 +59,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "等待信用修复申请 {n} 的决定：{src}已于 {done} 报告记录 {rid} 已履行",
     ),
     "ends": ("; at the latest its publication ends on {day}", "；其公示最迟于 {day} 结束"),
+    # whole points, rounded up so that doing it suffices (the engine rounds a score half up: _whole_points)
     "raise": ("raise the score by {points} {unit}", "将分数提高 {points} 分"),
     "raise_further": ("raise the score by a further {points} {unit}", "将分数再提高 {points} 分"),
     "wait": (
@@ -70,10 +71,27 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "or wait until {day}, when the publication of these listings has ended and enough of these records expire",
         "或等到 {day}，届时上述名单公示均已结束，且这些记录中足够多的已过期",
     ),
+    # apart from the acts, counted toward nothing: a record taken away because it is wrong is no act to advise
+    "dispute": (
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
+        "如计入的记录有误，可以提出异议，由其来源更正或撤回",
+    ),
 }
 
 
 _RECORD_KINDS = frozenset({"court_judgment", "tax_payment", "traffic_ticket", "loan", "utility_payment"})
+
+# What paying or fulfilling what a record records does to it, by record type (the catalog's statuses): the statuses
+# the act ends, the status its source then reports, and the act (an ``_ACTIONS`` key). Nothing paid now ends a tax
+# paid late, a loan repaid late or a finding of tax evasion (beijing's tax.late, loan.late, tax.evaded; sesame's
+# credit.platform_late): their statuses are not here.
+_ENDS: dict[str, tuple[frozenset[str], str, str]] = {
+    "court_judgment": (frozenset({"unfulfilled"}), "fulfilled", "court_judgment"),
+    "traffic_ticket": (frozenset({"unpaid"}), "paid", "traffic_ticket"),
+    "utility_payment": (frozenset({"unpaid"}), "late", "utility_payment"),
+    "loan_repayment": (frozenset({"default"}), "late", "loan"),
+    "platform_repayment": (frozenset({"default"}), "late", "loan"),
+}
 
 
 def _said(key: str, lang: str, **values: object) -> str:
@@ -122,10 +140,11 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
     """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
     and the act that cures it (``kind``) with the points that act takes away (``cured``), most cured first.
 
-    Paying or fulfilling what a record records changes its ``status``: it takes away the points of the rules whose
-    condition reads the status (court.unfulfilled), not of those that read what happened alone (court.criminal, on
-    the case type). A record whose act would take away nothing is cured by having it corrected if it is wrong, which
-    takes it away whole."""
+    Paying or fulfilling what a record records changes its ``status`` (``_ENDS``): it takes away the points of the
+    rules the record with its new status no longer meets (court.unfulfilled), not of those that read what happened
+    alone (court.criminal, on the case type), and a rule the new status starts to meet gives back its points at the
+    most (beijing's loan.late, of a defaulted loan repaid). A record no act takes anything from has ``kind`` None
+    and ``cured`` 0: only its expiry (or, if it is wrong, a dispute) takes it away."""
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         backend = DuckDBBackend(store)
@@ -137,13 +156,39 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
                       FROM sc_contributions GROUP BY 1) c
                JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
         )
-    rules = loaded.policy.rules
-    on_status = {rule.id for rule in rules if rule.when and "status" in expr.names_in(expr.parse(rule.when))}
     for r in records:
-        kind = _action_kind(r)
-        cured = sum(float(hit["points"]) for hit in r.pop("rules") if hit["rule_id"] in on_status)
-        r["kind"], r["cured"] = (kind, cured) if kind != "other" and cured < 0 else ("other", float(r["points"]))
+        hits = r.pop("rules")
+        ends, after, kind = _ENDS.get(r["record_type"], (frozenset(), "", ""))
+        cured = _cured(loaded, r, hits, after) if r.get("status") in ends else 0.0
+        r["kind"], r["cured"] = (kind, cured) if cured < 0 else (None, 0.0)
     return sorted(records, key=lambda r: (r["cured"], r["record_key"]))
+
+
+def _meets(loaded: LoadedPolicy, rule_id: str, record: dict[str, Any]) -> bool:
+    node = loaded.condition(f"rule:{rule_id}")
+    return node is None or expr.evaluate(node, record) is True
+
+
+def _cured(loaded: LoadedPolicy, record: dict[str, Any], hits: list[dict[str, Any]], status: str) -> float:
+    """The points (negative) ``record`` stops taking once its status is ``status``: those of the rules it meets
+    (``hits``, each with its points as scored) that it then no longer meets, less the points at the most (before
+    decay) of the rules of its type it then starts to meet."""
+    changed = {**record, "status": status}
+    met = {str(hit["rule_id"]) for hit in hits}
+    ended = sum(float(hit["points"]) for hit in hits if not _meets(loaded, str(hit["rule_id"]), changed))
+    started = sum(
+        min(rule.points, 0.0)
+        for rule in loaded.policy.rules
+        if rule.record_type == record["record_type"] and rule.id not in met and _meets(loaded, rule.id, changed)
+    )
+    return ended - started
+
+
+def _whole_points(points: float) -> dict[str, object]:
+    """``points`` to raise a score by as said: whole, rounded up (a score is its total rounded half up, so a total
+    raised by the whole points above a gap meets it), with its unit."""
+    whole = math.ceil(round(points, 6))
+    return {"points": whole, "unit": "point" if whole == 1 else "points"}
 
 
 def score_short(op: str, want: float, have: int) -> int:
@@ -224,8 +269,8 @@ def actions_for_refusal(
     if score_gap is not None and score_gap > 0:
         records = _contributions(store, loaded, run, subject_id)
         chosen, covered = [], 0.0
-        for r in records:
-            if covered >= score_gap:
+        for r in records:  # the acts only: a record is not taken away by advising that it may be wrong
+            if covered >= score_gap or r["kind"] is None:
                 break
             chosen.append(r)
             covered += -r["cured"]
@@ -235,26 +280,36 @@ def actions_for_refusal(
             if (r["source_id"], r["record_id"]) not in named
         )
         if covered < score_gap:
-            left = score_gap - covered
-            unit = "point" if left == 1 else "points"
-            actions.append(_said("raise_further" if chosen else "raise", lang, points=exact_number(left), unit=unit))
-        else:
-            dated = sorted(
-                ((counts_until(loaded, r), -float(r["points"])) for r in records), key=lambda x: x[0] or dt.date.max
-            )
-            total = 0.0
-            for until, pts in dated:
-                if until is None:
-                    break
-                total += pts
-                if total >= score_gap:
-                    if listed_until is None and not endless:
-                        actions.append(_said("wait", lang, day=until.isoformat()))
-                    elif not endless:
-                        day = max(until, listed_until or until)
-                        actions.append(_said("wait_listed", lang, day=day.isoformat()))
-                    break
+            key = "raise_further" if chosen else "raise"
+            actions.append(_said(key, lang, **_whole_points(score_gap - covered)))
+        wait = _wait(loaded, records, score_gap, listed_until, endless)
+        if wait is not None:
+            actions.append(_said(wait[0], lang, day=wait[1].isoformat()))
+        if records:
+            actions.append(_said("dispute", lang))
     return actions
+
+
+def _wait(
+    loaded: LoadedPolicy,
+    records: list[dict[str, Any]],
+    gap: float,
+    listed_until: dt.date | None,
+    endless: bool,
+) -> tuple[str, dt.date] | None:
+    """The day enough of ``records`` have expired to cover ``gap`` (and the blocking listings' publication has ended:
+    ``listed_until``), as the action that says it; None when no day does (a listing or a record without end)."""
+    dated = sorted(((counts_until(loaded, r), -float(r["points"])) for r in records), key=lambda x: x[0] or dt.date.max)
+    total = 0.0
+    for until, pts in dated:
+        if until is None or endless:
+            return None
+        total += pts
+        if total >= gap:
+            if listed_until is None:
+                return "wait", until
+            return "wait_listed", max(until, listed_until)
+    return None
 
 
 def _listing_policy(store: Store, loaded: LoadedPolicy, listing: dict[str, Any]) -> LoadedPolicy:
