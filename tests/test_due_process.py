@@ -641,6 +641,36 @@ def test_a_score_floor_listing_still_found_takes_effect_at_the_first_run_on_its_
     )
 
 
+def test_a_refusal_on_a_score_floor_published_with_full_width_digits_says_what_would_change_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """A version published before condition digits were held to 0-9 ("score < ６００") loads read back and lists B
+    under its floor; the refusal's advice read the criterion again outside that mode, so every such refusal failed
+    with the parse error instead of answering (until 2026-12-06)."""
+    import hashlib
+
+    from socialcredit.policies import __file__ as shipped
+
+    text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
+    text = text.replace('version: "2026.2"', 'version: "2026.3"', 1)
+    text = text.replace('when: "score < 600"', 'when: "score < ６００"')
+    assert "６００" in text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    store.execute("INSERT INTO policies VALUES ('beijing', '2026.3', ?, ?, now())", [digest, text])
+    assert resolve_policy(store, "beijing").policy.version == "2026.3"
+    _below_the_floor(store, tmp_path, D(2026, 1, 20))
+    run(store, D(2026, 2, 1))
+    assert run(store, D(2026, 4, 2))[B] == (503, ["blacklist"])
+    refused = decide(store, B, "high_speed_rail", "ticket purchase", requester="railway")
+    assert (refused.granted, refused.policy_version) == (False, "2026.3")
+    # 97 points short of the floor of 600, read from the criterion as loaded: one judgment fulfilled covers them
+    assert refused.actions == [
+        "pay the outstanding judgment of 5,000 yuan (record M1 from courts); the court then records it fulfilled",
+        "or wait until 2036-01-18, when enough of these records expire",
+        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
+    ]
+
+
 def test_a_listing_put_in_effect_by_a_late_run_says_the_day_it_took_effect(store: Store, tmp_path: Path) -> None:
     """Its notice period ended on 2026-04-02, but no run found the score still below the floor until the run of
     2026-04-05: it took effect then (no decision counted it before). Until 2026-12-05 the resident was told, and

@@ -263,7 +263,7 @@ def actions_for_refusal(
                 named.add((listing["source_id"], listing["record_id"]))
         else:
             crit = p.criterion(listing["list_id"], listing["criterion_id"])
-            floor = _floor(loaded, crit.when)
+            floor = _floor(loaded, listing["list_id"], crit.id) if crit.when is not None else None
             if floor is not None:
                 score_gap = max(score_gap or 0.0, floor - float(facts["score"]))
     if score_gap is not None and score_gap > 0:
@@ -359,11 +359,10 @@ def _listed_record_action(
     return _said("repair_now", lang, **values)
 
 
-def _floor(loaded: LoadedPolicy, when: str | None) -> float | None:
-    """For a criterion ``score < n``: n (the score that ends the listing)."""
-    if when is None:
-        return None
-    node = expr.parse(when)
+def _floor(loaded: LoadedPolicy, list_id: str, criterion_id: str) -> float | None:
+    """For a criterion ``score < n``: n (the score that ends the listing). Its condition as the policy was loaded
+    (a version a store holds is read back as it was published: ``expr.READ_BACK``), not parsed again."""
+    node = loaded.condition(f"list:{list_id}.{criterion_id}")
     if not (isinstance(node, expr.Binary) and isinstance(node.left, expr.Name) and isinstance(node.right, expr.Lit)):
         return None
     if node.left.name == "score" and node.op in ("<", "<=") and isinstance(node.right.value, int | float):
