@@ -50,6 +50,20 @@ def _issue(world: dict[str, Any], **extra: Any) -> str:
     return str(r.json()["token"])
 
 
+def test_an_issued_key_is_answered_as_key_as_the_command_line_says_it(world: dict[str, Any]) -> None:
+    """`POST /v1/keys` answered the new key as ``token`` where `keys issue --json` says ``key``: it says ``key``
+    now, ``token`` kept beside it (the same key) as a deprecated alias for the clients written against it."""
+    client: httpx.Client = world["client"]
+    body = {"role": "auditor", "name": "city audit office"}
+    r = client.post("/v1/keys", json=body, headers=auth(world["keys"]["operator"]))
+    assert r.status_code == 201, r.text
+    issued = r.json()
+    assert issued["key"] == issued["token"] and issued["key"].startswith("sc_")
+    assert client.get("/v1/audit/verify", headers=auth(issued["key"])).status_code == 200
+    schema = world["app"].openapi()["components"]["schemas"]["IssuedKey"]
+    assert schema["required"][-2:] == ["key", "token"] and schema["properties"]["token"]["deprecated"] is True
+
+
 def test_an_unbound_party_must_name_the_policy_of_a_service_two_policies_define(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     key = auth(_issue(world))

@@ -308,7 +308,10 @@ class Keys(_Out):
 
 
 class IssuedKey(KeyRow):
-    token: str
+    key: str = Field(description="The key (shown once), as `keys issue --json` names it.")
+    token: str = Field(
+        deprecated=True, description="The same key under its first name, kept for clients written before `key`."
+    )
 
 
 class Revoked(_Out):

@@ -50,7 +50,7 @@ def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
             agency=body.agency,
         )
         service.reload_keys(store)
-    return IssuedKey.model_validate({**issued.party.as_dict(), "token": issued.token})
+    return IssuedKey.model_validate({**issued.party.as_dict(), "key": issued.token, "token": issued.token})
 
 
 @router.get("/v1/keys")
