@@ -198,3 +198,45 @@ def test_an_inquiry_on_a_run_of_a_policy_version_not_published_here_keeps_its_li
     )
     assert inquiry_lists(store, A, [9000]) == {9000: ["blacklist"]}
     store.close()
+
+
+def test_the_dashboard_says_apart_a_listing_decisions_no_longer_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """张三 disputes J1 after the run of 2026-04-02 (Sesame does not count a disputed record while the dispute is open):
+    `list blacklist` marks his listing ``held``, decisions grant, and the dashboard counted him in effect as if nothing
+    had changed. It counts him still (the register holds the listing until the next run), and says him held apart, in
+    both languages; reading writes nothing, and nothing is rescored while no listed subject changed since the run."""
+    from socialcredit.registry.decisions import live
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+
+    def unfolded(*_: object, **__: object) -> None:
+        raise AssertionError("rescored although no listed subject changed since the run")
+
+    with monkeypatch.context() as m:
+        m.setattr(live, "fold_all", unfolded)
+        assert [r["held"] for r in dashboard.runs(store)] == [{}, {}]
+    file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
+    kept = [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")]
+    assert [(r["in_force"], r["lists"], r["held"]) for r in dashboard.runs(store)] == [
+        (True, {"blacklist": 1}, {"blacklist": 1}),
+        (False, {"blacklist": 1}, {}),
+    ]
+    assert [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")] == kept
+    operator = issue_key(store, "operator", "registry operations").token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
+        sign_in(ops, operator)
+        for lang, said in (
+            ("en", "(1 held: cause no longer holds; the next run closes it)"),
+            ("zh", "（其中 1 人暂停适用：原因已不成立，下次评分时结束）"),
+        ):
+            page = html.unescape(ops.get("/ops", params={"lang": lang}).text)
+            page = page[page.index('<section class="card" id="runs">') :]  # the score runs, newest first
+            cells = [c.split("</td>")[0] for c in page.split('class="num" data-label="')[1:]]
+            listed = [c.split(">", 1)[1] for c in cells if c.startswith(('Blacklist"', '失信名单"'))]
+            assert listed[0] == f'1 <span class="help" data-testid="held">{said}</span>', lang
+    store.close()

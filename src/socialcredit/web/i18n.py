@@ -370,6 +370,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "below), with those in their notice period shown apart in the score runs; any other run (earlier, what-if) "
         "counts who met the criteria on its date.",
     ),
+    # of those counted in effect, the ones decisions no longer apply (`list blacklist` marks them held)
+    "held_n": (
+        "（其中 {n} 人暂停适用：原因已不成立，下次评分时结束）",
+        "({n} held: cause no longer holds; the next run closes it)",
+    ),
     "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
     "met_criteria": ("（符合条件人数）", "(met the criteria)"),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),

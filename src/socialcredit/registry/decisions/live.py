@@ -732,7 +732,10 @@ def views_since_run(store: Store, run: Mapping[str, Any], subject_ids: Sequence[
     population's histogram and their old scores as the run left them. None rescored when the policy keeps no state
     (decisions then are the run's). Changes nothing in the store: the fold and the pass are made in a transaction of
     a connection of their own, rolled back. A caller holding no service (the console) marks listings with it as
-    ``held_now`` marks them."""
+    ``held_now`` marks them. Nothing is folded nor rescored when none of them changed since the run."""
+    since, until = int(run["watermark"]), int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    if not set(subject_ids).intersection(changes(store, since, until).subjects):
+        return {}
     reader = store.reader()
     reader.execute("BEGIN TRANSACTION")
     try:

@@ -25,6 +25,7 @@ __all__ = [
     "by_district",
     "by_profession",
     "district_figures",
+    "held_counts",
     "histogram",
     "list_sizes",
     "listing_counts",
@@ -50,11 +51,12 @@ _NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 def runs(store: Store) -> list[dict[str, Any]]:
     """Every finished score run, newest first, with its policy, its standing (``ordinary``, ``what_if``, ``rerun``,
     ``past_dated``, ``behind``), whether it is its policy's run in force, how many subjects are on each list
-    (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``), and
-    the blacklists of another run, counted as the run found them (``met``: who met the criteria; ``list_sizes``)."""
+    (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``) and
+    how many of those counted decisions no longer apply (``held``: ``held_counts``), and the blacklists of another
+    run, counted as the run found them (``met``: who met the criteria; ``list_sizes``)."""
     rows = store.rows(
         "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
-        f"standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
+        f"watermark, standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
         "FROM score_runs WHERE finished_at IS NOT NULL ORDER BY run_id DESC"
     )
     sizes, noticed = list_sizes(store)
@@ -62,8 +64,40 @@ def runs(store: Store) -> list[dict[str, Any]]:
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
         r["in_notice"] = noticed.get(int(r["run_id"]), {})
+        r["held"] = held_counts(store, r) if r["in_force"] else {}
         r["met"] = [] if r["in_force"] else sorted(k for k in r["lists"] if f"{r['policy_id']}/{k}" in black)
     return rows
+
+
+def held_counts(store: Store, run: dict[str, Any]) -> dict[str, int]:
+    """Of each blacklist of ``run`` (its policy's run in force), how many of the subjects ``list_sizes`` counts in
+    effect decisions no longer apply: every listing of theirs in effect on it is ``held`` (the record behind it
+    withdrawn, corrected or disputed since the run: ``held_now``, as `list blacklist` marks them). Writes nothing
+    (``views_since_run``); none changed since the run, nothing is rescored."""
+    from socialcredit.registry.decisions.live import views_since_run
+    from socialcredit.registry.reporting.listing_details import held_ids
+
+    black = [b.split("/", 1)[1] for b in _blacklists(store) if b.split("/", 1)[0] == run["policy_id"]]
+    listings = store.rows(
+        "SELECT * FROM listings l WHERE policy_id = ? AND list_contains(?, list_id) AND status = 'effective' "
+        "AND EXISTS (SELECT 1 FROM run_list_entries e WHERE e.run_id = ? AND e.list_id = l.list_id "
+        "AND e.subject_id = l.subject_id) ORDER BY listing_id",
+        [run["policy_id"], black or [""], run["run_id"]],
+    )
+    views = views_since_run(store, run, sorted({str(x["subject_id"]) for x in listings})) if listings else {}
+    if not views:
+        return {}
+
+    def live(subject_id: str) -> dict[int, Any]:
+        view = views.get(subject_id)
+        return {} if view is None else {int(run["run_id"]): view}
+
+    held = held_ids(store, listings, live)
+    applied = {(x["list_id"], x["subject_id"]) for x in listings if int(x["listing_id"]) not in held}
+    out: dict[str, int] = {}
+    for list_id, _ in {(x["list_id"], x["subject_id"]) for x in listings} - applied:
+        out[list_id] = out.get(list_id, 0) + 1
+    return out
 
 
 def runs_in_force(store: Store) -> set[int]:
