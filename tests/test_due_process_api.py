@@ -849,15 +849,22 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
 
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:
     """``POST /v1/decisions?lang=zh`` answered in English: the query parameter every other route takes was ignored
-    (only the body's ``lang`` counted). Now it is followed, the body's too, and the two disagreeing are refused."""
+    (only the body's ``lang`` counted). Now it is followed, the body's too, and the two disagreeing are refused.
+
+    The answers compared must stand on the same change: the module's earlier tests leave changes (disputes,
+    records) that the service's live thread patches in when it next wakes, which moved the watermark (and could
+    move a reason) between two of these asks. Every change is made live first; the asks here write none."""
     client: httpx.Client = world["client"]
     railway = auth(world, "relying_party")
+    world["service"].go_live()
+    watermark = int(world["store"].one("SELECT value FROM counters WHERE name = 'seq'"))
     ticket = {"subject_id": A, "service": "high_speed_rail", "purpose": "ticket purchase"}
     batch = {"service": "high_speed_rail", "purpose": "ticket purchase", "subject_ids": [A, B]}
     for path, body in (("/v1/decisions", ticket), ("/v1/decisions/batch", batch)):
         in_body = client.post(path, json={**body, "lang": "zh"}, headers=railway)
         in_query = client.post(path, params={"lang": "zh"}, json=body, headers=railway)
         assert (in_query.status_code, in_query.headers.get("content-language")) == (200, "zh-CN"), path
+        assert in_body.json()["watermark"] == watermark, path  # the latest change, as every answer below
         assert in_query.json() == in_body.json(), path  # its texts as the body's lang gives them
         agreeing = client.post(path, params={"lang": "zh"}, json={**body, "lang": "zh"}, headers=railway)
         assert agreeing.json() == in_body.json(), path
