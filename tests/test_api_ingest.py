@@ -378,6 +378,44 @@ _LIMIT = 256 * 1024  # the test service's limit on a batch's body (api_helpers.s
         ("subject_id".encode("utf-16-le"), "text/csv", 400, "body_not_utf8", "请求体的前四个字节中有 NUL 字节"),
         ("\ufeffa,b\n".encode("utf-16"), "text/csv", 400, "body_not_utf8", "请求体是 UTF-16 文本"),
         (b"x" * (_LIMIT + 1), "text/csv", 413, "body_too_large", f"请求体有 {_LIMIT + 1} 字节；上限为 {_LIMIT} 字节"),
+        # a record's problems, in Chinese since 2026-12-06 (in English before)
+        (
+            b'[{"amount": "1", "amount": "2"}]',
+            "application/json",
+            400,
+            "malformed_body",
+            "第 1 行：amount：该记录多次给出此键；每个字段请只发送一次",
+        ),
+        (
+            b'[{"amount": [1]}]',
+            "application/json",
+            400,
+            "malformed_body",
+            "第 1 行：amount：字段须为字符串、数字、布尔值或 null，而不是数组（记录的字段须为简单的值）",
+        ),
+        (
+            b'{"record_id": "A"}\n{"amount": {"x": 1}}\n',
+            "application/x-ndjson",
+            400,
+            "malformed_body",
+            "第 2 行：amount：字段须为字符串、数字、布尔值或 null，而不是对象（记录的字段须为简单的值）",
+        ),
+        (
+            b"[" * 100_000,
+            "application/json",
+            413,
+            "too_deep",
+            "请求体的嵌套深于 JSON 解析器所能读取的；一批记录至多嵌套 3 层（记录的列表，其字段为简单的值）",
+        ),
+        (
+            b"[" * 100_000 + b"\n",
+            "application/x-ndjson",
+            413,
+            "too_deep",
+            "第 1 行的嵌套深于 JSON 解析器所能读取的；NDJSON 批次的一条记录是一个 JSON 对象，其字段为简单的值",
+        ),
+        (b"record_id,amount\nA,1,2\n", "text/csv", 400, "malformed_body", "第 2 行有多于 2 个值，而表头有 2 列"),
+        (b'record_id,amount\nA,"1\n', "text/csv", 400, "malformed_body", "第 2 行的引号没有闭合"),
     ],
 )
 def test_a_bad_batch_body_is_refused_in_the_language_asked(
@@ -837,3 +875,49 @@ def test_a_partial_batch_whose_rejected_rows_no_type_takes_is_answered_with_thei
     assert execute(
         world, "SELECT n_rows, n_accepted, n_unchanged, n_rejected FROM batches WHERE idempotency_key = ?", [prefix]
     ) == [(4, 1, 0, 3)]
+
+
+def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any]) -> None:
+    """``?lang=zh``: each rejected row's reason is said in Chinese, in the 422 and in a partial batch's answer (until
+    2026-12-06 only the summary was; every reason stayed in English). Without ``lang``, the same reasons in English."""
+    rows = _rows(world, "HTTP-ZH-ROWS", 6)
+    rows[1]["event_date"] = "2026-02-30"
+    rows[2]["record_type"] = "tax_bill"
+    rows[3]["amount"] = "twelve"
+    rows[4]["subject_id"] = "110101199001011234"
+    rows[5]["status"] = "paid"
+    rows.append(rows[0])  # the id of row 1 again
+    client: httpx.Client = world["client"]
+    key = auth(world["keys"]["furnisher"])
+    english = [
+        (2, "event_date", "'2026-02-30' is not a date (YYYY-MM-DD)"),
+        (3, "record_type", "'tax_bill' is not a record type"),
+        (4, "amount", "'twelve' is not a number"),
+        (
+            5,
+            "subject_id",
+            "no registered subject '110101199001011234' (subjects are registered through the civil_affairs source)",
+        ),
+        (6, "status", "'paid' is not allowed; allowed: fulfilled, unfulfilled"),
+        (7, "record_id", "'HTTP-ZH-ROWS-0' appears more than once in this file (first at row 1)"),
+    ]
+    chinese = [
+        (2, "event_date", "“2026-02-30”不是日期（YYYY-MM-DD）"),
+        (3, "record_type", "“tax_bill”不是记录类型"),
+        (4, "amount", "“twelve”不是数字"),
+        (5, "subject_id", "没有已登记的当事人“110101199001011234”（当事人经 civil_affairs 来源登记）"),
+        (6, "status", "“paid”不是允许的值；允许的值：fulfilled, unfulfilled"),
+        (7, "record_id", "“HTTP-ZH-ROWS-0”在此文件中出现了不止一次（首次在第 1 行）"),
+    ]
+    for params, expected in (({}, english), ({"lang": "zh"}, chinese)):
+        r = client.post("/v1/records", params=params, content=_csv(rows), headers={**key, "content-type": "text/csv"})
+        assert r.status_code == 422, r.text
+        assert [(e["row"], e["field"], e["message"]) for e in r.json()["errors"]] == expected
+    r = client.post(
+        "/v1/records",
+        params={"lang": "zh", "partial": "true"},
+        content=_csv(rows),
+        headers={**key, "content-type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], [(e["row"], e["field"], e["message"]) for e in r.json()["errors"]]) == (1, chinese)

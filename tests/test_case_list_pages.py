@@ -111,3 +111,30 @@ def test_the_console_lists_a_page_of_cases(tmp_path: Path, args: list[str], tabl
     r = cli("--limit", "1001")
     assert r.returncode == 2
     assert "Error: Invalid value for '--limit': Input should be less than or equal to 1000" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "statuses"),
+    [
+        (["notices"], "pending、effective、resolved、delisted、publication_ended、repaired、overridden"),
+        (["dispute", "list"], "open、verified、corrected、withdrawn、lapsed、retracted"),
+        (["repair", "list"], "pending、approved、refused"),
+    ],
+)
+def test_the_console_refuses_a_status_in_the_language_asked(tmp_path: Path, args: list[str], statuses: str) -> None:
+    """``--lang zh``: a status there is none of is refused in Chinese (the lists took no --lang before 2026-12-06,
+    and the notices' and repairs' refusal had no Chinese words), exit 2 as in English."""
+    store = _world(tmp_path)
+    store.close()
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    command = [CLI, *args, "--db", str(tmp_path / "due.duckdb"), "--status", "closed"]
+    told = []
+    for lang in ("zh", "en"):
+        r = subprocess.run(
+            [*command, "--lang", lang], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        told.append((r.returncode, r.stderr.strip().splitlines()[-1]))
+    assert told == [
+        (2, f"错误：状态须为 {statuses} 之一，而不是 'closed'"),
+        (2, f"error: status must be one of {statuses.replace('、', ', ')}, not 'closed'"),
+    ]

@@ -223,9 +223,10 @@ def test_a_step_on_an_overdue_dispute_finds_it_lapsed_whether_or_not_the_job_ran
     disputes.escalate_dispute(store, 1, "the resident sent a receipt", "operator", today=D(2026, 2, 10))
     with pytest.raises(WorkflowError) as late:
         disputes.decide_review(store, 1, "upheld", "the judgment is unpaid", "operator", today=D(2026, 3, 10))
-    assert (late.value.code, str(late.value)) == (
+    assert (late.value.code, str(late.value), late.value.zh) == (
         "dispute_closed",
         "dispute 1 was closed (lapsed) while under review; nothing is left to decide",
+        "异议 1 在复核期间已结束（逾期未答复（记录撤回））；已无可决定之事",
     )
     lapsed = disputes.get_dispute(store, 1)
     assert (lapsed["status"], lapsed["note"], lapsed["review"]["decision"]) == (
@@ -238,15 +239,20 @@ def test_a_step_on_an_overdue_dispute_finds_it_lapsed_whether_or_not_the_job_ran
     disputes.file_dispute(store, B, "traffic_police", "T1", "Not me", actor="resident", today=D(2026, 2, 1))
     with pytest.raises(WorkflowError) as withdrawn:
         disputes.withdraw_dispute(store, 2, B, "resident", today=D(2026, 3, 5))
-    assert (withdrawn.value.code, str(withdrawn.value)) == (
+    assert (withdrawn.value.code, str(withdrawn.value), withdrawn.value.zh) == (
         "dispute_closed",
         "dispute 2 is closed already (lapsed); only an open dispute may be withdrawn",
+        "异议 2 已结束（逾期未答复（记录撤回））；只有未结束的异议可以撤回",
     )
     # and an escalation of one: nothing is left to review
     disputes.file_dispute(store, C, "courts", "K1", "Not mine", actor="resident", today=D(2026, 2, 1))
     with pytest.raises(WorkflowError) as escalated:
         disputes.escalate_dispute(store, 3, "a second look", "operator", today=D(2026, 3, 5))
     assert escalated.value.code == "dispute_closed" and disputes.get_dispute(store, 3)["status"] == "lapsed"
+    assert (str(escalated.value), escalated.value.zh) == (
+        "dispute 3 is closed (lapsed); only an open dispute or one the source verified may be escalated",
+        "异议 3 已结束（逾期未答复（记录撤回））；只有未结束的异议或来源已核实的异议可以申请复核",
+    )
 
 
 def test_information_within_30_days_extends_the_deadline_to_45(store: Store) -> None:

@@ -845,6 +845,31 @@ def test_the_dispute_link_and_fulfilment_routes_refuse_in_the_language_asked(wor
         "dispute_closed",
         f"异议 {number} 已结束（已核实（记录保留））；记录如仍有误，请另提异议",
     )
+    # withdrawing it or adding a file to it, and a list of repairs of a status there is none of (English whatever
+    # was asked until 2026-12-06: those routes took no lang)
+    withdrawn = client.post(f"/v1/disputes/{number}/withdraw", params=zh, json={}, headers=other)
+    assert said(withdrawn) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））；只有未结束的异议可以撤回",
+    )
+    pdf = {**other, "content-type": "application/pdf"}
+    filed = client.post(f"/v1/disputes/{number}/evidence", params=zh, content=b"%PDF-1.7\nreceipt\n", headers=pdf)
+    assert said(filed) == (
+        409,
+        "zh-CN",
+        "dispute_closed",
+        f"异议 {number} 已结束（已核实（记录保留））；只有在异议未结束时才能添加文件",
+    )
+    repairs = client.get("/v1/repairs", params={**zh, "status": "closed"}, headers=operator)
+    assert said(repairs) == (422, "zh-CN", "bad_status", "状态须为 pending、approved、refused 之一，而不是 'closed'")
+    assert said(client.get("/v1/repairs", params={"status": "closed"}, headers=operator)) == (
+        422,
+        "en",
+        "bad_status",
+        "status must be one of pending, approved, refused, not 'closed'",
+    )
 
 
 def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: dict[str, Any]) -> None:

@@ -210,3 +210,41 @@ def test_a_refused_name_is_kept_in_the_audit_chain_cut_with_its_length(tmp_path:
     assert (detail["name"], detail["name_chars"]) == ("T" * 63 + "…", 100_000)
     assert detail["refused"] == f"{SAID}; this one has 100000"
     assert len(text) < 1000
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["setup", "１１００００", "Beijing"], "错误：地区代码 '１１００００' 须为六位数字 0-9，如北京为 110000"),
+        (["setup", BEIJING, "  "], "错误：地区须有名称，即 1 至 200 个字符的可打印文字，如“天津”"),
+        (
+            ["setup", BEIJING, "Bei\tjing"],
+            "错误：地区名称须为 1 至 200 个字符的可打印文字，如“天津”；此名称含有控制字符 U+0009",
+        ),
+        (
+            ["trust", TIANJIN, "T" * 201],
+            "错误：地区名称须为 1 至 200 个字符的可打印文字，如“天津”；此名称有 201 个字符",
+        ),
+    ],
+)
+def test_the_commands_refuse_a_region_in_the_language_asked(tmp_path: Path, command: list[str], said: str) -> None:
+    """``--lang zh``: a code or name no bundle can carry is refused in Chinese (the region commands took no --lang
+    before 2026-12-06: English whatever was asked), exit 2 as in English."""
+    db = tmp_path / "b.duckdb"
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB"} | {
+        "SOCIALCREDIT_DB_KEY": "",
+        "COLUMNS": "400",
+    }
+    subprocess.run([CLI, "init", "--db", str(db)], capture_output=True, env=env, check=True, timeout=120)
+    if command[0] == "trust":
+        signing, encryption = _keys(tmp_path)
+        command = [*command, "--key", signing, "--encryption-key", encryption]
+    done = subprocess.run(
+        [CLI, "region", *command, "--db", str(db), "--lang", "zh"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (2, said)

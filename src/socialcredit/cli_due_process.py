@@ -19,6 +19,7 @@ from socialcredit.cli_help import (
     DUE_PROCESS,
     RECORDS,
     DbOpt,
+    ErrorsLangOpt,
     JsonOpt,
     LangOpt,
     OutputConsole,
@@ -322,6 +323,7 @@ def dispute_list(
     after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Disputes, newest first, a page at a time."""
     from socialcredit.registry.due_process.disputes import list_disputes
@@ -581,6 +583,7 @@ def repair_list(
     after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Repair applications, newest first, a page at a time."""
     from socialcredit.registry.due_process.repair import list_repairs
@@ -680,6 +683,7 @@ def notices(
     after: AfterOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Notices and listings: when each blacklisting was noticed, takes effect, and ended; newest first, a page at a
     time."""

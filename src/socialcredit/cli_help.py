@@ -38,6 +38,7 @@ __all__ = [
     "SCORING",
     "SERVICE",
     "DbOpt",
+    "ErrorsLangOpt",
     "HelpGroup",
     "JsonOpt",
     "LangOpt",
@@ -88,6 +89,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 LangOpt = Annotated[
     str, typer.Option("--lang", help="Language of texts: en or zh.", metavar="LANG", callback=lang_option)
+]
+# ``--lang`` of a command whose only texts in a language are its errors (a list's refusal of a status it does not know)
+ErrorsLangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of its errors: en or zh.", metavar="LANG", callback=lang_option)
 ]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's date (YYYY-MM-DD).", metavar="DATE")]
 

@@ -180,26 +180,39 @@ def load_located(text: str, source: str) -> LocatedDoc:
     return LocatedDoc(data=data, source=source, lines=lines, columns=columns)
 
 
-def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None) -> str:
+def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang: str = "en") -> str:
     """What YAML refused, located: ``FILE:LINE: not valid YAML: …``. A syntax error (one YAML's scanner or parser
     finds) also names its column, and the line where the block it broke starts: a quote left open or a key indented
     one space too few is seen lines later, or at a column that is not the first one's. A character YAML does not take
     (NUL, most control characters) is named with its line when ``text`` is given (the reader's own message ran over
-    two lines and named none); a merge key (``<<``) is not part of the language."""
+    two lines and named none); a merge key (``<<``) is not part of the language. In Chinese with ``lang`` zh (the
+    words of the YAML reader's own problem, such as ``expected ',' or ']'``, stay as it gives them)."""
+    zh = lang == "zh"
     mark = getattr(exc, "problem_mark", None)
     where = f"{origin}:{mark.line + 1}" if mark is not None else origin
     problem = getattr(exc, "problem", None) or str(exc)
+    invalid = "不是有效的 YAML" if zh else "not valid YAML"
     if isinstance(exc, yaml.reader.ReaderError):
         if text is not None:
             where = f"{origin}:{text[: exc.position].count(chr(10)) + 1}"
-        return f"{where}: not valid YAML: the character {chr(exc.character)!r} is not allowed in a YAML file: remove it"
+        character = repr(chr(exc.character))
+        if zh:
+            return f"{where}: {invalid}：YAML 文件中不能有字符 {character}：请删除它"
+        return f"{where}: {invalid}: the character {character} is not allowed in a YAML file: remove it"
     if "tag:yaml.org,2002:merge" in problem:
-        problem = "merge keys (<<) are not part of the policy language: write each key out where it belongs"
+        problem = (
+            "合并键（<<）不属于策略语言：请把每个键写在它所属之处"
+            if zh
+            else "merge keys (<<) are not part of the policy language: write each key out where it belongs"
+        )
     if mark is None or not isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError):
-        return f"{where}: not valid YAML: {problem}"
+        return f"{where}: {invalid}{'：' if zh else ': '}{problem}"
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if zh:
+        within = f"（{context}，始于第 {start.line + 1} 行）" if context and start is not None else ""
+        return f"{where}: {invalid}（第 {mark.column + 1} 列）：{problem}{within}"
     within = f" ({context} that starts on line {start.line + 1})" if context and start is not None else ""
-    return f"{where}: not valid YAML at column {mark.column + 1}: {problem}{within}"
+    return f"{where}: {invalid} at column {mark.column + 1}: {problem}{within}"
 
 
 def read_located(path: Path) -> LocatedDoc:

@@ -109,7 +109,9 @@ async def _http(request: Request, exc: Exception) -> Response:
                 page.headers["Allow"] = allowed
             return page
     refusal = json_refusal(exc.__cause__) if exc.status_code == 400 else None
-    if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route
+    if refusal is not None:  # a JSON body the parser gave up on: said as on the batch route, in the ?lang= asked
+        if _asked_zh(request, None):  # (the body is read before the route's ``lang`` is)
+            request.state.lang = "zh"
         return await _domain(request, refusal)
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     headers = dict(exc.headers or {})

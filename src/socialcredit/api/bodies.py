@@ -223,6 +223,7 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             "send each key once",
             code="duplicate_key",
             field=key[:KEY_SHOWN],
+            zh=f"请求体多次给出键 {named}（各 JSON 解析器取哪个值不一）；每个键请只发送一次",
         )
     return obj
 
@@ -281,15 +282,27 @@ def not_json(exc: json.JSONDecodeError) -> SocialCreditError:
     return _words("not_json", field="body", msg=exc.msg, line=exc.lineno, col=exc.colno)
 
 
-def too_deep(bound: str) -> LimitError:
+def too_deep(bound: tuple[str, str]) -> LimitError:
     """What a JSON body nested past what the parser follows is told (it gives up a few hundred levels down, at
-    once); ``bound`` says how deep such a body is."""
-    return LimitError(f"the body nests deeper than the JSON parser follows; {bound}", code="too_deep", limit="nesting")
+    once); ``bound`` says how deep such a body is, in English and Chinese."""
+    return LimitError(
+        f"the body nests deeper than the JSON parser follows; {bound[0]}",
+        code="too_deep",
+        limit="nesting",
+        zh=f"请求体的嵌套深于 JSON 解析器所能读取的；{bound[1]}",
+    )
 
 
 # JSON's escape of half of a surrogate pair (U+D800-U+DFFF): a body without one holds no such half alone
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_MODEL_NESTING = "a request's body nests a few levels (its schema is in /openapi.json)"
+_MODEL_NESTING = (
+    "a request's body nests a few levels (its schema is in /openapi.json)",
+    "请求体只嵌套几层（其结构见 /openapi.json）",
+)
+_BATCH_NESTING = (
+    f"a batch nests at most {limits.BATCH_NESTING} levels (a list of records whose fields are plain values)",
+    f"一批记录至多嵌套 {limits.BATCH_NESTING} 层（记录的列表，其字段为简单的值）",
+)
 _DIGITS = re.compile(r"value has (\d+) digits")
 
 
@@ -317,6 +330,8 @@ def json_refusal(cause: BaseException | None) -> SocialCreditError | None:
             code="number_too_long",
             limit="digits",
             field="body",
+            zh=f"请求体中有一个 {digits[1]} 位的整数；请求中的数字至多 {most} 位（记录中的数字整数部分至多 "
+            f"{len(str(limits.MAX_NUMBER)) - 1} 位）",
         )
     return None
 
@@ -336,7 +351,7 @@ def _not_utf8(exc: UnicodeDecodeError, data: bytes) -> SocialCreditError:
     )
 
 
-def _parse(text: str, bound: str) -> Any:
+def _parse(text: str, bound: tuple[str, str]) -> Any:
     try:
         # A number is kept as the text sent (it is staged as text, as a CSV's): ``1e309`` is quoted as such, not as
         # ``inf``, and an integer of thousands of digits is refused by the row's checks, not by Python's limit on
@@ -350,10 +365,8 @@ def _parse(text: str, bound: str) -> Any:
 
 def _json_rows(text: str) -> list[dict[str, Any]]:
     # The deeper ones the parser follows are refused below, naming the record and field.
-    doc = _parse(
-        text,
-        f"a batch nests at most {limits.BATCH_NESTING} levels (a list of records whose fields are plain values)",
-    )
+    doc = _parse(text, _BATCH_NESTING)
+
     if isinstance(doc, _Object) and set(doc) == {"records"}:
         if doc.twice is not None:
             raise _words("records_twice", field="records")
@@ -381,11 +394,13 @@ def _check_record(row: int, record: dict[str, Any], escapes: bool = True) -> Non
     if escapes and (alone := limits.unpaired_surrogate(f"row {row}", record)) is not None:
         raise _malformed(alone, "body_not_utf8", field=f"row {row}")
     if isinstance(record, _Object) and record.twice is not None:
-        raise _malformed(limits.duplicate_key_message(row, record.twice), field=f"row {row}: {record.twice}")
+        en, zh = limits.duplicate_key_message(row, record.twice)
+        raise _malformed(en, field=f"row {row}: {record.twice}", zh=zh)
     for key, value in record.items():
         if isinstance(value, dict | list):
             kind = "object" if isinstance(value, dict) else "array"
-            raise _malformed(limits.nested_field_message(row, key, kind), field=f"row {row}: {key}")
+            en, zh = limits.nested_field_message(row, key, kind)
+            raise _malformed(en, field=f"row {row}: {key}", zh=zh)
 
 
 async def read_record(request: Request) -> dict[str, Any]:
@@ -409,7 +424,7 @@ async def read_record(request: Request) -> dict[str, Any]:
         raise _not_utf8(exc, data) from None
     text = text.removeprefix("\ufeff")
     _no_nul_ahead(text)
-    doc = _parse(text, "a record is one object whose fields are plain values")
+    doc = _parse(text, ("a record is one object whose fields are plain values", "一条记录是一个对象，其字段为简单的值"))
     if not isinstance(doc, dict):
         raise _malformed(
             "the body is not a record: send one JSON object",

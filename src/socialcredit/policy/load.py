@@ -262,7 +262,7 @@ def parse_policy(
         if at is None and isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not take: its place
             before = text[: exc.position]
             at = (before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
-        raise PolicyError([yaml_problem(exc, origin, text)], [at]) from None
+        raise PolicyError([yaml_problem(exc, origin, text)], [at], [yaml_problem(exc, origin, text, "zh")]) from None
     problems = _Problems(doc)
     if not isinstance(doc.data, dict):
         line, column = doc.position_of(()) or (1, 1)
@@ -324,7 +324,11 @@ def _check_semantics(
             problems.add(path, str(exc))
 
     if not (p.scale.min <= p.scale.base <= p.scale.max):
-        problems.add(("scale",), f"base {p.scale.base} must lie between min {p.scale.min} and max {p.scale.max}")
+        problems.add(
+            ("scale",),
+            f"base {p.scale.base} must lie between min {p.scale.min} and max {p.scale.max}",
+            f"基准分 {p.scale.base} 须在最低分 {p.scale.min} 与最高分 {p.scale.max} 之间",
+        )
     # Each repeat is reported where it stands (the second and later occurrences), so the line points at it.
     for section, ids in (
         ("tiers", [t.id for t in p.tiers]),
@@ -334,67 +338,90 @@ def _check_semantics(
         ("services", [s.id for s in p.services]),
     ):
         for j in _repeats(ids):
-            problems.add((section, j), f"id {ids[j]!r} is used more than once")
+            problems.add((section, j), f"id {ids[j]!r} is used more than once", f"id {ids[j]!r} 被使用了不止一次")
     codes = [r.reason.code for r in p.rules]
     for j in _repeats(codes):
-        problems.add(("rules", j, "reason", "code"), f"reason code {codes[j]!r} is used by more than one rule")
+        problems.add(
+            ("rules", j, "reason", "code"),
+            f"reason code {codes[j]!r} is used by more than one rule",
+            f"原因代码 {codes[j]!r} 被不止一条规则使用",
+        )
     if not p.tiers:
-        problems.add(("tiers",), "at least one tier is required")
+        problems.add(("tiers",), "at least one tier is required", "至少须有一个等级")
     elif min(t.min for t in p.tiers) > p.scale.min:
-        problems.add(("tiers",), f"the lowest tier must start at or below the scale minimum {p.scale.min}")
+        problems.add(
+            ("tiers",),
+            f"the lowest tier must start at or below the scale minimum {p.scale.min}",
+            f"最低等级的起点须不高于分数下限 {p.scale.min}",
+        )
     mins = [str(t.min) for t in p.tiers]
     for j in _repeats(mins):
-        problems.add(("tiers", j, "min"), f"two tiers start at {mins[j]}")
+        problems.add(("tiers", j, "min"), f"two tiers start at {mins[j]}", f"两个等级都从 {mins[j]} 起")
     dims = {d.id for d in p.dimensions}
     for i, d in enumerate(p.dimensions):
         if d.min is not None and d.max is not None and d.min > d.max:
-            problems.add(("dimensions", i), f"min {d.min} is greater than max {d.max}")
+            problems.add(
+                ("dimensions", i), f"min {d.min} is greater than max {d.max}", f"最小值 {d.min} 大于最大值 {d.max}"
+            )
         if d.id in SUBJECT_FACTS or d.id == "profession":
-            problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name")
+            problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name", f"{d.id!r} 是保留的名称")
         elif not expr.is_name(d.id):
             problems.add(("dimensions", i, "id"), _not_a_name(d.id, "dimension"))
     for cat in p.consent.categories:
         if cat not in catalog.categories:
-            problems.add(("consent", "categories"), f"unknown data category {cat!r}")
+            problems.add(("consent", "categories"), f"unknown data category {cat!r}", f"未知的数据类别 {cat!r}")
     _check_due_process(p, problems)
     for i, r in enumerate(p.rules):
         path: tuple[str | int, ...] = ("rules", i)
         rt = catalog.record_types.get(r.record_type)
         if rt is None:
-            problems.add((*path, "record_type"), f"unknown record type {r.record_type!r}")
+            problems.add((*path, "record_type"), *_unknown("record type", "记录类型", r.record_type))
         else:
             cond(f"rule:{r.id}", r.when, record_env(rt.fields), (*path, "when"))
         if r.dimension not in dims:
-            problems.add((*path, "dimension"), f"unknown dimension {r.dimension!r}")
+            problems.add((*path, "dimension"), *_unknown("dimension", "维度", r.dimension))
         for prof in r.professions or []:
             if prof not in catalog.professions:
-                problems.add((*path, "professions"), f"unknown profession {prof!r}")
+                problems.add((*path, "professions"), *_unknown("profession", "职业", prof))
         if r.professions is not None and not r.professions:
             # [] read as "no restriction": the rule applied to everyone, where its author may have meant no one
             problems.add(
-                (*path, "professions"), "name at least one profession, or leave 'professions' out for everyone"
+                (*path, "professions"),
+                "name at least one profession, or leave 'professions' out for everyone",
+                "请至少列出一种职业；如适用于所有人，请省略 'professions'",
             )
         if r.points == 0:
-            problems.add((*path, "points"), "a rule must give or take points; 0 does nothing")
+            problems.add(
+                (*path, "points"), "a rule must give or take points; 0 does nothing", "规则须加分或减分；0 不起作用"
+            )
         elif not MIN_POINTS <= abs(r.points) <= MAX_POINTS:  # also NaN and infinity
             problems.add(
                 (*path, "points"),
                 f"points are counted in millionths of a point, from 0.000001 to {MAX_POINTS:,} either way; "
                 f"{r.points} is out of range",
+                f"分数以百万分之一分计，正负均须在 0.000001 至 {MAX_POINTS:,} 之间；{r.points} 超出范围",
             )
     facts = subject_env(p, catalog, with_lists=False)
     for i, lst in enumerate(p.lists):
         crit_ids = [c.id for c in lst.criteria]
         for j in _repeats(crit_ids):
-            problems.add(("lists", i, "criteria", j), f"criterion id {crit_ids[j]!r} is used more than once")
+            problems.add(
+                ("lists", i, "criteria", j),
+                f"criterion id {crit_ids[j]!r} is used more than once",
+                f"条件 id {crit_ids[j]!r} 被使用了不止一次",
+            )
         if lst.id in facts:
-            problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name")
+            problems.add(("lists", i, "id"), f"{lst.id!r} is a reserved name", f"{lst.id!r} 是保留的名称")
         elif not expr.is_name(lst.id):
             problems.add(("lists", i, "id"), _not_a_name(lst.id, "list"))
         for j, c in enumerate(lst.criteria):
             path = ("lists", i, "criteria", j)
             if sum(x is not None for x in (c.when, c.record, c.via)) != 1:
-                problems.add(path, "a criterion needs exactly one of 'when' (on the score), 'record' or 'via'")
+                problems.add(
+                    path,
+                    "a criterion needs exactly one of 'when' (on the score), 'record' or 'via'",
+                    "一个条件须恰好有 'when'（关于分数）、'record' 或 'via' 之一",
+                )
                 continue
             if c.via is not None:
                 _check_relation(p, lst.id, c.via, (*path, "via"), problems, catalog)
@@ -404,7 +431,9 @@ def _check_semantics(
             elif c.record is not None:
                 rt = catalog.record_types.get(c.record.record_type)
                 if rt is None:
-                    problems.add((*path, "record", "record_type"), f"unknown record type {c.record.record_type!r}")
+                    problems.add(
+                        (*path, "record", "record_type"), *_unknown("record type", "记录类型", c.record.record_type)
+                    )
                 else:
                     env = record_env(rt.fields)
                     cond(f"list:{lst.id}.{c.id}", c.record.when or "true", env, (*path, "record", "when"))
@@ -420,12 +449,21 @@ def _check_semantics(
     if p.exchange is not None:
         for i, t in enumerate(p.exchange.shareable_record_types):
             if t not in catalog.record_types:
-                problems.add(("exchange", "shareable_record_types", i), f"unknown record type {t!r}")
+                problems.add(("exchange", "shareable_record_types", i), *_unknown("record type", "记录类型", t))
         list_ids = [lst.id for lst in p.lists]
         for i, name in enumerate(p.exchange.lists):
             if name not in list_ids:
-                problems.add(("exchange", "lists", i), f"unknown list {name!r}; lists: {', '.join(list_ids)}")
+                problems.add(
+                    ("exchange", "lists", i),
+                    f"unknown list {name!r}; lists: {', '.join(list_ids)}",
+                    f"未知的名单 {name!r}；名单：{', '.join(list_ids)}",
+                )
     return conditions
+
+
+def _unknown(kind: str, kind_zh: str, name: str) -> tuple[str, str]:
+    """A name the catalog or the policy does not have, in English and Chinese: ``unknown record type 'x'``."""
+    return f"unknown {kind} {name!r}", f"未知的{kind_zh} {name!r}"
 
 
 def _not_a_name(ident: str, kind: str) -> str:

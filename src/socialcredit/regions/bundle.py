@@ -491,20 +491,30 @@ _MAX_NAME = MAX_REGION_NAME
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 
-def region_problem(code: str, name: str) -> str | None:
-    """What makes ``code`` and ``name`` no region as a bundle names one (its publisher, a recipient), or None: six
-    ASCII digits, and printable text of 1 to :data:`MAX_REGION_NAME` characters. ``region setup`` and ``region
-    trust`` refuse any other, as every importer refuses a bundle naming one (a recipient's name of 201 characters
-    made every bundle encrypted to it unreadable to all its recipients)."""
+def region_problem(code: str, name: str) -> tuple[str, str] | None:
+    """What makes ``code`` and ``name`` no region as a bundle names one (its publisher, a recipient), in English and
+    Chinese, or None: six ASCII digits, and printable text of 1 to :data:`MAX_REGION_NAME` characters. ``region
+    setup`` and ``region trust`` refuse any other, as every importer refuses a bundle naming one (a recipient's name
+    of 201 characters made every bundle encrypted to it unreadable to all its recipients)."""
     if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        return f"region code {shown(code)} must be six digits 0-9, e.g. 110000 for Beijing"
+        return (
+            f"region code {shown(code)} must be six digits 0-9, e.g. 110000 for Beijing",
+            f"地区代码 {shown(code)} 须为六位数字 0-9，如北京为 110000",
+        )
     said = f"printable text of 1 to {MAX_REGION_NAME} characters, e.g. Tianjin"
+    said_zh = f"1 至 {MAX_REGION_NAME} 个字符的可打印文字，如“天津”"
     if not name.strip():
-        return f"a region needs a name, {said}"
+        return f"a region needs a name, {said}", f"地区须有名称，即 {said_zh}"
     if len(name) > MAX_REGION_NAME:
-        return f"a region's name is {said}; this one has {len(name)}"
+        return (
+            f"a region's name is {said}; this one has {len(name)}",
+            f"地区名称须为 {said_zh}；此名称有 {len(name)} 个字符",
+        )
     if (char := control_character(name)) is not None:
-        return f"a region's name is {said}; this one holds the control character U+{ord(char):04X}"
+        return (
+            f"a region's name is {said}; this one holds the control character U+{ord(char):04X}",
+            f"地区名称须为 {said_zh}；此名称含有控制字符 U+{ord(char):04X}",
+        )
     return None
 
 

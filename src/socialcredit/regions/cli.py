@@ -16,7 +16,7 @@ from rich.table import Table
 
 from socialcredit.clock import today_option
 from socialcredit.errors import RegionError
-from socialcredit.languages import counted
+from socialcredit.languages import counted, lang_option
 from socialcredit.store import open_store
 
 __all__ = ["region_app"]
@@ -30,6 +30,10 @@ err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 DbOpt = Annotated[Path, typer.Option("--db", help="The store file.", envvar="SOCIALCREDIT_DB", metavar="FILE")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 _DEFAULT_DB = Path("socialcredit.duckdb")
+# ``--lang`` of a command whose only texts in a language are its errors (a region's code or name it refuses)
+ErrorsLangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of its errors: en or zh.", metavar="LANG", callback=lang_option)
+]
 
 
 def _print_json(data: Any) -> None:
@@ -41,6 +45,7 @@ def setup(
     code: Annotated[str, typer.Argument(help="Six-digit region code, e.g. 120000.", metavar="CODE")],
     name: Annotated[str, typer.Argument(help="The region's name, e.g. Tianjin.")],
     db: DbOpt = _DEFAULT_DB,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Name this store's region."""
     from socialcredit.regions.exchange import set_region
@@ -135,6 +140,7 @@ def trust(
         ),
     ] = None,
     db: DbOpt = _DEFAULT_DB,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Trust bundles from another region signed with its key; a new key for a trusted region is a rotation."""
     from socialcredit.regions.keys import trust_key

@@ -99,7 +99,7 @@ def set_region(store: Store, code: str, name: str, actor: str = "cli") -> None:
     """Name this store's region (a six-digit administrative code, e.g. 120000, and a name, e.g. Tianjin)."""
     # the code and the name its bundles name it by: what an importer takes
     if (problem := region_problem(code, name.strip())) is not None:
-        raise RegionError(problem)
+        raise RegionError(problem[0], zh=problem[1])
     with store.transaction():
         store.execute("DELETE FROM store_info WHERE key IN ('region_code', 'region_name')")
         store.execute("INSERT INTO store_info VALUES ('region_code', ?), ('region_name', ?)", [code, name.strip()])

@@ -165,7 +165,7 @@ def trust_key(
             raise RegionError(str(exc)) from None
         # the code and the name each bundle encrypted to the region names it by: what an importer takes
         if (problem := region_problem(code, name.strip())) is not None:  # measured as it is stored
-            raise RegionError(problem)
+            raise RegionError(problem[0], zh=problem[1])
         own = store.one("SELECT value FROM store_info WHERE key = 'region_code'")
         if own == code:
             own_name = store.one("SELECT value FROM store_info WHERE key = 'region_name'")
@@ -408,7 +408,7 @@ def _misnamed(code: str, name: str) -> None:
         return
     raise RegionError(
         f"not exported: the store is encrypted and the region trusted here under the code {quoted(code)} and the "
-        f"name {quoted(name)} cannot be named in a bundle ({problem}): every region would refuse a bundle encrypted "
+        f"name {quoted(name)} cannot be named in a bundle ({problem[0]}): every region would refuse a bundle encrypted "
         f"to it. Stop sending to it with `socialcredit region untrust {shlex.quote(code)} --reason TEXT`, or trust it "
         "again under a valid code and name (`socialcredit region trust CODE NAME --key KEY --encryption-key KEY`); "
         "then export again. Nothing was written."

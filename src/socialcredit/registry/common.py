@@ -27,6 +27,7 @@ __all__ = [
     "MAX_PURPOSE",
     "MAX_TEXT",
     "PAGE_ROWS",
+    "bad_status",
     "check_purpose",
     "check_requester",
     "check_text",
@@ -42,6 +43,19 @@ __all__ = [
 ]
 
 MAX_TEXT = 4000
+
+
+def bad_status(status: str, statuses: Sequence[str]) -> WorkflowInputError:
+    """The refusal of a case list's ``status`` that is none of ``statuses`` (422 ``bad_status``), in both languages:
+    the lists of disputes, link disputes, notices and repairs."""
+    return WorkflowInputError(
+        f"status must be one of {', '.join(statuses)}, not {status!r}",
+        field="status",
+        code="bad_status",
+        zh=f"状态须为 {'、'.join(statuses)} 之一，而不是 {status!r}",
+    )
+
+
 MAX_PURPOSE = 200  # as the API bounds a decision's purpose and a key's declared ones
 # A page of the registry's case lists (notices, disputes, repairs): as many rows by default, at most so many, as the
 # API's other pages (GET /v1/audit, GET /v1/lists/{id}/entries) give and take

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import JSONRoute
-from socialcredit.api.deps import Anyone, Operator, Resident, ServiceDep, Today, actor, naming
+from socialcredit.api.deps import Anyone, Operator, RefusalsLang, Resident, ServiceDep, Today, actor, naming
 from socialcredit.api.models import Dispute
 from socialcredit.api.routes.due_process import acting_dispute, visible_dispute
 from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, withdraw_dispute
@@ -88,11 +88,13 @@ async def add_file(
     party: Resident,
     service: ServiceDep,
     today: Today,
+    lang: RefusalsLang,
     name: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EvidenceFile:
     """The resident attaches a file (the body: a PDF, PNG or JPEG of at most 1 MiB; three a dispute at most) to
     their open dispute, or the current legal representative to their organisation's (kept as
-    ``representative_id``); ``name`` is the file's name to show."""
+    ``representative_id``); ``name`` is the file's name to show. The refusals are in ``lang`` where the registry
+    has their words."""
     content = await _read_file(request)
     path = f"/v1/disputes/{dispute_id}/evidence"
 
@@ -137,7 +139,12 @@ def get_file(dispute_id: int, evidence_id: int, party: Anyone, service: ServiceD
 
 @router.post("/v1/disputes/{dispute_id}/withdraw", tags=_DUE_PROCESS)
 def withdraw(
-    dispute_id: int, party: Resident, service: ServiceDep, today: Today, body: WithdrawIn | None = None
+    dispute_id: int,
+    party: Resident,
+    service: ServiceDep,
+    today: Today,
+    lang: RefusalsLang,
+    body: WithdrawIn | None = None,
 ) -> Dispute:
     """The resident withdraws their open dispute (status ``retracted``), or the current legal representative their
     organisation's (kept as ``retracted_by_representative``): the record stays as it is, and it counts again as
@@ -152,7 +159,9 @@ def withdraw(
 
 
 @router.post("/v1/disputes/{dispute_id}/escalate", tags=_DUE_PROCESS)
-def escalate(dispute_id: int, body: EscalateIn, party: Operator, service: ServiceDep, today: Today) -> Dispute:
+def escalate(
+    dispute_id: int, body: EscalateIn, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> Dispute:
     """An operator sends a dispute (open, or verified by the source) to a human review; the source no longer
     answers it."""
     with naming(service, "dispute_id") as store:
@@ -161,7 +170,9 @@ def escalate(dispute_id: int, body: EscalateIn, party: Operator, service: Servic
 
 
 @router.post("/v1/disputes/{dispute_id}/review", tags=_DUE_PROCESS)
-def review(dispute_id: int, body: ReviewIn, party: Operator, service: ServiceDep, today: Today) -> Dispute:
+def review(
+    dispute_id: int, body: ReviewIn, party: Operator, service: ServiceDep, today: Today, lang: RefusalsLang
+) -> Dispute:
     """The reviewer's decision on an escalated dispute — ``upheld``, ``corrected`` or ``withdrawn`` — with written
     reasons: audited, told to the resident and shown on the dispute."""
     with naming(service, "dispute_id") as store:

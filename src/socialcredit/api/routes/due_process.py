@@ -423,6 +423,7 @@ def repairs(
     response: Response,
     party: ResidentOrOperator,
     service: ServiceDep,
+    lang: RefusalsLang,
     status: Annotated[str | None, Query(max_length=16)] = None,
     after: After = None,
     limit: Limit = PAGE_ROWS,

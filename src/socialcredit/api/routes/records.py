@@ -24,6 +24,7 @@ from socialcredit.identifiers import fold_record_id
 from socialcredit.languages import LANGUAGE_TAGS, counted
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
+from socialcredit.registry.records.row_words import in_chinese
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
 from socialcredit.settings import Settings
@@ -95,7 +96,9 @@ def _ingest(
         message = str(outcome.error).removeprefix(f"{name}: ").replace(str(path), "the batch")
         message = message.replace("the file has no column", "the batch has no column")
         missing = re.search(r"has no column '([a-z_]+)'", message)
-        raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None)
+        zh = outcome.error.zh and outcome.error.zh.removeprefix(f"{name}：").replace(str(path), "该批")
+        raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None, zh=zh)
+
     if isinstance(outcome.error, LimitError) and str(outcome.error).startswith(f"{name}: "):
         # a limit's refusal, as the limits word it (the registry names the file: the caller knows its batch)
         e = outcome.error
@@ -104,7 +107,8 @@ def _ingest(
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:
-        return JSONResponse({**outcome.replayed, "replayed": True}, headers={"Idempotent-Replayed": "true"})
+        replayed = {**outcome.replayed, "replayed": True, "errors": _said(outcome.replayed.get("errors", []), lang)}
+        return JSONResponse(replayed, headers={"Idempotent-Replayed": "true"})
     report = outcome.report
     assert report is not None
     body = report.as_dict()
@@ -112,7 +116,7 @@ def _ingest(
     body["replayed"] = False
     if report.errors and not partial:
         errors = body.pop("errors")
-        shown = errors[:1000]
+        shown = _said(errors[:1000], lang)
         said = (
             f"{report.rows} 行中有 {report.rejected} 行有错误；未提交任何内容（请改正后重新发送该批，或发送 "
             "?partial=true 只提交正确的行）"
@@ -134,7 +138,14 @@ def _ingest(
             status_code=422,
             headers={"Content-Language": LANGUAGE_TAGS[lang]},
         )
-    return JSONResponse(body)
+    return JSONResponse({**body, "errors": _said(body["errors"], lang)})
+
+
+def _said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """A batch's row errors with their reasons in ``lang`` (row_words: the registry words them in English)."""
+    if lang != "zh":
+        return errors
+    return [{**e, "message": in_chinese(e["message"])} for e in errors]
 
 
 @router.post(

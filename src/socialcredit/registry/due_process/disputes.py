@@ -33,7 +33,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
-from socialcredit.registry.common import check_text, iso, newest_first
+from socialcredit.registry.common import bad_status, check_text, iso, newest_first
 from socialcredit.registry.due_process.acting import acting_on
 from socialcredit.registry.due_process.evidence import list_evidence
 from socialcredit.registry.due_process.notifications import notify, source_names
@@ -64,6 +64,7 @@ __all__ = [
     "notify_recertified",
     "open_received",
     "recertified_words",
+    "status_zh",
     "withdraw_dispute",
 ]
 
@@ -453,7 +454,7 @@ def add_information(
             f"dispute {dispute_id} is closed ({row['status']}); file a new dispute if the record is still wrong",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）；记录如仍有误，请另提异议",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；记录如仍有误，请另提异议",
         )
     not_before(dispute_id, today, row["opened_at"], "information added to it")
     if today > row["deadline"]:
@@ -596,7 +597,7 @@ def not_before(
         )
 
 
-def _status_zh(status: str) -> str:
+def status_zh(status: str) -> str:
     """A dispute's ``status`` in Chinese words, as the pages say it (``dispute_status_*``, registry/words.py)."""
     return STATUS_WORDS["dispute_status"].get(status, (status,))[0]
 
@@ -648,7 +649,7 @@ def answer_dispute(
             f"dispute {dispute_id} is closed already ({row['status']})",
             field="dispute_id",
             code="dispute_closed",
-            zh=f"异议 {dispute_id} 已结束（{_status_zh(row['status'])}）",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）",
         )
     review = dispute_review(store, dispute_id)
     if review is not None and review["decision"] is None:
@@ -717,6 +718,7 @@ def withdraw_dispute(
             f"dispute {dispute_id} is closed already ({row['status']}); only an open dispute may be withdrawn",
             field="dispute_id",
             code="dispute_closed",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；只有未结束的异议可以撤回",
         )
     if (region := _forwarded_to(store, dispute_id)) is not None:
         raise WorkflowError(
@@ -751,6 +753,8 @@ def escalate_dispute(
             "be escalated",
             field="dispute_id",
             code="dispute_closed",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；"
+            "只有未结束的异议或来源已核实的异议可以申请复核",
         )
     if (region := _forwarded_to(store, dispute_id)) is not None:
         raise WorkflowError(
@@ -834,7 +838,9 @@ def decide_review(
             f"dispute {dispute_id} was closed ({row['status']}) while under review; nothing is left to decide",
             field="dispute_id",
             code="dispute_closed",
+            zh=f"异议 {dispute_id} 在复核期间已结束（{status_zh(row['status'])}）；已无可决定之事",
         )
+
     escalated = dt.date.fromisoformat(str(review["escalated_on"]))
     not_before(dispute_id, today, escalated, "the review's decision", "escalated")
     then = (
@@ -943,12 +949,7 @@ def list_disputes(
     dispute_id of the page before) and ``limit``; with ``actor``, a look-up audited as ``read_disputes`` (the
     filters, how many it named, and ``purpose`` when given: the look-up of one subject's file it is part of)."""
     if status is not None and status not in STATUSES:
-        raise WorkflowInputError(
-            f"status must be one of {', '.join(STATUSES)}, not {status!r}",
-            field="status",
-            code="bad_status",
-            zh=f"状态须为 {'、'.join(STATUSES)} 之一，而不是 {status!r}",
-        )
+        raise bad_status(status, STATUSES)
     filters = (("subject_id", subject_id), ("source_id", source_id), ("status", status))
     rows = store.rows(*newest_first("disputes", "dispute_id", filters, after=after, limit=limit))
     if actor is not None:

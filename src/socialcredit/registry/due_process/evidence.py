@@ -139,14 +139,16 @@ def add_evidence(
     row = store.rows("SELECT subject_id, status, opened_at FROM disputes WHERE dispute_id = ?", [dispute_id])
     if not row:
         raise NotFoundError(f"no dispute {dispute_id}", field="dispute_id")
+    # as information added to it (``disputes`` imports this module: the check is looked up when called)
+    from socialcredit.registry.due_process.disputes import not_before, status_zh
+
     if row[0]["status"] != "open":
         raise WorkflowError(
             f"dispute {dispute_id} is closed ({row[0]['status']}); files may be added only while it is open",
             field="dispute_id",
             code="dispute_closed",
+            zh=f"异议 {dispute_id} 已结束（{status_zh(row[0]['status'])}）；只有在异议未结束时才能添加文件",
         )
-    # as information added to it (``disputes`` imports this module: the check is looked up when called)
-    from socialcredit.registry.due_process.disputes import not_before
 
     not_before(dispute_id, today, row[0]["opened_at"], "a file added to it")
     count = int(store.one("SELECT count(*) FROM dispute_evidence WHERE dispute_id = ?", [dispute_id]))

@@ -18,9 +18,9 @@ import json
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.access.audit import append_audit, kept_words
-from socialcredit.registry.common import check_text, iso
+from socialcredit.registry.common import bad_status, check_text, iso
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.public_lists import mask_id
 from socialcredit.registry.records.versions import require_subject
@@ -205,12 +205,7 @@ def list_link_disputes(
     """Link disputes, newest first, filtered by subject and status; with ``actor``, a look-up audited as
     ``read_link_disputes`` (the status asked, how many it named), as ``list_disputes`` audits one of disputes."""
     if status is not None and status not in LINK_DISPUTE_STATUSES:  # what was sent (422), as for disputes and repairs
-        raise WorkflowInputError(
-            f"status must be one of {', '.join(LINK_DISPUTE_STATUSES)}, not {status!r}",
-            field="status",
-            code="bad_status",
-            zh=f"状态须为 {'、'.join(LINK_DISPUTE_STATUSES)} 之一，而不是 {status!r}",
-        )
+        raise bad_status(status, LINK_DISPUTE_STATUSES)
     where, params = [], []
     for col, value in (("subject_id", subject_id), ("status", status)):
         if value is not None:

@@ -27,11 +27,11 @@ from typing import Any
 import pyarrow as pa
 
 from socialcredit.compiler.plan import ScorePlan
-from socialcredit.errors import NotFoundError, WorkflowInputError
+from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import ListSpec
 from socialcredit.registry.access.audit import append_audit
-from socialcredit.registry.common import iso, newest_first
+from socialcredit.registry.common import bad_status, iso, newest_first
 from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
@@ -755,9 +755,7 @@ def list_listings(
     audited as ``read_notices`` (the filters, how many it named, and ``purpose`` when given, as ``list_disputes``
     says it)."""
     if status is not None and status not in LISTING_STATUSES:
-        raise WorkflowInputError(
-            f"status must be one of {', '.join(LISTING_STATUSES)}, not {status!r}", field="status", code="bad_status"
-        )
+        raise bad_status(status, LISTING_STATUSES)
     filters = (("subject_id", subject_id), ("policy_id", policy_id), ("status", status))
     rows = store.rows(*newest_first("listings", "listing_id", filters, after=after, limit=limit))
     if actor is not None:

@@ -21,7 +21,7 @@ from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import fold_record_id
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit, kept_words
-from socialcredit.registry.common import check_text, iso, newest_first
+from socialcredit.registry.common import bad_status, check_text, iso, newest_first
 from socialcredit.registry.due_process.notifications import notify, source_names
 from socialcredit.registry.due_process.severity import SEVERITY_ORDER, record_severity
 from socialcredit.registry.records.origin import origin_reference
@@ -680,9 +680,7 @@ def list_repairs(
     repair_id of the page before) and ``limit``; with ``actor``, a look-up audited as ``read_repairs`` (the status
     asked, how many it named)."""
     if status is not None and status not in REPAIR_STATUSES:
-        raise WorkflowInputError(
-            f"status must be one of {', '.join(REPAIR_STATUSES)}, not {status!r}", field="status", code="bad_status"
-        )
+        raise bad_status(status, REPAIR_STATUSES)
     filters = (("subject_id", subject_id), ("status", status))
     rows = store.rows(*newest_first("repairs", "repair_id", filters, after=after, limit=limit))
     if actor is not None:

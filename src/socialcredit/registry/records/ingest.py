@@ -64,6 +64,7 @@ from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, i
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
+from socialcredit.registry.records.row_words import sql as reason
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
 from socialcredit.store import (
@@ -351,8 +352,10 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
+        if suffix == ".csv" and (words := _csv_error(exc, path, header)) is not None:
+            raise _in_file(shown, words) from None
         found = (
-            _csv_error(exc, path, header)
+            None
             if suffix == ".csv"
             else _ndjson_error(path, exc)
             if suffix != ".parquet"
@@ -373,7 +376,8 @@ def _refuse_long_lines(path: Path, header: list[str]) -> None:
     if line is None:
         return
     _refuse_long_value(path, header, line)
-    raise IngestError(_line_too_long(line))
+    en, zh = _line_too_long(line)
+    raise IngestError(en, zh=zh)
 
 
 def _refuse_long_value(path: Path, header: list[str], line: int) -> None:
@@ -384,8 +388,11 @@ def _refuse_long_value(path: Path, header: list[str], line: int) -> None:
         raise limits.too_long(long[0] - 1, header[long[1] - 1].strip(), long[2])
 
 
-def _line_too_long(line: int | str) -> str:
-    return f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have"
+def _line_too_long(line: int | str) -> tuple[str, str]:
+    return (
+        f"line {line} is longer than {limits.CSV_LINE_BYTES:,} bytes, the most a line of a CSV batch may have",
+        f"第 {line} 行超过 {limits.CSV_LINE_BYTES:,} 字节，即 CSV 批次一行的上限",
+    )
 
 
 _JSON_KINDS = {"ARRAY": "a list", "VARCHAR": "a string", "BOOLEAN": "true or false", "NULL": "null"}
@@ -418,6 +425,8 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
             code="value_too_long",
             limit=env_name("max_field_bytes"),
             field=f"line {long}",
+            zh=f"第 {long} 行超过 {limits.NDJSON_LINE_BYTES:,} 字节，即 NDJSON 批次一条记录的上限（一个值至多 {most} "
+            "字节）",
         )
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
@@ -435,6 +444,8 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
                         code="too_deep",
                         limit="nesting",
                         field=f"line {number}",
+                        zh=f"第 {number} 行的嵌套深于 JSON 解析器所能读取的；"
+                        "NDJSON 批次的一条记录是一个 JSON 对象，其字段为简单的值",
                     ) from None
                 except json.JSONDecodeError as exc:
                     if text.startswith("\ufeff"):  # (Python's message says to decode with utf-8-sig)
@@ -540,12 +551,12 @@ def _refuse_other_separators(header: list[str], shown: str) -> None:
                 )
 
 
-def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
+def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> tuple[str, str] | None:
     """What is wrong with a CSV's line, in words, when DuckDB names the line (the header is line 1): more or fewer
     values than the header has names (DuckDB stops counting one past the header's), text that is not UTF-8, a quote
     left open, a line too long. None for any other error. A value over ``SOCIALCREDIT_MAX_FIELD_BYTES`` is refused
     as that limit (``limits.too_long``), where DuckDB's reader said that its line was too long, or (a quoted value
-    longer than its buffer) that its quote was never closed."""
+    longer than its buffer) that its quote was never closed. In English and Chinese."""
     text = str(exc)
     line = re.search(r"CSV Error on Line: (\d+)", text)
     if line is None:
@@ -554,7 +565,9 @@ def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
         if "invalid state" in text and (other := limits.csv_other_line_end(path)) is not None:
             return (
                 f"line {other[0]} ends with {other[1]}, where line 1 ends with {other[2]}; the lines of a CSV batch "
-                "end alike (save the file again as CSV, or convert its line ends)"
+                "end alike (save the file again as CSV, or convert its line ends)",
+                f"第 {other[0]} 行以 {other[1]} 结尾，而第 1 行以 {other[2]} 结尾；CSV 批次的各行须以同样的方式结尾"
+                "（请重新另存为 CSV，或转换其行尾）",
             )
         return None
     too_long = "Maximum line size" in text
@@ -566,11 +579,18 @@ def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> str | None:
     if width is not None:
         expected, found = int(width[1]), int(width[2])
         values = f"more than {expected} values" if found > expected else f"{found} value{'s' * (found != 1)}"
-        return f"line {line[1]} has {values}, where the header names {expected} columns"
+        zh = f"多于 {expected} 个值" if found > expected else f"{found} 个值"
+        return (
+            f"line {line[1]} has {values}, where the header names {expected} columns",
+            f"第 {line[1]} 行有{zh}，而表头有 {expected} 列",
+        )
     if "Invalid unicode" in text:
-        return f"line {line[1]} is not UTF-8 text; a CSV batch is UTF-8"
+        return (
+            f"line {line[1]} is not UTF-8 text; a CSV batch is UTF-8",
+            f"第 {line[1]} 行不是 UTF-8 文本；CSV 批次须为 UTF-8",
+        )
     if "unterminated quote" in text:
-        return f"line {line[1]} opens a quote it does not close"
+        return f"line {line[1]} opens a quote it does not close", f"第 {line[1]} 行的引号没有闭合"
     return None
 
 
@@ -694,7 +714,7 @@ def _refuse_nested_values(store: Store, path: Path, columns: list[str], shown: s
     if found is not None:
         field, json_type = found[1]
         kind = {"OBJECT": "object", "ARRAY": "array"}[str(json_type)]
-        raise IngestError(f"{shown}: {limits.nested_field_message(int(found[0]), str(field), kind)}")
+        raise _in_file(shown, limits.nested_field_message(int(found[0]), str(field), kind))
 
 
 def _refuse_nested_columns(store: Store, path: Path, described: dict[str, str], shown: str) -> None:
@@ -710,7 +730,7 @@ def _refuse_nested_columns(store: Store, path: Path, described: dict[str, str], 
             [str(path)],
         )
         if first is not None:
-            raise IngestError(f"{shown}: {limits.nested_field_message(int(first) + 1, name, kind)}")
+            raise _in_file(shown, limits.nested_field_message(int(first) + 1, name, kind))
 
 
 def _refuse_keys_twice(store: Store, path: Path, twice: list[int | None], shown: str) -> None:
@@ -723,7 +743,12 @@ def _refuse_keys_twice(store: Store, path: Path, twice: list[int | None], shown:
         "SELECT json_keys(json) FROM read_ndjson_objects(?) LIMIT 1 OFFSET ?", [str(path), row - 1]
     ).fetchone() or ([],)
     key = next(k for i, k in enumerate(keys) if k in keys[:i])
-    raise IngestError(f"{shown}: {limits.duplicate_key_message(row, key)}")
+    raise _in_file(shown, limits.duplicate_key_message(row, key))
+
+
+def _in_file(shown: str, words: tuple[str, str]) -> IngestError:
+    """The refusal of the file ``shown`` for a problem said in English and Chinese (``words``)."""
+    return IngestError(f"{shown}: {words[0]}", zh=f"{shown}：{words[1]}")
 
 
 def _json_path(key: str) -> str:
@@ -790,13 +815,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
 
     if name not in staged.cols:
         if spec.required:
-            check("true", bind(f"is required for {record_type}"))
+            check("true", reason("required_for", record_type=bind(record_type)))
         return out
     native = name in staged.native
     if spec.required:
-        check(f"{col} IS NULL", bind(f"is required for {record_type}"))
+        check(f"{col} IS NULL", reason("required_for", record_type=bind(record_type)))
     text = staged.text(name)
-    shown = f"'''' || {text} || ''''"
     # A column staged with its own type holds values its text casts to; the checks ask the same of them.
     # The value as a number: NULL where its text is not one (an integer's: at most 15 digits; a number's: decimal
     # digits, a point, an exponent), so that the range checks below never fault what is not a number.
@@ -807,42 +831,39 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     )
     if spec.type == "integer":
         bad = f"abs({col}) >= {limits.MAX_NUMBER}" if native else f"NOT {_is_number(col, spec.type)}"
-        check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a whole number'")
+        check(f"{col} IS NOT NULL AND {bad}", reason("not_whole", value=text))
     elif spec.type == "number":
         bad = f"NOT isfinite({col})" if native else f"NOT {_is_number(col, spec.type)}"
-        check(f"{col} IS NOT NULL AND {bad}", f"{shown} || ' is not a number'")
+        check(f"{col} IS NOT NULL AND {bad}", reason("not_number", value=text))
     elif spec.type == "boolean":
         if not native:  # a flag's text is true or false
             check(
                 f"{col} IS NOT NULL AND lower({col}) NOT IN ({bind.each(_BOOL)})",
-                f"{shown} || ' is not true or false'",
+                reason("not_boolean", value=text),
             )
     elif spec.type == "date":
-        check(f"{col} IS NOT NULL AND {_not_a_date(col, native)}", f"{shown} || ' is not a date (YYYY-MM-DD)'")
+        check(f"{col} IS NOT NULL AND {_not_a_date(col, native)}", reason("not_date", value=text))
         # A date field is a date of a record, from MIN_EVENT_DATE on as its event date: year 0000 (1 BC, to DuckDB),
         # a date BC or -infinity was stored and read back as text, not a date (a role's page failed on it).
         first = limits.MIN_EVENT_DATE.isoformat()
-        check(
-            f"{_as_date(col, native)} < DATE '{first}'", f"{text} || {bind(f' is before {first}, the earliest date')}"
-        )
+        check(f"{_as_date(col, native)} < DATE '{first}'", reason("before_first", value=text, first=bind(first)))
     if spec.type == "string" and spec.allowed is None:
         # printable text but for tabs and line breaks (free text keeps them): an escape sequence was written to the
         # terminal of an operator reading the record (`show`), a bidirectional control reordered a page's text
         check(
             f"regexp_matches({col}, '{_TEXT_CONTROL}')",
-            "'has a control character (' || printf('U+%04X', unicode(regexp_extract("
-            f"{col}, '{_TEXT_CONTROL}'))) || '); a value is printable text'",
+            reason("control", char=_first_char(col, _TEXT_CONTROL), what="'a value'"),
         )
         # an employer's name, an organisation's id: text that names something, and shows without an invisible
         # character (``ACME\u200b LTD`` reads as ``ACME LTD``, and is another employer)
         check(
             f"{invisible_sql(col)} AND NOT regexp_matches({col}, '{_TEXT_CONTROL}')",
-            f"'has an invisible character (' || {first_invisible_sql(col)} || '); a value is visible text'",
+            reason("invisible", char=first_invisible_sql(col), what="'a value'"),
         )
     if spec.allowed is not None:
         check(
             f"{col} IS NOT NULL AND {text} NOT IN ({bind.each(spec.allowed)})",
-            f"{shown} || {bind(' is not allowed; allowed: ' + ', '.join(spec.allowed))}",
+            reason("not_allowed", value=text, allowed=bind(", ".join(spec.allowed))),
         )
     if spec.type in ("integer", "number"):
         if spec.type == "number":  # (an integer's text has at most 15 digits: checked above)
@@ -853,12 +874,12 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
             digits = len(str(limits.MAX_NUMBER)) - 1
             check(
                 " AND ".join([*finite, f"abs({num}) >= {bind(float(limits.MAX_NUMBER))}", *within]),
-                f"{shown} || {bind(f' is out of range: a number has at most {digits} digits before its point')}",
+                reason("out_of_range", value=text, n=str(digits)),
             )
         if spec.min is not None:
-            check(f"{num} < {bind(float(spec.min))}", f"{shown} || {bind(f' is below the minimum {spec.min:g}')}")
+            check(f"{num} < {bind(float(spec.min))}", reason("below_min", value=text, min=bind(f"{spec.min:g}")))
         if spec.max is not None:
-            check(f"{num} > {bind(float(spec.max))}", f"{shown} || {bind(f' is above the maximum {spec.max:g}')}")
+            check(f"{num} > {bind(float(spec.max))}", reason("above_max", value=text, max=bind(f"{spec.max:g}")))
     return out
 
 
@@ -925,13 +946,13 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
     """Every check of a records file but the duplicate record id (``_validate_records``)."""
     allowed_types = [t for t in catalog.sources[source_id].record_types if t in catalog.record_types]
     cols = staged.cols
-    checks = [_Check(f"{ident(col)} IS NULL", bind(col), "'is required'") for col in BASE_COLUMNS]
+    checks = [_Check(f"{ident(col)} IS NULL", bind(col), reason("required")) for col in BASE_COLUMNS]
     known = bind.each(catalog.record_types)
     checks.append(
         _Check(
             f"record_type IS NOT NULL AND record_type NOT IN ({known})",
             "'record_type'",
-            "'''' || record_type || ''' is not a record type'",
+            reason("not_record_type", value="record_type"),
         )
     )
     may = bind.each(allowed_types)
@@ -939,8 +960,12 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"record_type IN ({known}) AND record_type NOT IN ({may})",
             "'record_type'",
-            f"{bind(f'source {source_id} may not send ')} || record_type || "
-            f"{bind(' (it may send: ' + ', '.join(allowed_types) + ')')}",
+            reason(
+                "may_not_send",
+                source=bind(source_id),
+                record_type="record_type",
+                allowed=bind(", ".join(allowed_types)),
+            ),
         )
     )
     native_date = "event_date" in staged.native
@@ -949,17 +974,15 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"event_date IS NOT NULL AND {_not_a_date('event_date', native_date)}",
             "'event_date'",
-            f"'''' || {shown} || ''' is not a date (YYYY-MM-DD)'",
+            reason("not_date", value=shown),
         )
     )
     # the text of no date (refused above) is no date here either: ``infinity`` is not also in the future
     date = _as_date("event_date", native_date)
-    checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", f"{shown} || ' is in the future'"))
+    checks.append(_Check(f"{date} > CAST({bind(today)} AS DATE)", "'event_date'", reason("in_future", value=shown)))
     first = limits.MIN_EVENT_DATE.isoformat()
     checks.append(
-        _Check(
-            f"{date} < DATE '{first}'", "'event_date'", f"{shown} || {bind(f' is before {first}, the earliest date')}"
-        )
+        _Check(f"{date} < DATE '{first}'", "'event_date'", reason("before_first", value=shown, first=bind(first)))
     )
     # A person's record is of their lifetime: one dated before their birth (the birth date of their identity number)
     # is about someone else, or misdated.
@@ -967,7 +990,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"{date} < _x_birth AND {date} >= DATE '{first}'",  # (one error: a date before 1900 is told that)
             "'event_date'",
-            f"{shown} || ' is before the subject''s birth (' || CAST(_x_birth AS VARCHAR) || ')'",
+            reason("before_birth", value=shown, birth="CAST(_x_birth AS VARCHAR)"),
         )
     )
     # An identifier is printable: a NUL byte, a line break or an escape sequence in one is refused.
@@ -975,8 +998,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"regexp_matches(record_id, '{CONTROL_PATTERN}')",
             "'record_id'",
-            "'has a control character (' || printf('U+%04X', unicode(regexp_extract(record_id, "
-            f"'{CONTROL_PATTERN}'))) || '); a record id is printable text'",
+            reason("control", char=_first_char("record_id", CONTROL_PATTERN), what="'a record id'"),
         )
     )
     # An identifier is the text it shows: one holding an invisible character (``R\u200b1``), a look-alike of an ASCII
@@ -988,8 +1010,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             invisible_sql("record_id"),
             "'record_id'",
-            f"'has an invisible character (' || {first_invisible_sql('record_id')} || '), so it looks like "
-            "another id; a record id is visible text'",
+            reason("invisible_id", char=first_invisible_sql("record_id")),
             unless_stored=True,
         )
     )
@@ -997,8 +1018,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"regexp_matches(record_id, '{_LOOKALIKE}')",
             "'record_id'",
-            f"'has ' || {_first_char('record_id', _LOOKALIKE)} || ', which looks like '' ''; a record id is written "
-            "with the plain character'",
+            reason("lookalike", char=_first_char("record_id", _LOOKALIKE)),
             unless_stored=True,
         )
     )
@@ -1006,8 +1026,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"nfc_normalize(record_id) <> record_id AND NOT regexp_matches(record_id, '{CONTROL_PATTERN}')",
             "'record_id'",
-            "'is written with a combining mark or a compatibility character, so it looks like ''' || "
-            "nfc_normalize(record_id) || ''', another id; send it in that form (Unicode''s NFC)'",
+            reason("combining", nfc="nfc_normalize(record_id)"),
             unless_stored=True,
         )
     )
@@ -1017,8 +1036,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             invisible_sql("subject_id"),
             "'subject_id'",
-            f"'has an invisible character (' || {first_invisible_sql('subject_id')} || '); an identifier "
-            "is visible text'",
+            reason("invisible", char=first_invisible_sql("subject_id"), what="'an identifier'"),
         )
     )
     # An identifier every route that names a record takes: a correction's and a withdrawal's path, a dispute's.
@@ -1027,25 +1045,24 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         _Check(
             f"length(record_id) > {most}",
             "'record_id'",
-            f"'has ' || length(record_id) || {bind(f' characters; a record id has at most {most}')}",
+            reason("id_too_long", n="length(record_id)", most=str(most)),
         )
     )
     checks.append(
         _Check(
             f"subject_id IS NOT NULL AND NOT _x_known AND NOT {invisible_sql('subject_id')}",
             "'subject_id'",
-            "'no registered subject ''' || subject_id || ''' (subjects are registered through the civil_affairs "
-            "source)'",
+            reason("unknown_subject", subject="subject_id"),
         )
     )
     for name, rt in catalog.record_types.items():
-        for kind, label in (("person", "persons"), ("org", "organisations")):
+        for kind, words in (("person", "not_about_persons"), ("org", "not_about_orgs")):
             if kind not in rt.subjects:
                 checks.append(
                     _Check(
                         f"_x_kind = {bind(kind)}",
                         "'subject_id'",
-                        bind(f"a {name} record cannot be about {label}"),
+                        reason(words, record_type=bind(name)),
                         name,
                     )
                 )
@@ -1057,7 +1074,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 _Check(
                     f"{ident(flag)} IS NOT NULL AND lower({ident(flag)}) NOT IN ({bind.each(_BOOL)})",
                     bind(flag),
-                    f"'''' || {ident(flag)} || ''' is not true or false'",
+                    reason("not_boolean", value=ident(flag)),
                 )
             )
     return checks
@@ -1083,7 +1100,8 @@ def _foreign_values(foreign: dict[str, list[str]], bind: _Binds) -> tuple[str, s
     lacking_by_column = " ".join(f"WHEN {bind(c)} THEN [{bind.each(lacking)}]" for c, lacking in foreign.items())
     values = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in foreign)
     select = (
-        "SELECT _row, _field, 'is not a field of ' || record_type FROM (UNPIVOT (SELECT _row, record_type, "
+        f"SELECT _row, _field, {reason('not_field_of', record_type='record_type')} "
+        "FROM (UNPIVOT (SELECT _row, record_type, "
         f"{values} FROM suspects) ON {', '.join(ident(c) for c in foreign)} INTO NAME _field VALUE _value) "
         f"WHERE list_contains(CASE _field {lacking_by_column} END, record_type)"
     )
@@ -1165,8 +1183,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     if foreign_select:
         selects.append(foreign_select)
     selects.append(
-        "SELECT _row, 'record_id', '''' || record_id || ''' appears more than once in this file (first at row ' "
-        "|| first_row || ')' FROM (SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
+        f"SELECT _row, 'record_id', {reason('repeated_id', record_id='record_id', first='first_row')} FROM "
+        "(SELECT _row, record_id, min(_row) OVER (PARTITION BY record_id) AS first_row "
         "FROM suspects WHERE record_id IS NOT NULL) WHERE _row > first_row"
     )
     # The suspects first, alone: usually there are none, and then the checks' SELECTs (about a hundred, whose
@@ -1295,27 +1313,23 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         bind.values,
     )
     store.execute(
-        """
+        f"""
         INSERT INTO row_errors
-        SELECT _row, 'record_id', '''' || record_id || ''' was already received with different content; '
-               || 'send it with correction=true to correct it'
+        SELECT _row, 'record_id', {reason("changed", record_id="record_id")}
         FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND NOT withdrawn
           AND content_hash <> prev_hash AND NOT prev_withdrawn
         UNION ALL
-        SELECT _row, 'record_id', '''' || record_id || ''' was received with other content; a withdrawal sends '
-               || 'the record as received (with correction=true, corrected and withdrawn)'
+        SELECT _row, 'record_id', {reason("withdrawn_changed", record_id="record_id")}
         FROM candidates WHERE prev_version IS NOT NULL AND NOT is_correction AND withdrawn
           AND content_hash <> prev_hash
         UNION ALL
-        SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
-               || ': ''' || record_id || ''' was never received from this source'
+        SELECT _row, 'record_id', {_NOTHING_TO}
         FROM candidates WHERE prev_version IS NULL AND (is_correction OR withdrawn)
         UNION ALL
-        SELECT _row, 'record_id', '''' || record_id || ''' was withdrawn; only a correction can bring it back'
+        SELECT _row, 'record_id', {reason("was_withdrawn", record_id="record_id")}
         FROM candidates WHERE prev_withdrawn AND NOT is_correction AND NOT withdrawn
         UNION ALL
-        SELECT _row, 'certified', '''' || record_id || ''' was withdrawn after a dispute; it comes back only with '
-               || 'the source''s certification that it is accurate (certified=true)'
+        SELECT _row, 'certified', {reason("withdrawn_disputed", record_id="record_id")}
         FROM candidates c WHERE prev_withdrawn AND is_correction AND NOT withdrawn AND NOT certified
           AND EXISTS (SELECT 1 FROM disputes d WHERE d.source_id = $source AND d.record_id = c.record_id
                       AND d.status IN ('withdrawn', 'lapsed'))
@@ -1331,6 +1345,13 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
     return _Candidates("candidates", {}, all_new=False, where=_NEW_RECORDS)
 
 
+# What a correction or withdrawal of a record never received is told
+_NOTHING_TO = (
+    f"CASE WHEN withdrawn THEN {reason('nothing_to_withdraw', record_id='record_id')} "
+    f"ELSE {reason('nothing_to_correct', record_id='record_id')} END"
+)
+
+
 def _refuse_flags_of_new_records(store: Store, staged: _Staged) -> None:
     """Add to ``row_errors`` the valid rows of a file of new ids that correct or withdraw a record (the message
     the comparison with stored versions gives a record never received)."""
@@ -1340,8 +1361,7 @@ def _refuse_flags_of_new_records(store: Store, staged: _Staged) -> None:
     store.execute(
         f"""
         INSERT INTO row_errors
-        SELECT _row, 'record_id', 'nothing to ' || CASE WHEN withdrawn THEN 'withdraw' ELSE 'correct' END
-               || ': ''' || record_id || ''' was never received from this source'
+        SELECT _row, 'record_id', {_NOTHING_TO}
         FROM (SELECT _row, record_id, {_flag("correction", staged)} AS is_correction,
                      {_flag("withdrawn", staged)} AS withdrawn
               FROM staging WHERE _row NOT IN (SELECT _row FROM row_errors))
@@ -1827,31 +1847,29 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
     """The errors found in SQL: a missing name, a control character in a name or district, an unknown profession, a
     column that is no field of a subject, and an identifier repeated in the file; in row order."""
     bind = _Binds()  # DuckDB refuses values the statement does not use: bind only what a check reads
-    checks = ["SELECT _row, 1, 'name', 'is required' FROM staging WHERE name IS NULL"]
+    checks = [f"SELECT _row, 1, 'name', {reason('required')} FROM staging WHERE name IS NULL"]
     # A name or district is printable: a NUL byte, a line break or an escape sequence in one is refused. It is also
     # visible text: ``张\u200b三`` shows as 张三, and would be another name (an address, a phone number alike).
     for col in (c for c in ("name", "district", "address", "phone") if c in cols):
-        article = "an" if col == "address" else "a"
+        what = f"'{'an' if col == 'address' else 'a'} {col}'"
         checks.append(
-            f"SELECT _row, 1, '{col}', 'has a control character (' || "
-            f"printf('U+%04X', unicode(regexp_extract({col}, '{CONTROL_PATTERN}'))) || '); {article} {col} is "
-            f"printable text' FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
+            f"SELECT _row, 1, '{col}', {reason('control', char=_first_char(col, CONTROL_PATTERN), what=what)} "
+            f"FROM staging WHERE regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
         checks.append(
-            f"SELECT _row, 1, '{col}', 'has an invisible character (' || {first_invisible_sql(col)} || "
-            f"'); {article} {col} is visible text' FROM staging "
+            f"SELECT _row, 1, '{col}', {reason('invisible', char=first_invisible_sql(col), what=what)} FROM staging "
             f"WHERE {invisible_sql(col)} AND NOT regexp_matches({col}, '{CONTROL_PATTERN}')"
         )
     if "profession" in cols:
         checks.append(
             # The catalog's professions named, as a field's allowed values are: what to write instead.
-            "SELECT _row, 2, 'profession', '''' || profession || ''' is not a profession of the catalog' || "
-            f"{bind('; allowed: ' + ', '.join(catalog.professions))} "
+            "SELECT _row, 2, 'profession', "
+            f"{reason('not_profession', value='profession', allowed=bind(', '.join(catalog.professions)))} "
             f"FROM staging WHERE profession IS NOT NULL AND profession NOT IN ({bind.each(catalog.professions)})"
         )
     for extra in (c for c in cols if c not in _SUBJECT_COLUMNS):
         checks.append(
-            f"SELECT _row, 3, {bind(extra)}, 'is not a field of a subject' FROM staging "
+            f"SELECT _row, 3, {bind(extra)}, {reason('not_subject_field')} FROM staging "
             f"WHERE {ident(extra)} IS NOT NULL"
         )
     store.execute(
@@ -1863,7 +1881,7 @@ def _subject_field_errors(store: Store, cols: list[str], catalog: Catalog) -> li
     # A duplicate is counted among the rows that are otherwise valid, as the first occurrence is the one kept.
     sql_errors = store.execute(
         "SELECT _row, field, message FROM (SELECT * FROM subject_field_errors UNION ALL "
-        "SELECT _row, 4, 'subject_id', 'appears more than once in this file (first at row ' || first || ')' FROM ("
+        f"SELECT _row, 4, 'subject_id', {reason('repeated', first='first')} FROM ("
         "SELECT _row, min(_row) OVER (PARTITION BY number) AS first FROM parsed_subjects "
         "WHERE _row NOT IN (SELECT _row FROM subject_field_errors)) WHERE _row > first) "
         "ORDER BY _row, ord, field"

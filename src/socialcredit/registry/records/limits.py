@@ -141,13 +141,15 @@ def too_long(row: int, column: str, n_bytes: int) -> LimitError:
     )
 
 
-def nested_field_message(row: int, key: str, value_type: str) -> str:
+def nested_field_message(row: int, key: str, value_type: str) -> tuple[str, str]:
     """What a record whose field holds a list or an object is told (a JSON batch over HTTP and an NDJSON file
-    alike): ``value_type`` is JSON's name of the value's type (``object``, ``array``)."""
+    alike), in English and Chinese: ``value_type`` is JSON's name of the value's type (``object``, ``array``)."""
     article = "an" if value_type[0] in "aeiou" else "a"
     return (
         f"row {row}: {key}: a field is a string, number, boolean or null, not {article} {value_type}"
-        " (a record's fields are plain values)"
+        " (a record's fields are plain values)",
+        f"第 {row} 行：{key}：字段须为字符串、数字、布尔值或 null，而不是{'对象' if value_type == 'object' else '数组'}"
+        "（记录的字段须为简单的值）",
     )
 
 
@@ -186,9 +188,13 @@ def wide_encoding(head: bytes) -> str | None:
     return None
 
 
-def duplicate_key_message(row: int, key: str) -> str:
-    """What a JSON record naming a key twice is told (JSON parsers differ on which value wins: none is taken)."""
-    return f"row {row}: {key}: the record names this key more than once; send each field once"
+def duplicate_key_message(row: int, key: str) -> tuple[str, str]:
+    """What a JSON record naming a key twice is told (JSON parsers differ on which value wins: none is taken), in
+    English and Chinese."""
+    return (
+        f"row {row}: {key}: the record names this key more than once; send each field once",
+        f"第 {row} 行：{key}：该记录多次给出此键；每个字段请只发送一次",
+    )
 
 
 def csv_header(path: Path) -> list[str]:

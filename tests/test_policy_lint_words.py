@@ -1,0 +1,56 @@
+"""``policy lint --lang zh`` on a file that is not a valid policy: its problems in Chinese, where they were in English
+whatever --lang asked (the semantic checks and the YAML reader's framing; the quoted source and the location stay as
+written). The console script in a subprocess, exit 2 in either language."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from socialcredit.policies import __file__ as _policies
+
+CLI = Path(sys.executable).parent / "socialcredit"  # the installed console script beside this interpreter
+BEIJING = Path(_policies).with_name("beijing.yaml")
+
+
+def _lint(tmp_path: Path, text: str, *lang: str) -> tuple[int, str]:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    command = [str(CLI), "policy", "lint", str(path), "--db", str(tmp_path / "none.duckdb"), *lang]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    return done.returncode, done.stderr.replace(str(path), "P")
+
+
+def test_a_policys_semantic_problems_are_said_in_the_language_asked(tmp_path: Path) -> None:
+    lines = BEIJING.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[10].startswith("scale: {base: 1000,") and lines[29].strip() == "record_type: tax_payment"
+    lines[10] = lines[10].replace("base: 1000", "base: 2000")
+    lines[29] = lines[29].replace("tax_payment", "tax_bill")
+    text = "".join(lines)
+    assert _lint(tmp_path, text, "--lang", "zh") == (
+        2,
+        "错误：P:11:1: scale: 基准分 2000 须在最低分 0 与最高分 1300 之间\n"
+        "P:30:5: rule tax.paid: record_type: 未知的记录类型 'tax_bill'\n",
+    )
+    assert _lint(tmp_path, text) == (
+        2,
+        "error: P:11:1: scale: base 2000 must lie between min 0 and max 1300\n"
+        "P:30:5: rule tax.paid: record_type: unknown record type 'tax_bill'\n",
+    )
+
+
+def test_a_yaml_syntax_problem_is_said_in_the_language_asked(tmp_path: Path) -> None:
+    text = "id: x\nversion: [1\n"
+    assert _lint(tmp_path, text, "--lang", "zh") == (
+        2,
+        "错误：P:3: 不是有效的 YAML（第 1 列）：expected ',' or ']', but got '<stream end>'（while parsing a flow "
+        "sequence，始于第 2 行）\n",
+    )
+    assert _lint(tmp_path, text) == (
+        2,
+        "error: P:3: not valid YAML at column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+        "sequence that starts on line 2)\n",
+    )
