@@ -517,6 +517,21 @@ def test_lowest_tier_above_the_scale_minimum() -> None:
     assert problems(text) == [f"beijing.yaml:{line}: tiers: the lowest tier must start at or below the scale minimum 0"]
 
 
+def test_a_tier_above_the_scale_maximum_is_refused() -> None:
+    """A tier no score can reach (beijing's AAA from 1400, its scale ending at 1300) is an author's slip: refused at
+    its min, in both languages. Until 2026-12-06 it was published, and its redlist criterion on AAA could never hold.
+    A version a store holds from before is read back as it was accepted."""
+    text = edit(beijing_text(), "{id: AAA, min: 1050,", "{id: AAA, min: 1400,")
+    line = key_at(text, "min: 1400")
+    assert problems(text) == [
+        f"beijing.yaml:{line}: tier AAA: min: 1400 is above the scale maximum 1300: no score reaches this tier"
+    ]
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(text, "beijing.yaml")
+    assert refused.value.problems_zh[0].endswith("min: 1400 高于分数上限 1300：任何分数都达不到这一等级")
+    assert parse_policy(text, "beijing.yaml", published=True).policy.tiers[0].min == 1400
+
+
 def test_duplicate_rule_id_names_the_line_of_the_duplicate() -> None:
     # The second `loan.on_time` is where the mistake is; the problem must point there and name the rule.
     text = edit(beijing_text(), "- id: loan.late", "- id: loan.on_time")

@@ -188,10 +188,20 @@ def policy_publish(
     with its problems, in ``--lang`` where their words have Chinese."""
     from socialcredit.policy import load_policy
     from socialcredit.registry.reporting.impact_record import publish, read_report
+    from socialcredit.registry.scoring.policies import policy_in_force
 
     if impact is not None and without_impact:
         raise InvalidRequestError("give either --impact REPORT.json or --without-impact, not both")
     if impact is None and not without_impact:
+        with _store(db) as store:
+            loaded = load_policy(file, store.catalog)
+            first = policy_in_force(store, loaded.policy.id) is None
+        if first:  # nothing to assess it against: `policy impact` needs a published version
+            raise InvalidRequestError(
+                f"{file} is the first version of policy {loaded.policy.id}: no version of it is published or shipped "
+                "to assess it against with `socialcredit policy impact`, so publish it with --without-impact, which "
+                "the audit log records"
+            )
         raise InvalidRequestError(
             f"publishing {file} needs its impact report: run `socialcredit policy impact CURRENT {file} --format json "
             "--output REPORT.json` and publish with --impact REPORT.json (or publish with --without-impact, which the "

@@ -291,6 +291,15 @@ def _validated(
             problems.add(loc, _pydantic_message(err), _pydantic_message(err, "zh"))
         raise problems.error() from None
     conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
+    if not published:  # a version a store holds from before is read back as it was accepted
+        for j, t in enumerate(policy.tiers):
+            if t.min > policy.scale.max:
+                top = policy.scale.max
+                problems.add(
+                    ("tiers", j, "min"),
+                    f"{t.min} is above the scale maximum {top}: no score reaches this tier",
+                    f"{t.min} 高于分数上限 {top}：任何分数都达不到这一等级",
+                )
     if problems.items:
         raise problems.error()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

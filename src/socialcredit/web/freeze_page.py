@@ -68,7 +68,7 @@ def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]
     actor = page.who.actor
     history = []
     for e in status["history"]:
-        by = page.t("freeze_by_you") if e["by"] == actor else page.t("freeze_by_registry")
+        by = page.t("by_you") if e["by"] == actor else page.t("by_registry")
         party = names.get(str(e.get("party")), str(e.get("party")))
         history.append({"at": e["at"], "text": page.t("freeze_event_" + e["event"], party=party), "by": by})
     lifts = []

@@ -637,8 +637,9 @@ _PAIRS |= {
     "freeze_event_freeze_lifted_for_period": ("对所有机构临时解冻", "lifted for everyone for a period"),
     "freeze_event_fraud_alert_placed": ("设置欺诈警示", "fraud alert placed"),
     "freeze_event_fraud_alert_removed": ("撤销欺诈警示", "fraud alert removed"),
-    "freeze_by_you": ("本人", "you"),
-    "freeze_by_registry": ("登记机构", "the registry"),
+    # who made a change in a resident's history (their freeze, their consents): they, or anyone else for them
+    "by_you": ("本人", "you"),
+    "by_registry": ("登记机构", "the registry"),
     "freeze_done": ("已保存，立即生效。", "Saved; it applies at once."),
     "freeze_err_already_frozen": ("档案已处于冻结状态。", "Your file is frozen already."),
     "freeze_err_not_frozen": ("档案未冻结。", "Your file is not frozen."),

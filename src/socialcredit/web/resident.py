@@ -469,6 +469,16 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
     with web.service.writer() as store:
         catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
         history = consent_history(store, _subject(page), actor=page.who.actor)
+        # the resident's own keys and sign-in links: a choice made with one is theirs; any other, the registry's
+        # (an operator at the command line, "cli", or with a key), never shown as the code it is logged as
+        own = {page.who.actor} | {
+            str(a)
+            for (a,) in store.execute(
+                "SELECT 'key:' || key_id FROM api_keys WHERE subject_id = $1 "
+                "UNION ALL SELECT 'link:' || link_id FROM signin_links WHERE subject_id = $1",
+                [_subject(page)],
+            ).fetchall()
+        }
         scored = scored_policy_ids(store)
         # each policy as its run in force scores (the version it used), as its decisions stand
         policies = [lp.policy for lp in policies_in_use(store) if lp.policy.id in scored]
@@ -488,7 +498,10 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
                 "id": cat_id,
                 "name": cat.name.get(page.lang),
                 "granted": mine[-1]["granted"] if mine else None,
-                "history": list(reversed(mine)),
+                "history": [
+                    {**h, "by": page.t("by_you") if h["actor"] in own else page.t("by_registry")}
+                    for h in reversed(mine)
+                ],
                 "policies": needing,
             }
         )
