@@ -17,13 +17,14 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
-from due_world import A, build, scored
+from due_world import JUDGMENT, A, B, build, ingest, scored, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting.listing_details import held_since_run
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
@@ -218,10 +219,10 @@ def test_the_dashboard_says_apart_a_listing_decisions_no_longer_apply(
 
     with monkeypatch.context() as m:
         m.setattr(live, "fold_all", unfolded)
-        assert [r["held"] for r in dashboard.runs(store)] == [{}, {}]
+        assert [r["held"] for r in dashboard.runs(store, held=held_since_run)] == [{}, {}]
     file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
     kept = [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")]
-    assert [(r["in_force"], r["lists"], r["held"]) for r in dashboard.runs(store)] == [
+    assert [(r["in_force"], r["lists"], r["held"]) for r in dashboard.runs(store, held=held_since_run)] == [
         (True, {"blacklist": 1}, {"blacklist": 1}),
         (False, {"blacklist": 1}, {}),
     ]
@@ -230,13 +231,104 @@ def test_the_dashboard_says_apart_a_listing_decisions_no_longer_apply(
     app = create_app(tmp_path / "due.duckdb", store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
         sign_in(ops, operator)
+        app.state.service.go_live()  # the dispute made live now, not when the live thread next wakes
         for lang, said in (
-            ("en", "(1 held: cause no longer holds; the next run closes it)"),
-            ("zh", "（其中 1 人暂停适用：原因已不成立，下次评分时结束）"),
+            ("en", "(1 not applied now: the record behind it changed or is disputed; the next run closes it)"),
+            ("zh", "（其中 1 人暂不适用：其依据的记录已变更或有异议，下次评分时结束）"),
         ):
             page = html.unescape(ops.get("/ops", params={"lang": lang}).text)
             page = page[page.index('<section class="card" id="runs">') :]  # the score runs, newest first
             cells = [c.split("</td>")[0] for c in page.split('class="num" data-label="')[1:]]
             listed = [c.split(">", 1)[1] for c in cells if c.startswith(('Blacklist"', '失信名单"'))]
             assert listed[0] == f'1 <span class="help" data-testid="held">{said}</span>', lang
+    store.close()
+
+
+def _held_on_ops(ops: httpx.Client) -> list[str]:
+    """The held counts the dashboard's runs say (English), newest run first."""
+    page = ops.get("/ops", params={"lang": "en"})
+    assert page.status_code == 200, page.text
+    text = html.unescape(page.text)
+    text = text[text.index('<section class="card" id="runs">') :]
+    return [x.split("</span>")[0] for x in text.split('data-testid="held">')[1:]]
+
+
+def test_the_dashboard_of_a_service_says_held_as_its_list_page_and_folds_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the service the dashboard asks the service what decisions apply now (``Service.held_listings``), as the
+    list page does. Until 2026-12-06 it folded the scoring states itself on a connection of its own
+    (``views_since_run``, a write it rolled back) beside the live thread's and ingest's folds under the writer: one
+    /ops load could make a batch or a live pass fail with a conflict, or answer 500."""
+    from socialcredit.registry.decisions import live
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    operator = issue_key(store, "operator", "registry operations").token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    service = app.state.service
+    service.flush_interval = 3600  # the live thread waits: the test makes the change live
+
+    def folding(*_: object, **__: object) -> None:
+        raise AssertionError("the dashboard rescored on a connection of its own")
+
+    monkeypatch.setattr(live, "views_since_run", folding)
+    bearer = {"Authorization": f"Bearer {operator}"}
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
+        sign_in(ops, operator)
+
+        def listed() -> list[str]:
+            page = ops.get("/v1/lists/blacklist/entries", params={"policy": "sesame"}, headers=bearer)
+            return [e["listing"] for e in page.json()["entries"]]
+
+        with service.writer() as st:
+            file_dispute(st, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
+            states = st.rows("SELECT * FROM score_states ORDER BY ALL")
+        # not live yet: decisions still apply the listing, and both pages say so
+        assert (_held_on_ops(ops), listed()) == ([], ["effective"])
+        with service.writer() as st:
+            assert st.rows("SELECT * FROM score_states ORDER BY ALL") == states  # the dashboard folded nothing
+        service.go_live()
+        assert (_held_on_ops(ops), listed()) == (
+            ["(1 not applied now: the record behind it changed or is disputed; the next run closes it)"],
+            ["held"],
+        )
+    store.close()
+
+
+def test_the_dashboard_counts_held_per_policy_and_subject_and_reads_no_one_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """张三 is on the blacklists of both policies (runs of 2026-02-01 and 2026-04-02). A change to 李四, on no list,
+    rescores no one; 张三's dispute of J1 holds his Sesame listing (Sesame does not count a disputed record) and not
+    his Beijing one; a second judgment of his with the defaulter mark meets Sesame's criterion again: 0 held."""
+    from socialcredit.registry.decisions import live
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = build(tmp_path)
+    for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
+        for policy in ("sesame", "beijing"):
+            score(store, resolve_policy(store, policy), day)
+
+    def held() -> list[tuple[str, bool, dict[str, int]]]:
+        return [(r["policy_id"], r["in_force"], r["held"]) for r in dashboard.runs(store, held=held_since_run)]
+
+    none = [("beijing", True, {}), ("sesame", True, {}), ("beijing", False, {}), ("sesame", False, {})]
+
+    def unfolded(*_: object, **__: object) -> None:
+        raise AssertionError("rescored although no listed subject changed since the run")
+
+    ticket = [["T2", B, "traffic_ticket", "2026-04-02", "speeding", "200", "paid"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
+    ingest(store, write_csv(tmp_path / "t2.csv", header, ticket), "traffic_police", dt.date(2026, 4, 3))
+    with monkeypatch.context() as m:
+        m.setattr(live, "fold_all", unfolded)
+        assert held() == none
+    file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
+    assert held() == [("beijing", True, {}), ("sesame", True, {"blacklist": 1}), *none[2:]]
+    j2 = [["J2", A, "court_judgment", "2026-04-01", "civil", "8000", "unfulfilled", "true"]]
+    ingest(store, write_csv(tmp_path / "j2.csv", JUDGMENT, j2), "courts", dt.date(2026, 4, 3))
+    assert held() == none
     store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -584,3 +585,22 @@ def test_the_page_says_a_rule_counted_per_month_halves_from_the_month_s_latest_r
     run = registry.score(loaded)
     assert registry.points(run.run_id, who, "tax.late") == -9.811888  # −10 × 2^(−10/365), to the millionth
     assert registry.results(run.run_id)[who]["score"] == 990  # 1000 − 9.811888 to the nearest point
+
+
+def test_a_version_published_with_full_width_digits_in_its_list_conditions_reads_as_published() -> None:
+    """A version a store holds from before condition digits were held to 0-9 (a record condition
+    ``amount >= １00000``, a floor ``score < ６００``) is read back as published (``parse_policy(published=True)``);
+    its words and its lint read each criterion as loaded. Until 2026-12-06 both parsed the conditions again outside
+    that mode: every face that words the policy (its page, `policy explain`) failed with the parse error."""
+    from socialcredit.policy.lint import lint_policy
+    from socialcredit.policy.load import __file__ as load_file
+
+    shipped = (Path(load_file).parent.parent / "policies" / "beijing.yaml").read_text(encoding="utf-8")
+    old = shipped.replace("amount >= 100000", "amount >= １00000")
+    old = old.replace('when: "score < 600"', 'when: "score < ６００"')
+    assert "１00000" in old and "６００" in old
+    before, now = parse_policy(shipped), parse_policy(old, published=True)
+    for lang in ("en", "zh"):
+        assert policy_text(now, lang) == policy_text(before, lang)
+    assert "where the status is evaded and the amount (yuan) is at least 100,000, dated" in repr(policy_text(now, "en"))
+    assert lint_policy(now) == lint_policy(before)

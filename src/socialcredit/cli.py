@@ -828,11 +828,10 @@ def _members_as_decided(
     store: Store, list_id: str, policy: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A list's members (``list_members``) with their listings as decisions now stand, as the API's page of a list
-    says them: the listed subjects changed since the run rescored as a live pass has them (``views_since_run``), by
+    says them: the listed subjects changed since the run rescored as a live pass has them (``live_since_run``), by
     the same rule (``held_now``). Reads the store only, and only that policy's run: the rows, and the listings in
     effect decisions no longer apply, each with ``held`` and ``held_why``."""
-    from socialcredit.registry.decisions.live import views_since_run
-    from socialcredit.registry.reporting.listing_details import held_ids, held_now
+    from socialcredit.registry.reporting.listing_details import held_ids, held_now, live_since_run
     from socialcredit.registry.reporting.report import list_members
     from socialcredit.registry.scoring.runs import run_in_force
 
@@ -841,12 +840,7 @@ def _members_as_decided(
         "SELECT * FROM listings WHERE policy_id = ? AND list_id = ? AND status = 'effective' ORDER BY listing_id",
         [run["policy_id"], list_id],
     )
-    views = views_since_run(store, run, sorted({str(x["subject_id"]) for x in listings}))
-
-    def live(subject_id: str) -> dict[int, Any]:
-        view = views.get(subject_id)
-        return {} if view is None else {int(run["run_id"]): view}
-
+    live = live_since_run(store, listings)
     rows = list_members(
         store, list_id, policy_id=policy, limit=limit, actor="cli", held=lambda s, xs: held_ids(s, xs, live)
     )

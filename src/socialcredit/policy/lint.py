@@ -200,8 +200,10 @@ def _rule_contexts(p: Policy, rule_ids: Iterable[str]) -> dict[str, set[str]]:
     return out
 
 
-def _depends(p: Policy, names: set[str], seen: frozenset[str] = frozenset()) -> dict[str, set[str]]:
-    """The contexts (with their record types) the subject facts ``names`` draw on."""
+def _depends(loaded: LoadedPolicy, names: set[str], seen: frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """The contexts (with their record types) the subject facts ``names`` draw on. A criterion's condition is read as
+    the policy was loaded (a version a store holds, as published: ``expr.READ_BACK``), not parsed again."""
+    p = loaded.policy
     out: dict[str, set[str]] = {}
 
     def merge(more: dict[str, set[str]]) -> None:
@@ -219,7 +221,7 @@ def _depends(p: Policy, names: set[str], seen: frozenset[str] = frozenset()) -> 
                     ctx = RECORD_CONTEXTS.get(c.record.record_type, "unknown")
                     out.setdefault(ctx, set()).add(c.record.record_type)
                 if c.when:
-                    merge(_depends(p, expr.names_in(expr.parse(c.when)), seen | {lst.id}))
+                    merge(_depends(loaded, _names(loaded, lst.id, c.id), seen | {lst.id}))
                 if c.via is not None:  # the role records, and what puts the organisation on the list
                     out.setdefault(RECORD_CONTEXTS["company_role"], set()).add("company_role")
                     target = next((x for x in p.lists if x.id == c.via.list), None)
@@ -231,8 +233,13 @@ def _depends(p: Policy, names: set[str], seen: frozenset[str] = frozenset()) -> 
                                 ctx = RECORD_CONTEXTS.get(oc.record.record_type, "unknown")
                                 out.setdefault(ctx, set()).add(oc.record.record_type)
                             if oc.when:
-                                merge(_depends(p, expr.names_in(expr.parse(oc.when)), seen | {lst.id, target.id}))
+                                merge(_depends(loaded, _names(loaded, target.id, oc.id), seen | {lst.id, target.id}))
     return out
+
+
+def _names(loaded: LoadedPolicy, list_id: str, criterion_id: str) -> set[str]:
+    node = loaded.condition(f"list:{list_id}.{criterion_id}")
+    return expr.names_in(node) if node is not None else set()
 
 
 def _service_context(p: Policy, service_id: str) -> str | None:
@@ -269,7 +276,7 @@ def lint_policy(loaded: LoadedPolicy, profile: str = "cn") -> list[Finding]:
             )
         else:
             related = {own} | RELATED.get(own, set())
-            foreign = {ctx: types for ctx, types in _depends(p, names).items() if ctx not in related}
+            foreign = {ctx: types for ctx, types in _depends(loaded, names).items() if ctx not in related}
             if foreign:
                 listed = "; ".join(f"{ctx} ({', '.join(sorted(types))})" for ctx, types in sorted(foreign.items()))
                 out.add(

@@ -595,7 +595,8 @@ def _criterion_item(loaded: LoadedPolicy, list_id: str, c: ListCriterion, lang: 
     en = lang == "en"
     if c.record is not None:
         rt = _record_noun(loaded.record_catalog.record_types[c.record.record_type].name.get(lang), lang)
-        node = expr.parse(c.record.when) if c.record.when else None
+        # as the policy was loaded (a version a store holds is read back as published: expr.READ_BACK), not parsed again
+        node = loaded.condition(f"list:{list_id}.{c.id}") if c.record.when else None
         labels = labels_for(loaded.record_catalog)
         words = _Words(loaded.policy, labels, lang, record=True, record_type=c.record.record_type)
         cond = words.words(node) if node is not None else None

@@ -372,8 +372,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     ),
     # of those counted in effect, the ones decisions no longer apply (`list blacklist` marks them held)
     "held_n": (
-        "（其中 {n} 人暂停适用：原因已不成立，下次评分时结束）",
-        "({n} held: cause no longer holds; the next run closes it)",
+        "（其中 {n} 人暂不适用：其依据的记录已变更或有异议，下次评分时结束）",
+        "({n} not applied now: the record behind it changed or is disputed; the next run closes it)",
     ),
     "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
     "met_criteria": ("（符合条件人数）", "(met the criteria)"),

@@ -18,6 +18,7 @@ from socialcredit.registry.due_process.disputes import list_disputes
 from socialcredit.registry.due_process.links import list_link_disputes
 from socialcredit.registry.due_process.listings import list_listings, took_effect_days
 from socialcredit.registry.due_process.overrides import LISTING_OUTCOMES, override_listing
+from socialcredit.registry.due_process.public_lists import Held
 from socialcredit.registry.due_process.repair import list_repairs
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.disparity import difference_text
@@ -60,8 +61,9 @@ def _list_names(store: Store, policy_ids: list[str], page: Page) -> dict[str, st
     return {**out, "blacklist": page.t("list_blacklist"), "redlist": page.t("list_redlist")}
 
 
-def _dashboard(store: Store, page: Page) -> dict[str, Any]:
-    runs = dashboard.runs(store)  # with their list sizes: worked out once for the page
+def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
+    # with their list sizes, and how many decisions no longer apply as the service decides now: worked out once
+    runs = dashboard.runs(store, held=held)
     latest = _latest_runs(runs)
     # policies scored only by what-ifs or reruns: none of their runs is in force, and the page says so
     not_in_force = sorted({str(r["policy_id"]) for r in runs} - set(latest))
@@ -311,7 +313,7 @@ def add_routes(router: APIRouter, web: Web) -> None:
     @web.page("operator")
     def overview(page: Page) -> Response:
         with web.service.writer() as store:
-            context = _dashboard(store, page)
+            context = _dashboard(store, page, web.service.held_listings)
         return page.render("ops_dashboard.html", section="dashboard", **context)
 
     @router.get("/ops/subjects")

@@ -732,27 +732,28 @@ def views_since_run(store: Store, run: Mapping[str, Any], subject_ids: Sequence[
     population's histogram and their old scores as the run left them. None rescored when the policy keeps no state
     (decisions then are the run's). Changes nothing in the store: the fold and the pass are made in a transaction of
     a connection of their own, rolled back. A caller holding no service (the console) marks listings with it as
-    ``held_now`` marks them. Nothing is folded nor rescored when none of them changed since the run."""
+    ``held_now`` marks them. Nothing is folded nor rescored when none of them changed since the run.
+
+    Only for the console: that fold writes the scoring states (then undoes it), and inside a service the live thread
+    and ingest fold the same rows under the writer, so one fold beside theirs fails theirs or itself with a conflict.
+    A service's faces ask the service (``Service.held_listings``)."""
     since, until = int(run["watermark"]), int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
-    if not set(subject_ids).intersection(changes(store, since, until).subjects):
+    wanted = set(subject_ids)
+    subjects = [s for s in changes(store, since, until).subjects if s in wanted]
+    if not subjects:
         return {}
     reader = store.reader()
     reader.execute("BEGIN TRANSACTION")
     try:
         fold_all(reader)  # undone with the rest: a dispute or a correction since the run is seen, nothing kept
-        return _views_since(reader, run, subject_ids)
+        return _views_since(reader, run, subjects)
     finally:
         reader.execute("ROLLBACK")
         reader.close()
 
 
-def _views_since(store: Store, run: Mapping[str, Any], subject_ids: Sequence[str]) -> dict[str, LiveView]:
-    since = int(run["watermark"])
-    until = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
-    wanted = set(subject_ids)
-    subjects = [s for s in changes(store, since, until).subjects if s in wanted]
-    if not subjects:
-        return {}
+def _views_since(store: Store, run: Mapping[str, Any], subjects: list[str]) -> dict[str, LiveView]:
+    """``subjects`` (changed since ``run``) rescored on the states folded up to their changes."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     params = {"run": int(run["run_id"]), "subjects": subjects}
     histogram = store.execute(

@@ -14,6 +14,7 @@ from socialcredit.data import districts
 from socialcredit.identifiers import compact_subject_id
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.due_process.listings import blacklist_ids
+from socialcredit.registry.due_process.public_lists import Held
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
@@ -48,12 +49,13 @@ AGE_BANDS: list[tuple[str, int, int | None]] = [
 _NICE = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 
 
-def runs(store: Store) -> list[dict[str, Any]]:
+def runs(store: Store, *, held: Held | None = None) -> list[dict[str, Any]]:
     """Every finished score run, newest first, with its policy, its standing (``ordinary``, ``what_if``, ``rerun``,
     ``past_dated``, ``behind``), whether it is its policy's run in force, how many subjects are on each list
-    (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``) and
-    how many of those counted decisions no longer apply (``held``: ``held_counts``), and the blacklists of another
-    run, counted as the run found them (``met``: who met the criteria; ``list_sizes``)."""
+    (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``) and,
+    with ``held`` (``Service.held_listings``), how many of those counted decisions no longer apply (``held``:
+    ``held_counts``), and the blacklists of another run, counted as the run found them (``met``: who met the
+    criteria; ``list_sizes``)."""
     rows = store.rows(
         "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
         f"watermark, standing, run_id IN (SELECT run_id FROM ({in_force_sql()})) AS in_force "
@@ -64,36 +66,32 @@ def runs(store: Store) -> list[dict[str, Any]]:
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
         r["in_notice"] = noticed.get(int(r["run_id"]), {})
-        r["held"] = held_counts(store, r) if r["in_force"] else {}
+        r["held"] = held_counts(store, r, held) if r["in_force"] and held is not None else {}
         r["met"] = [] if r["in_force"] else sorted(k for k in r["lists"] if f"{r['policy_id']}/{k}" in black)
     return rows
 
 
-def held_counts(store: Store, run: dict[str, Any]) -> dict[str, int]:
+def held_counts(store: Store, run: dict[str, Any], held: Held) -> dict[str, int]:
     """Of each blacklist of ``run`` (its policy's run in force), how many of the subjects ``list_sizes`` counts in
-    effect decisions no longer apply: every listing of theirs in effect on it is ``held`` (the record behind it
-    withdrawn, corrected or disputed since the run: ``held_now``, as `list blacklist` marks them). Writes nothing
-    (``views_since_run``); none changed since the run, nothing is rescored."""
-    from socialcredit.registry.decisions.live import views_since_run
-    from socialcredit.registry.reporting.listing_details import held_ids
+    effect decisions no longer apply: every listing of theirs in effect on it is one ``held`` finds (a service's:
+    ``Service.held_listings``, what decisions apply right now, as the list pages mark them). Only the subjects
+    changed since the run can be held (the record behind a listing withdrawn, corrected or disputed, or a rescoring):
+    their listings alone are read, so nothing is read per blacklisted subject while none changed. Writes nothing."""
+    from socialcredit.registry.decisions.live import changed_subjects
 
     black = [b.split("/", 1)[1] for b in _blacklists(store) if b.split("/", 1)[0] == run["policy_id"]]
+    until = int(store.one("SELECT value FROM counters WHERE name = 'seq'"))
+    changed = changed_subjects(store, int(run["watermark"]), until) if black else []
+    if not changed:
+        return {}
     listings = store.rows(
         "SELECT * FROM listings l WHERE policy_id = ? AND list_contains(?, list_id) AND status = 'effective' "
-        "AND EXISTS (SELECT 1 FROM run_list_entries e WHERE e.run_id = ? AND e.list_id = l.list_id "
-        "AND e.subject_id = l.subject_id) ORDER BY listing_id",
-        [run["policy_id"], black or [""], run["run_id"]],
+        "AND subject_id IN (SELECT unnest(?)) AND EXISTS (SELECT 1 FROM run_list_entries e WHERE e.run_id = ? "
+        "AND e.list_id = l.list_id AND e.subject_id = l.subject_id) ORDER BY listing_id",
+        [run["policy_id"], black, changed, run["run_id"]],
     )
-    views = views_since_run(store, run, sorted({str(x["subject_id"]) for x in listings})) if listings else {}
-    if not views:
-        return {}
-
-    def live(subject_id: str) -> dict[int, Any]:
-        view = views.get(subject_id)
-        return {} if view is None else {int(run["run_id"]): view}
-
-    held = held_ids(store, listings, live)
-    applied = {(x["list_id"], x["subject_id"]) for x in listings if int(x["listing_id"]) not in held}
+    withheld = set(held(store, listings)) if listings else set()
+    applied = {(x["list_id"], x["subject_id"]) for x in listings if int(x["listing_id"]) not in withheld}
     out: dict[str, int] = {}
     for list_id, _ in {(x["list_id"], x["subject_id"]) for x in listings} - applied:
         out[list_id] = out.get(list_id, 0) + 1

@@ -522,6 +522,31 @@ def held_ids(
     return {int(x["listing_id"]) for x in marked if "held" in x}
 
 
+def live_since_run(store: Store, listings: list[dict[str, Any]]) -> Callable[[str], Mapping[int, LiveView]]:
+    """For a caller holding no service (the console): the subjects of ``listings`` (rows of ``listings``) changed
+    since their policy's run in force, rescored as a live pass has them (``views_since_run``), as ``held_now`` takes
+    ``live``. A service's faces ask the service instead (``Service.held_listings``): the fold this makes writes."""
+    from socialcredit.registry.decisions.live import views_since_run
+    from socialcredit.registry.scoring.runs import run_in_force
+
+    views: dict[str, dict[int, LiveView]] = {}
+    for policy_id in sorted({str(x["policy_id"]) for x in listings}):
+        try:
+            run = run_in_force(store, policy_id)
+        except NotFoundError:  # no run in force: decisions are none of its listings'
+            continue
+        subjects = sorted({str(x["subject_id"]) for x in listings if x["policy_id"] == policy_id})
+        for subject_id, view in views_since_run(store, run, subjects).items():
+            views.setdefault(subject_id, {})[int(run["run_id"])] = view
+    return lambda subject_id: views.get(subject_id, {})
+
+
+def held_since_run(store: Store, listings: list[dict[str, Any]]) -> set[int]:
+    """``held_ids`` of ``listings`` as the console finds them (``live_since_run``): a ``held`` for a caller holding
+    no service."""
+    return held_ids(store, listings, live_since_run(store, listings))
+
+
 def _gravest(policies: list[LoadedPolicy], record: dict[str, Any]) -> tuple[LoadedPolicy, str] | None:
     graded = [(lp, record_severity(lp, record)) for lp in policies]
     found = [(lp, s) for lp, s in graded if s is not None]
