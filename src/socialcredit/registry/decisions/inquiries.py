@@ -21,6 +21,7 @@ import os
 import threading
 import uuid
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -221,11 +222,16 @@ class InquiryLog:
         # one JSON object a line; the fields shared by the whole call are written once and repeated as text
         head = json.dumps({"t": now, "q": requester, "v": service, "p": purpose, "r": run_id}, ensure_ascii=False)
         head = head[:-1]
-        counted = lists if lists is not None else [None] * len(subjects)
+        # a line's end: its lists where worked out (a refusal's), else none; a call with none at all (a batch of
+        # grants) builds its lines as before lists were kept, at no extra cost
+        ends = (
+            ["}\n" if x is None else f', "l": {json.dumps(x, ensure_ascii=False)}}}\n' for x in lists]
+            if lists is not None and any(x is not None for x in lists)
+            else repeat("}\n")
+        )
         text = "".join(
-            f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"'
-            + ("}\n" if x is None else f', "l": {json.dumps(x, ensure_ascii=False)}}}\n')
-            for s, o, x in zip(subjects, outcomes, counted, strict=True)
+            f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"{end}'
+            for s, o, end in zip(subjects, outcomes, ends, strict=False)
         )
         data = text.encode("utf-8")
         with self._lock:
