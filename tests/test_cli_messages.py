@@ -120,9 +120,10 @@ def test_show_prints_every_inquiry_time_in_the_residents_pages_format(tmp_path: 
     try:
         store.execute(
             "INSERT INTO inquiries VALUES "
-            "(9001, TIMESTAMP '2026-06-01 10:00:00', 'bank', '110105198003040155', 'loan', 'loan', 'granted', NULL), "
+            "(9001, TIMESTAMP '2026-06-01 10:00:00', 'bank', '110105198003040155', 'loan', 'loan', 'granted', NULL, "
+            "NULL), "
             "(9002, TIMESTAMP '2026-06-02 11:30:45.123456', 'bank', '110105198003040155', 'loan', 'loan', 'granted', "
-            "NULL)"
+            "NULL, NULL)"
         )
     finally:
         store.close()

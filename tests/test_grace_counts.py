@@ -11,20 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import html
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from api_helpers import serving
-from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, scored_city
 from due_world import JUDGMENT, A, B, build, ingest, scored, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions.decide import decide
+from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.listing_details import held_since_run
+from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
@@ -194,7 +199,7 @@ def test_an_inquiry_on_a_run_of_a_policy_version_not_published_here_keeps_its_li
     store.execute("INSERT INTO run_list_entries VALUES (900, ?, 'blacklist', 'elsewhere', NULL)", [A])
     store.execute(
         "INSERT INTO inquiries VALUES (9000, TIMESTAMP '2026-03-02 10:00:00', 'key:x', ?, 'consumer_credit', "
-        "'loan application', 'refused', 900)",
+        "'loan application', 'refused', 900, NULL)",
         [A],
     )
     assert inquiry_lists(store, A, [9000]) == {9000: ["blacklist"]}
@@ -331,4 +336,103 @@ def test_the_dashboard_counts_held_per_policy_and_subject_and_reads_no_one_uncha
     j2 = [["J2", A, "court_judgment", "2026-04-01", "civil", "8000", "unfulfilled", "true"]]
     ingest(store, write_csv(tmp_path / "j2.csv", JUDGMENT, j2), "courts", dt.date(2026, 4, 3))
     assert held() == none
+    store.close()
+
+
+def _asked(store: Store, inquiry_id: int | None) -> dict[str, Any]:
+    """The inquiry ``inquiry_id`` as 王伟's file shows it."""
+    (asked,) = [
+        q
+        for q in subject_report(store, DEFAULTER, parts={"inquiries"})["inquiries"]
+        if q.get("inquiry_id") == inquiry_id
+    ]
+    return asked
+
+
+def test_a_refusal_s_measure_follows_the_lists_its_decision_counted_not_the_listing_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """王伟's listing took effect on 2026-07-31; on the registry's 2026-08-15 (a today set apart from the machine's
+    date) a bank acting for the banking regulator is refused a loan for him on the blacklist, and the decision counts
+    it. An override removes the listing on 2026-08-20: his file still names the measure of the refusal, as the
+    decision counted it. Until 2026-12-06 the file worked the lists out again by the listing as it then stood, on
+    the UTC date of the inquiry (the machine's), and named no measure."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    (listing,) = list_listings(store, subject_id=DEFAULTER)
+    assert listing["status"] == "effective"
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["bank_loan"],
+        purposes=["loan application"],
+        policy="beijing",
+        agency="banking_regulator",
+    ).party
+    decision = decide(store, DEFAULTER, "bank_loan", "loan application", requester=f"key:{bank.key_id}")
+    assert (decision.granted, decision.lists) == (False, ["blacklist"])
+    why = "a justification long enough to pass"
+    override_listing(store, int(listing["listing_id"]), why, "op", outcome="removed", today=dt.date(2026, 8, 20))
+    asked = _asked(store, decision.inquiry_id)
+    measure = asked.get("joint_punishment") or {}
+    assert (asked["outcome"], measure.get("memorandum_id"), measure.get("list"), measure.get("measure")) == (
+        "refused",
+        "fgcj_2016_141",
+        "blacklist",
+        21,
+    )
+    # kept with the inquiry as the decision counted them
+    said = store.rows("SELECT outcome, lists FROM inquiries WHERE inquiry_id = ?", [decision.inquiry_id])
+    assert said == [{"outcome": "refused", "lists": ["blacklist"]}]
+    # a store of schema 47, whose inquiries kept no lists: migration 48 leaves them NULL, and the file works them out
+    # again by the listing as it now stands (removed: no measure)
+    with store.transaction():
+        store.execute("ALTER TABLE inquiries DROP COLUMN lists")
+        store.execute("DELETE FROM schema_version WHERE version >= 48")
+    store.close()
+    store = open_store(db, key="")
+    assert store.rows("SELECT lists FROM inquiries") == [{"lists": None}]
+    assert store.one("SELECT max(version) FROM schema_version") == 48
+    asked = _asked(store, decision.inquiry_id)
+    assert (asked["outcome"], asked.get("joint_punishment")) == ("refused", None)
+    store.close()
+
+
+def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_refusal_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot's decisions (a batch, a quick one, a full one) keep with a refusal the lists it counted, in its own
+    buffer and through the service's journal (sealed: the same lines); a grant of a batch or a quick decision works
+    out no lists (NULL), a full decision's grant keeps its own ([] for 李娜, on no list). A snapshot loaded without
+    explanations holds no lists of the run: its refusals keep none (NULL), worked out again when read."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    journal = InquiryLog(tmp_path / "journal", key=b"k" * 32)
+    kept = []
+    for explain, sink in ((True, None), (True, journal.record), (False, None)):
+        snap = Snapshot.load(store, "beijing", explain=explain, sink=sink)
+        snap.decide_many([DEFAULTER, PAYER], "bank_loan", "loan application", requester="bank")
+        snap.decide(DEFAULTER, "bank_loan", "loan application", requester="bank")
+        if explain:
+            snap.decision(PAYER, "bank_loan", "loan application", requester="bank")
+        assert (snap.flush(store) if sink is None else journal.flush(store)) == 3 + explain
+        kept.append(
+            store.execute(
+                "SELECT subject_id, outcome, lists FROM inquiries WHERE inquiry_id > ? ORDER BY inquiry_id",
+                [sum(len(k) for k in kept)],
+            ).fetchall()
+        )
+    journal.close()
+    full = [
+        (DEFAULTER, "refused", ["blacklist"]),
+        (PAYER, "granted", None),
+        (DEFAULTER, "refused", ["blacklist"]),
+        (PAYER, "granted", []),
+    ]
+    assert kept == [full, full, [(DEFAULTER, "refused", None), (PAYER, "granted", None), (DEFAULTER, "refused", None)]]
     store.close()

@@ -1151,6 +1151,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE OR REPLACE TEMP TABLE _region_first_keys AS SELECT 47 AS migration;
         """,
     ),
+    (
+        48,
+        "the lists an inquiry's decision counted",
+        # The lists the decision of an inquiry counted when it was made (its ``lists``: a blacklist only while the
+        # subject's listing on it was in effect by the registry's today), so that a resident's file names the
+        # measures of the memoranda a refusal stood on, whatever became of the listing since
+        # (registry/due_process/listings.py: inquiry_lists). NULL on an inquiry written before, and on a grant of a
+        # quick or batch decision, which works out no lists; those are worked out again when read.
+        """
+        ALTER TABLE inquiries ADD COLUMN IF NOT EXISTS lists VARCHAR[];
+        """,
+    ),
 ]
 
 

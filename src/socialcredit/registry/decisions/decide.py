@@ -566,9 +566,17 @@ def decide(
         inquiry_id = write_inquiries(
             store,
             "SELECT 1 AS pos, now() AS asked_at, ? AS requester, ? AS subject_id, ? AS service, ? AS purpose, "
-            "? AS outcome, ? AS run_id",
+            "? AS outcome, ? AS run_id, CAST(? AS VARCHAR[]) AS lists",
             1,
-            [requester, subject_id, service, decision.purpose, "granted" if granted else "refused", decision.run_id],
+            [
+                requester,
+                subject_id,
+                service,
+                decision.purpose,
+                "granted" if granted else "refused",
+                decision.run_id,
+                decision.lists,
+            ],
         )
         append_audit(
             store,

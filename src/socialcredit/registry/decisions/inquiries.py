@@ -21,6 +21,7 @@ import os
 import threading
 import uuid
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ _CLI_VIEWS_SQL = ", ".join(f"'{action}'" for action in CLI_VIEWS)
 JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed with (Store.derived_key)
 
 # The columns of an inquiry after its id, in the order of the ``inquiries`` table.
-INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", "outcome", "run_id")
+INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", "outcome", "run_id", "lists")
 
 
 def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = ()) -> int:
@@ -205,16 +206,32 @@ class InquiryLog:
         return self._count + self._in_flight
 
     def record(
-        self, run_id: int, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]
+        self,
+        run_id: int,
+        subjects: list[str],
+        service: str,
+        purpose: str,
+        requester: str,
+        outcomes: list[str],
+        lists: Sequence[list[str] | None] | None = None,
     ) -> None:
-        """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system."""
+        """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system. Each
+        with the lists its decision counted (``lists``, one per subject, None where they were not worked out), in
+        the line's ``l`` only where known."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
         # one JSON object a line; the fields shared by the whole call are written once and repeated as text
         head = json.dumps({"t": now, "q": requester, "v": service, "p": purpose, "r": run_id}, ensure_ascii=False)
         head = head[:-1]
+        # a line's end: its lists where worked out (a refusal's), else none; a call with none at all (a batch of
+        # grants) builds its lines as before lists were kept, at no extra cost
+        ends = (
+            ["}\n" if x is None else f', "l": {json.dumps(x, ensure_ascii=False)}}}\n' for x in lists]
+            if lists is not None and any(x is not None for x in lists)
+            else repeat("}\n")
+        )
         text = "".join(
-            f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"}}\n'
-            for s, o in zip(subjects, outcomes, strict=True)
+            f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"{end}'
+            for s, o, end in zip(subjects, outcomes, ends, strict=False)
         )
         data = text.encode("utf-8")
         with self._lock:
@@ -265,7 +282,8 @@ class InquiryLog:
 
 
 _COLUMNS = (
-    "{'t': 'TIMESTAMP', 'q': 'VARCHAR', 'v': 'VARCHAR', 'p': 'VARCHAR', 'r': 'BIGINT', 's': 'VARCHAR', 'o': 'VARCHAR'}"
+    "{'t': 'TIMESTAMP', 'q': 'VARCHAR', 'v': 'VARCHAR', 'p': 'VARCHAR', 'r': 'BIGINT', 's': 'VARCHAR', 'o': 'VARCHAR', "
+    "'l': 'VARCHAR[]'}"
 )
 
 
@@ -295,7 +313,7 @@ def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: 
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
         SELECT row_number() OVER () AS pos, t AS asked_at, q AS requester, s AS subject_id, v AS service,
-               p AS purpose, o AS outcome, r AS run_id
+               p AS purpose, o AS outcome, r AS run_id, l AS lists
         FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS},
                        ignore_errors = true)
         WHERE s IS NOT NULL AND o IS NOT NULL""",

@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 
 # Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
 # in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
-InquirySink = Callable[[int, list[str], str, str, str, list[str]], None]
+# (run id, subjects, service, purpose, requester, outcomes, the lists each decision counted: None where not worked out)
+InquirySink = Callable[[int, list[str], str, str, str, list[str], Sequence[list[str] | None]], None]
 
 # The kinds of subject, read from a run's results as their places in this tuple (see ``_kinds``).
 SUBJECT_KINDS: tuple[str, ...] = get_args(SubjectKind)
@@ -87,6 +88,7 @@ class _Pending:
     service: list[str] = field(default_factory=list)
     purpose: list[str] = field(default_factory=list)
     outcome: list[str] = field(default_factory=list)
+    lists: list[list[str] | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.subject_id)
@@ -1064,7 +1066,7 @@ class Snapshot:
         decision = self._decision_at(i, subject_id, service, purpose.strip(), lang)
         decision = self._guarded(decision, requester, today, lang)
         outcome = "granted" if decision.granted else "refused"
-        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome])
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome], [decision.lists])
         return decision
 
     def decisions_at(
@@ -1422,7 +1424,9 @@ class Snapshot:
             frozen = service in self.freezable and guard.frozen_for(party_of(requester), day)
             verify = guard.verify_identity(day)
         granted = granted and not frozen
-        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, ["granted" if granted else "refused"])
+        outcome = "granted" if granted else "refused"
+        lists = [None] if granted else self.counted_lists([i], [subject_id])
+        self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome], lists)
         return QuickDecision(
             granted,
             int(self.scores[i]),
@@ -1643,11 +1647,42 @@ class Snapshot:
             frozen, _verify = self.guard_flags(subject_ids, service, requester, today)
             granted &= ~np.array(frozen, dtype=bool)
         outcomes = np.where(granted, "granted", "refused").tolist()
-        self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes)
+        lists: list[list[str] | None] = [None] * len(subject_ids)
+        refused = np.flatnonzero(~granted)
+        if len(refused):
+            counted = self.counted_lists(rows[refused].tolist(), [subject_ids[k] for k in refused.tolist()])
+            for k, x in zip(refused.tolist(), counted, strict=True):
+                lists[k] = x
+        self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes, lists)
         return granted
 
+    def counted_lists(self, rows: Sequence[int], subject_ids: Sequence[str]) -> list[list[str] | None]:
+        """The lists a decision counts for each subject at ``rows`` (``subject_ids[k]`` at ``rows[k]``), as a full
+        decision tells them (``_row_at``), kept with a refusal's inquiry: the memoranda its resident is told of
+        follow them. Known from memory on a snapshot loaded with explanations (read from the store at once while
+        they load); without them only a subject rescored since the run, or whose lists in effect differ from the
+        run's, has them, the others None (worked out again when read: listings.inquiry_lists)."""
+        if self.explain:
+            stored = (self._stored_rows(list(rows)) or {}) if self.results is None and len(rows) else {}
+            return [
+                list(self._row_at(i, sid, reasons=False, stored=stored.get(i))[0]["lists"])
+                for i, sid in zip(rows, subject_ids, strict=True)
+            ]
+        out: list[list[str] | None] = []
+        for i in rows:
+            live = self.live.get(i)
+            out.append(list(live.result["lists"]) if live is not None else self.effective_lists(i))
+        return out
+
     def _buffer(
-        self, _run_id: int, subjects: list[str], service: str, purpose: str, requester: str, outcomes: list[str]
+        self,
+        _run_id: int,
+        subjects: list[str],
+        service: str,
+        purpose: str,
+        requester: str,
+        outcomes: list[str],
+        lists: Sequence[list[str] | None],
     ) -> None:
         p, n, now = self.pending, len(subjects), dt.datetime.now(dt.UTC).replace(tzinfo=None)
         p.asked_at.extend([now] * n)
@@ -1656,6 +1691,7 @@ class Snapshot:
         p.service.extend([service] * n)
         p.purpose.extend([purpose.strip()] * n)
         p.outcome.extend(outcomes)
+        p.lists.extend(lists)
 
     def flush(self, store: Store) -> int:
         """Write the buffered inquiries to the store in one transaction; returns how many."""
@@ -1673,6 +1709,7 @@ class Snapshot:
                 "purpose": p.purpose,
                 "outcome": p.outcome,
                 "run_id": pa.array([self.run_id] * n, pa.int64()),
+                "lists": pa.array(p.lists, pa.list_(pa.string())),
             }
         )
         store.con.register("pending_inquiries", table)

@@ -834,11 +834,29 @@ def blacklist_ids(store: Store, versions: list[tuple[Any, Any]]) -> set[str]:
 
 
 def inquiry_lists(store: Store, subject_id: str, inquiry_ids: list[int]) -> dict[int, list[str]]:
-    """The lists each of the subject's inquiries (by id) found the subject on, as its decision counted them
-    (``effective_lists``): its run's lists, a blacklist only when one of the subject's listings on it was in effect
-    on the day it was asked (``standing_on_sql``), not in its notice period."""
+    """The lists each of the subject's inquiries (by id) found the subject on, as its decision counted them: the
+    lists kept with the inquiry when it was decided (``inquiries.lists``, store migration 48), whatever became of a
+    listing since (delisted, withdrawn after a dispute, restored by an override) and whatever the registry's today
+    was. An inquiry kept without them (written before migration 48, or a quick decision's refusal on a snapshot
+    loaded without explanations) has them worked out again, as near as the store now can: its run's lists, a
+    blacklist only when one of the subject's listings on it was in effect on the UTC date it was asked
+    (``standing_on_sql``), not in its notice period, by the listings as they now stand. Until 2026-12-06 every
+    inquiry's lists were worked out that way, and a file could name a measure for a blacklist its refusal did not
+    count, or leave out one it did."""
     if not inquiry_ids:
         return {}
+    kept = {
+        int(inquiry_id): sorted(set(map(str, lists)))
+        for inquiry_id, lists in store.execute(
+            "SELECT inquiry_id, lists FROM inquiries WHERE subject_id = ? AND list_contains(?, inquiry_id) "
+            "AND lists IS NOT NULL",
+            [subject_id, inquiry_ids],
+        ).fetchall()
+    }
+    out = {inquiry_id: lists for inquiry_id, lists in kept.items() if lists}
+    inquiry_ids = [i for i in inquiry_ids if i not in kept]
+    if not inquiry_ids:
+        return out
     black = blacklist_ids(
         store,
         store.execute(
@@ -847,7 +865,6 @@ def inquiry_lists(store: Store, subject_id: str, inquiry_ids: list[int]) -> dict
             [inquiry_ids],
         ).fetchall(),
     )
-    out: dict[int, list[str]] = {}
     for inquiry_id, list_id in store.execute(
         f"""SELECT DISTINCT i.inquiry_id, e.list_id FROM inquiries i JOIN score_runs s USING (run_id)
         JOIN run_list_entries e ON e.run_id = i.run_id AND e.subject_id = i.subject_id
