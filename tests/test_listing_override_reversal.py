@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import JUDGMENT, A, build, ingest, write_csv
+from due_world import JUDGMENT, A, build, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import WorkflowError
@@ -45,8 +45,8 @@ RESTORE = "The receipt was for another case; the judgment is unpaid."
 
 def _listed(tmp_path: Path) -> tuple[object, int]:
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
     listing = int(store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A]))
     return store, listing
 

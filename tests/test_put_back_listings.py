@@ -248,7 +248,7 @@ def _noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     score(db, TODAY, TODAY)
     with open_store(db, key="") as store, store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
-    score(db, "2026-02-15", TODAY)
+    score(db, "2026-02-15", "2026-02-15")  # its notices dated its date, as that release dated them
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
@@ -429,7 +429,7 @@ def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing:
     with store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
     store.close()
-    score(db, "2026-03-20", TODAY)
+    score(db, "2026-03-20", "2026-03-20")  # its notices dated its date, as that release dated them
     score(db, "2027-02-01", "2027-02-01")
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
