@@ -143,20 +143,22 @@ def record_listings(store: Store, run_id: int, actor: str = "registry", today: d
             # DuckDB refuses parameters a statement does not use
             return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
-        # The cause went away: never listed (pending) or delisted (effective). Closed on the run's date, never
-        # before an event already on the listing's record (its notice, an operator's override of it, the day it
-        # took effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
+        # The cause went away: never listed (pending) or delisted (effective). Closed on the notice day (the day the
+        # run is made, the day its resolved/delisted notice is dated: a run made late closed it on its as-of date,
+        # and decisions made before the notice counted a listing the registry said had ended), never before an
+        # event already on the listing's record (its notice, an operator's override of it, the day it took
+        # effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
         # later as of 2026-11-01 on 2026-11-01, before the restoration.
         q(
             f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
             SELECT listing_id, subject_id, criterion_id,
                    CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status,
-                   greatest($d, noticed_on,
+                   greatest($day, noticed_on,
                             coalesce((SELECT max(o.on_date) FROM overrides o
-                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $d),
+                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $day),
                             coalesce((SELECT max(t.created_on) FROM notifications t
                                       WHERE t.kind = 'listing_effective' AND t.ref_id = listings.listing_id
-                                        AND t.subject_id = listings.subject_id), $d)) AS closed_on
+                                        AND t.subject_id = listings.subject_id), $day)) AS closed_on
             FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
         )
         q(

@@ -1,0 +1,46 @@
+"""A run made after its as-of date (the registry's today later than it) dates everything it does to the day it is
+made: the notices it gives, the listings it puts in effect or ends, and the days they are closed on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from due_world import JUDGMENT, A, build, ingest, write_csv
+from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.notifications import list_notifications
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+
+D = dt.date
+
+
+def test_a_late_run_ends_a_listing_on_the_day_it_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A's blacklisting (notice 2026-02-01, 60 days' grace) is in effect from 2026-04-02; the judgment is paid on
+    2026-04-10, and the run as of 2026-04-20 is made on 2026-06-01: the listing is delisted and closed on 2026-06-01,
+    the day its notice is dated (it was closed on 2026-04-20, a day before anyone was told, and decisions made
+    until 2026-06-01 counted a listing the registry said had ended before them)."""
+    monkeypatch.setenv(TODAY_ENV, "2026-06-01")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1), today=D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
+    score(store, beijing, D(2026, 4, 20))  # made on 2026-06-01
+    [listing] = list_listings(store, subject_id=A)
+    assert (listing["status"], listing["noticed_on"], listing["effective_on"], listing["closed_on"]) == (
+        "delisted",
+        "2026-02-01",
+        "2026-04-02",
+        "2026-06-01",
+    )
+    told = [(str(n["created_on"]), n["kind"]) for n in list_notifications(store, A)]
+    assert told == [
+        ("2026-02-01", "listing_notice"),
+        ("2026-04-02", "listing_effective"),
+        ("2026-06-01", "listing_delisted"),
+    ]
