@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import httpx
 import pytest
 
+from api_helpers import serving
 from due_world import JUDGMENT, A, build, ingest, write_csv
+from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
+from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -44,3 +48,27 @@ def test_a_late_run_ends_a_listing_on_the_day_it_is_made(tmp_path: Path, monkeyp
         ("2026-04-02", "listing_effective"),
         ("2026-06-01", "listing_delisted"),
     ]
+
+
+def test_the_late_run_that_noticed_a_resident_shows_the_list_in_notice_in_their_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run as of 2026-11-01 made on 2026-12-06 notices A (notice 2026-12-06): A's history shows that run with the
+    blacklist in notice (it showed neither on nor in notice: the notice is dated after the run's date)."""
+    monkeypatch.setenv(TODAY_ENV, "2026-12-06")
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), D(2026, 11, 1))
+    resident = {"Authorization": f"Bearer {issue_key(store, 'resident', '张三', subject=A).token}"}
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            got = client.get(f"/v1/subjects/{A}/history", headers=resident)
+            assert got.status_code == 200, got.text
+            [run] = got.json()["policies"][0]["runs"]
+            assert (run["as_of"], run["lists"], run["lists_in_notice"]) == (
+                "2026-11-01",
+                [],
+                [{"list": "blacklist", "name": "blacklist"}],
+            )
+    finally:
+        store.close()
