@@ -14,7 +14,7 @@ from due_world import JUDGMENT, A, build, ingest, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.due_process.listings import list_listings
+from socialcredit.registry.due_process.listings import complete_missed, list_listings
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -72,3 +72,25 @@ def test_the_late_run_that_noticed_a_resident_shows_the_list_in_notice_in_their_
             )
     finally:
         store.close()
+
+
+def test_a_run_left_without_its_notices_is_completed_on_the_day_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run as of 2026-02-01 whose notices a crash lost (no listing, no ``listings`` audit entry) is completed by the
+    next run made on 2026-02-01: its notice is dated that day, the ``today`` the run passes, not the machine's
+    2026-06-01 (the listing took effect 60 days after 2026-06-01 instead of on 2026-04-02)."""
+    monkeypatch.setenv(TODAY_ENV, "2026-06-01")
+    store = build(tmp_path)
+    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1), today=D(2026, 2, 1))
+    with store.transaction():  # as a crash between the run and its listings left it, before they were one commit
+        store.execute("DELETE FROM notifications")
+        store.execute("DELETE FROM listings")
+        store.execute("DELETE FROM audit_log WHERE action = 'listings'")
+        assert complete_missed(store, "beijing", today=D(2026, 2, 1)) == [1]
+    [listing] = list_listings(store, subject_id=A)
+    assert (listing["status"], listing["noticed_on"], listing["effective_on"]) == (
+        "pending",
+        "2026-02-01",
+        "2026-04-02",
+    )

@@ -293,7 +293,12 @@ def record_listings(store: Store, run_id: int, actor: str = "registry", today: d
 
 
 def complete_missed(
-    store: Store, policy_id: str | None = None, *, before: int | None = None, actor: str = "recovery"
+    store: Store,
+    policy_id: str | None = None,
+    *,
+    before: int | None = None,
+    actor: str = "recovery",
+    today: dt.date | None = None,
 ) -> list[int]:
     """Record the listings of the latest finished run of each policy (of ``policy_id`` only if given; among the runs
     before run ``before`` if given) when they were never recorded; returns the runs completed. Call inside a
@@ -303,7 +308,8 @@ def complete_missed(
     that committed the run first: a crash in between left a finished run without its notices and listings, which
     no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest ordinary run
     of a policy is completed — runs are taken in order, a later run's listings supersede an earlier one's, and a
-    run of another standing moves none. Its notices are given on the registry's ``today``, the day they are made.
+    run of another standing moves none. Its notices are given on ``today`` (the registry's today if not given), the
+    day they are made.
     """
     rows = store.execute(
         """SELECT r.run_id FROM score_runs r
@@ -318,7 +324,7 @@ def complete_missed(
     ).fetchall()
     done = [int(r[0]) for r in rows]
     for run_id in done:
-        record_listings(store, run_id, actor)
+        record_listings(store, run_id, actor, today=today)
     return done
 
 
