@@ -14,7 +14,7 @@ from due_world import JUDGMENT, A, build, ingest, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.due_process.listings import complete_missed, list_listings
+from socialcredit.registry.due_process.listings import complete_missed, list_listings, took_effect_days
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -94,3 +94,32 @@ def test_a_run_left_without_its_notices_is_completed_on_the_day_given(
         "2026-02-01",
         "2026-04-02",
     )
+
+
+def test_a_late_run_puts_a_listing_in_effect_on_the_day_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A's notice of 2026-02-01 (60 days' grace) runs out on 2026-04-02; the run as of 2026-04-10 is made on
+    2026-05-01: the listing takes effect that day, and A is told so that day (not "since 2026-04-10", a day no
+    decision counted it)."""
+    monkeypatch.setenv(TODAY_ENV, "2026-05-01")
+    store = build(tmp_path)
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 2, 1), today=D(2026, 2, 1))
+    score(store, beijing, D(2026, 4, 10))  # made on 2026-05-01
+    listings = list_listings(store, subject_id=A)
+    took_effect_days(store, listings)
+    [listing] = listings
+    assert (listing["status"], listing["effective_on"], listing["took_effect_on"]) == (
+        "effective",
+        "2026-04-02",
+        "2026-05-01",
+    )
+    told = [(str(n["created_on"]), n["kind"], n["text"]) for n in list_notifications(store, A)]
+    assert told[1:] == [
+        (
+            "2026-05-01",
+            "listing_effective",
+            "blacklist (judgment defaulter): the notice period ended; you have been listed since 2026-05-01.",
+        )
+    ]
