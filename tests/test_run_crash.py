@@ -151,8 +151,8 @@ def half_run(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The state an earlier version left after a crash between a run's commit and its listings' (it committed them
     in two transactions): run 1 finished, with no listings, notices or ``listings`` audit entry."""
     with monkeypatch.context() as patch:
-        patch.setattr(due_plugin, "record_listings", lambda store, run_id: {})
-        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before: [])
+        patch.setattr(due_plugin, "record_listings", lambda store, run_id, today: {})
+        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before, today: [])
         with open_store(world, key="") as store:
             score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert _listings(world) == [] and _notices(world) == []
