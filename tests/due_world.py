@@ -81,7 +81,7 @@ def build(folder: Path) -> Store:
 
 
 def scored(folder: Path, *days: str) -> Store:
-    """The world built and scored under sesame as of each of ``days`` (ISO dates, in order), each run made on its day."""
+    """The world built and scored under sesame as of each of ``days`` (ISO dates, in order), each on its day."""
     store = build(folder)
     sesame = resolve_policy(store, "sesame")
     for day in days:

@@ -327,7 +327,7 @@ def test_two_runs_of_one_date_are_regions_of_two_names(tmp_path: Path) -> None:
         late = [["T3", A, "traffic_ticket", "2026-04-15", "speeding", "200", "paid"]]
         header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
         ingest(store, write_csv(tmp_path / "late.csv", header, late), "traffic_police", D(2026, 4, 20))
-        score(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
+        score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
         key = issue_key(store, "resident", "张三", subject=A).token
         app = create_app(tmp_path / "due.duckdb", store=store)
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from crash_helpers import cli, seen, table_counts
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.registry.due_process import plugin as due_plugin
 from socialcredit.registry.hooks import hookimpl, plugin_manager
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import RunSummary, latest_run, score
+from socialcredit.registry.scoring.runs import RunSummary, latest_run
 from socialcredit.registry.scoring.state import build_state
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -136,12 +136,12 @@ def test_a_failing_plugin_rolls_the_run_back(world: Path) -> None:
     plugin_manager().register(plugin)
     try:
         with open_store(world, key="") as store, pytest.raises(RuntimeError, match="a plugin failed"):
-            score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+            score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     finally:
         plugin_manager().unregister(plugin)
     assert table_counts(world) == before
     with open_store(world, key="") as store:  # the store is usable, and the next run is whole
-        summary = score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+        summary = score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert summary.run_id == 1 and summary.list_counts == {"blacklist": 1}
     assert _listings(world) == [(A, "judgment_defaulter", "pending", 1, 1)]
 
@@ -151,10 +151,10 @@ def half_run(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The state an earlier version left after a crash between a run's commit and its listings' (it committed them
     in two transactions): run 1 finished, with no listings, notices or ``listings`` audit entry."""
     with monkeypatch.context() as patch:
-        patch.setattr(due_plugin, "record_listings", lambda store, run_id: {})
-        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before: [])
+        patch.setattr(due_plugin, "record_listings", lambda store, run_id, today: {})
+        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before, today: [])
         with open_store(world, key="") as store:
-            score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+            score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert _listings(world) == [] and _notices(world) == []
     return world
 

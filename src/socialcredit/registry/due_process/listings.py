@@ -143,20 +143,22 @@ def record_listings(store: Store, run_id: int, actor: str = "registry", today: d
             # DuckDB refuses parameters a statement does not use
             return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
-        # The cause went away: never listed (pending) or delisted (effective). Closed on the run's date, never
-        # before an event already on the listing's record (its notice, an operator's override of it, the day it
-        # took effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
+        # The cause went away: never listed (pending) or delisted (effective). Closed on the notice day (the day the
+        # run is made, the day its resolved/delisted notice is dated: a run made late closed it on its as-of date,
+        # and decisions made before the notice counted a listing the registry said had ended), never before an
+        # event already on the listing's record (its notice, an operator's override of it, the day it took
+        # effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
         # later as of 2026-11-01 on 2026-11-01, before the restoration.
         q(
             f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
             SELECT listing_id, subject_id, criterion_id,
                    CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status,
-                   greatest($d, noticed_on,
+                   greatest($day, noticed_on,
                             coalesce((SELECT max(o.on_date) FROM overrides o
-                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $d),
+                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $day),
                             coalesce((SELECT max(t.created_on) FROM notifications t
                                       WHERE t.kind = 'listing_effective' AND t.ref_id = listings.listing_id
-                                        AND t.subject_id = listings.subject_id), $d)) AS closed_on
+                                        AND t.subject_id = listings.subject_id), $day)) AS closed_on
             FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
         )
         q(
@@ -291,7 +293,12 @@ def record_listings(store: Store, run_id: int, actor: str = "registry", today: d
 
 
 def complete_missed(
-    store: Store, policy_id: str | None = None, *, before: int | None = None, actor: str = "recovery"
+    store: Store,
+    policy_id: str | None = None,
+    *,
+    before: int | None = None,
+    actor: str = "recovery",
+    today: dt.date | None = None,
 ) -> list[int]:
     """Record the listings of the latest finished run of each policy (of ``policy_id`` only if given; among the runs
     before run ``before`` if given) when they were never recorded; returns the runs completed. Call inside a
@@ -301,7 +308,8 @@ def complete_missed(
     that committed the run first: a crash in between left a finished run without its notices and listings, which
     no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest ordinary run
     of a policy is completed — runs are taken in order, a later run's listings supersede an earlier one's, and a
-    run of another standing moves none. Its notices are given on the registry's ``today``, the day they are made.
+    run of another standing moves none. Its notices are given on ``today`` (the registry's today if not given), the
+    day they are made.
     """
     rows = store.execute(
         """SELECT r.run_id FROM score_runs r
@@ -316,7 +324,7 @@ def complete_missed(
     ).fetchall()
     done = [int(r[0]) for r in rows]
     for run_id in done:
-        record_listings(store, run_id, actor)
+        record_listings(store, run_id, actor, today=today)
     return done
 
 
