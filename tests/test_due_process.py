@@ -1132,7 +1132,7 @@ def test_a_notice_told_once_is_not_told_again_when_only_the_words_change(
     renamed = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
     renamed = renamed.replace("en: Sesame-style commercial score", "en: Sesame-style commercial credit score", 1)
     assert publish_policy(store, parse_policy(renamed, "sesame-2026.2.yaml"))
-    assert score(store, resolve_policy(store, "sesame"), D(2027, 5, 2)).policy_version == "2026.2"
+    assert score_on_its_day(store, resolve_policy(store, "sesame"), D(2027, 5, 2)).policy_version == "2026.2"
     assert notify_mandatory(store, D(2027, 5, 3)) == 0
     store.execute(  # a store upgraded from before, its residents told after the date in the words of then
         "UPDATE notifications SET text_en = 'Since 2027-07-01, policy sesame counts commercial data for everyone, "
