@@ -287,7 +287,9 @@ def record_listings(store: Store, run_id: int, actor: str = "registry", today: d
         actor,
         "listings",
         None,
-        {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
+        # a run made after its date says the day its notices were given (a put-back re-dates a notice period from it)
+        {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts}
+        | ({"noticed_on": day} if day > as_of else {}),
     )
     return counts
 
