@@ -772,7 +772,7 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
         blacklist = policy.list_spec("blacklist")
         cause = policy.criterion("blacklist", "judgment_defaulter").reason.zh
         # every cell: only the masked number is published; the cause with its authority, case, amount and date
-        details = ["人民法院", "J1", "12,000.00", "2026-01-10", ""]
+        details = ["人民法院", "J1", "12,000", "2026-01-10", ""]
         shown = [["张三", "110105********011X", blacklist.name.zh, cause, "2026-04-02", *details]]
         assert search("张三") == shown and search(A) == shown
         page.screenshot(path=str(shots / "public-lists-found.png"), full_page=True)
