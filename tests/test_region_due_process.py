@@ -940,17 +940,18 @@ def test_a_person_in_their_notice_period_is_sent_to_no_region_as_blacklisted(reg
     ] == [("blacklist", record, "2026-12-31")]
 
 
-@pytest.mark.slow  # two regions built and linked: about 10 s
-def test_a_bundle_that_blacklists_a_person_in_notice_raises_no_alert(regions: Regions) -> None:
-    """A bundle from a region that still sends people in notice as blacklisted: the entry whose listing the same
-    bundle reports pending is no evidence, and Tianjin raises no alert of the mover."""
-    mover = _mover(regions)
+def _blacklisting_in_notice(regions: Regions, mover: dict[str, Any], change: str) -> Path:
+    """Beijing's bundle of the mover's judgment in notice, resealed as a region that still sends people in notice as
+    blacklisted would send it: the blacklist entry added, its listing reported pending (``change`` "effective":
+    reported in effect; "score_only": the entry names no record)."""
     record_id = regions.judgment(mover)["record_id"]
     first = regions.export(BEIJING)
 
     def older(payload: dict[str, Any]) -> None:
         (listing,) = [x for x in payload["listings"] if x["record_id"] == record_id]
         assert (listing["status"], listing["effective_on"]) == ("pending", "2026-12-31")
+        if change == "effective":
+            listing["status"] = "effective"
         payload["list_entries"].append(
             {
                 "subject_id": mover["subject_id_from"],
@@ -959,11 +960,19 @@ def test_a_bundle_that_blacklists_a_person_in_notice_raises_no_alert(regions: Re
                 "criterion_id": listing["criterion_id"],
                 "reason_en": "judgment defaulter",
                 "reason_zh": "失信被执行人",
-                "record_id": f"courts/{record_id}",
+                "record_id": None if change == "score_only" else f"courts/{record_id}",
             }
         )
 
-    summary = import_bundle(regions.stores[TIANJIN], regions.reseal(first, BEIJING, older))
+    return regions.reseal(first, BEIJING, older)
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+def test_a_bundle_that_blacklists_a_person_in_notice_raises_no_alert(regions: Regions) -> None:
+    """A bundle from a region that still sends people in notice as blacklisted: the entry whose listing the same
+    bundle reports pending is no evidence, and Tianjin raises no alert of the mover."""
+    mover = _mover(regions)
+    summary = import_bundle(regions.stores[TIANJIN], _blacklisting_in_notice(regions, mover, "none"))
     assert summary.alerts == 0
     assert (
         regions.stores[TIANJIN].one("SELECT count(*) FROM region_alerts WHERE subject_id = ?", [mover["subject_id_to"]])
@@ -986,27 +995,7 @@ def test_an_old_bundle_s_blacklisting_alerts_once_it_is_in_effect_there(
     """Until 2026-12-06 an entry whose listing the bundle reports pending raised no alert even when imported after
     the listing's ``effective_on``; an entry in effect, and one of no record, alerted and still do."""
     mover = _mover(regions)
-    record_id = regions.judgment(mover)["record_id"]
-    first = regions.export(BEIJING)
-
-    def older(payload: dict[str, Any]) -> None:
-        (listing,) = [x for x in payload["listings"] if x["record_id"] == record_id]
-        assert (listing["status"], listing["effective_on"]) == ("pending", "2026-12-31")
-        if change == "effective":
-            listing["status"] = "effective"
-        payload["list_entries"].append(
-            {
-                "subject_id": mover["subject_id_from"],
-                "list_id": "blacklist",
-                "kind": "black",
-                "criterion_id": listing["criterion_id"],
-                "reason_en": "judgment defaulter",
-                "reason_zh": "失信被执行人",
-                "record_id": None if change == "score_only" else f"courts/{record_id}",
-            }
-        )
-
-    bundle = regions.reseal(first, BEIJING, older)
+    bundle = _blacklisting_in_notice(regions, mover, change)
     if today is not None:
         monkeypatch.setenv(TODAY_ENV, today)
     summary = import_bundle(regions.stores[TIANJIN], bundle)
