@@ -68,7 +68,7 @@ def prepare(work: Path, residents: int) -> tuple[Path, dict[str, str], list[str]
     db = work / "store.duckdb"
     with open_store(db, create=True, key="") as store:
         load_population(store, work / "population", today=AS_OF)
-        score(store, resolve_policy(store, "beijing"), AS_OF)
+        score(store, resolve_policy(store, "beijing"), AS_OF, today=AS_OF)
         ids = [r[0] for r in store.execute("SELECT subject_id FROM run_results ORDER BY hash(subject_id)").fetchall()]
         tokens = _keys(store)
     return db, tokens, ids

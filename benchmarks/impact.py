@@ -42,7 +42,8 @@ def main() -> None:
         generate(a.residents, seed=0, out=str(a.work / "population"))
         with open_store(db, create=True, key="") as store:
             load_population(store, a.work / "population", today=AS_OF, actor="bench")
-            score(store, resolve_policy(store, "beijing"), AS_OF)  # publishes nothing new; builds the state
+            # publishes nothing new; builds the state (a run made on its day)
+            score(store, resolve_policy(store, "beijing"), AS_OF, today=AS_OF)
     with open_store(db, key="") as store:
         current = resolve_policy(store, "beijing")
         text = current.text.replace("score < 600", "score < 650", 1).replace(

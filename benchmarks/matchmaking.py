@@ -68,7 +68,7 @@ def prepare_registry(work: Path, residents: int, reuse: bool) -> tuple[Path, str
         t = time.perf_counter()
         with open_store(db, create=True, key="") as store:
             load_population(store, work / "population", today=AS_OF)
-            score(store, resolve_policy(store, "sesame"), AS_OF)
+            score(store, resolve_policy(store, "sesame"), AS_OF, today=AS_OF)
         timings["load_and_score_s"] = time.perf_counter() - t
     with open_store(db, key="") as store:
         token = issue_key(

@@ -77,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.execute = timed  # type: ignore[method-assign]
         progress("preparing", 0, 0)
         start = (time.process_time(), time.perf_counter())
-        summary = score(store, loaded, AS_OF, actor="bench", progress=progress, from_records=args.from_records)
+        summary = score(
+            store, loaded, AS_OF, today=AS_OF, actor="bench", progress=progress, from_records=args.from_records
+        )
         progress("end", 0, 0)
         total = (time.process_time() - start[0], time.perf_counter() - start[1])
     print(f"run {summary.run_id} from the {summary.source}: {summary.subjects:,} subjects")

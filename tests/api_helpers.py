@@ -18,13 +18,13 @@ import httpx
 import pytest
 import uvicorn
 
+from due_world import score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.access.throttle import Throttle, service_limits
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copy_of
@@ -176,5 +176,5 @@ def _build_scored_example(folder: Path, policies: tuple[str, ...]) -> Store:
         ingest_file(store, path, source, today=AS_OF)
     for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
         for pid in policies:
-            score(store, resolve_policy(store, pid), as_of)
+            score_on_its_day(store, resolve_policy(store, pid), as_of)
     return store

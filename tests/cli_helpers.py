@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from socialcredit.clock import TODAY_ENV, resolve_today
 from socialcredit.identifiers import make_ric
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
@@ -28,12 +30,22 @@ ONE_DEFAULTER = {
 }
 
 
+def on_its_day(args: Sequence[str | Path]) -> dict[str, str]:
+    """The environment that makes a ``score --as-of DAY`` command on its day: the registry's today set to DAY (a run
+    gives its notices on the day it is made), or left as it is when DAY is ahead of it (a what-if stays one).
+    Empty for every other command."""
+    words = [str(a) for a in args]
+    if not words or words[0] != "score" or "--as-of" not in words[:-1]:
+        return {}
+    as_of = dt.date.fromisoformat(words[words.index("--as-of") + 1])
+    return {TODAY_ENV: min(as_of, resolve_today()).isoformat()}
+
+
 def sc(*args: str, db: Path, today: str | None = None) -> subprocess.CompletedProcess[str]:
     """``socialcredit ARGS --db DB``, which must exit 0: no store key from the environment, 200 columns, and the
-    registry's today set to ``today`` when given."""
+    registry's today set to ``today`` when given (else a score made on its day: :func:`on_its_day`)."""
     env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
-    if today is not None:
-        env["SOCIALCREDIT_TODAY"] = today
+    env |= {TODAY_ENV: today} if today is not None else on_its_day(args)
     proc = subprocess.run(
         [CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, timeout=120, check=False
     )

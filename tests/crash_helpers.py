@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from cli_helpers import on_its_day
 from socialcredit.store import Store, open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -42,7 +43,7 @@ plugin_manager().register(Crash())
 def cli(*args: str, db: Path, crash: str | None = None, folder: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``socialcredit`` on ``db`` (unencrypted); with ``crash`` (a plugin class ``Crash``, as
     source code) injected from ``folder``."""
-    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"} | on_its_day(args)
     if crash is not None:
         assert folder is not None
         folder.mkdir(exist_ok=True)

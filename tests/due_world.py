@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
+from socialcredit.clock import resolve_today
 from socialcredit.identifiers import make_ric
+from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
+from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
 
 A = make_ric("110105", dt.date(1980, 5, 1), 11)
@@ -40,6 +43,12 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 def ingest(store: Store, path: Path, source: str, today: dt.date) -> None:
     report = ingest_file(store, path, source, today=today)
     assert not report.errors, report.errors
+
+
+def score_on_its_day(store: Store, loaded: LoadedPolicy, as_of: dt.date, **options: Any) -> RunSummary:
+    """``score`` made on its as-of date, the registry's today then (a run gives its notices on the day it is made):
+    a run dated ahead of the registry's today is made on that today, and stays a what-if."""
+    return score(store, loaded, as_of, today=min(as_of, resolve_today()), **options)
 
 
 JUDGMENT = ["record_id", "subject_id", "record_type", "event_date", "case_type", "amount", "status", "defaulter"]
@@ -72,11 +81,11 @@ def build(folder: Path) -> Store:
 
 
 def scored(folder: Path, *days: str) -> Store:
-    """The world built and scored under sesame as of each of ``days`` (ISO dates, in order)."""
+    """The world built and scored under sesame as of each of ``days`` (ISO dates, in order), each on its day."""
     store = build(folder)
     sesame = resolve_policy(store, "sesame")
     for day in days:
-        score(store, sesame, dt.date.fromisoformat(day))
+        score_on_its_day(store, sesame, dt.date.fromisoformat(day))
     return store
 
 

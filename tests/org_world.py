@@ -18,13 +18,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import ingest, write_csv
+from due_world import ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric, make_uscc
 from socialcredit.registry.access.parties import IssuedKey, issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 __all__ = [
@@ -83,7 +82,7 @@ def build_org_world(folder: Path, runs: tuple[dt.date, ...] = (dt.date(2026, 1, 
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     ingest(store, write_csv(folder / "tax.csv", header, tax), "tax_bureau", dt.date(2026, 1, 10))
     for as_of in runs:
-        score(store, resolve_policy(store, "beijing"), as_of)
+        score_on_its_day(store, resolve_policy(store, "beijing"), as_of)
     return store
 
 

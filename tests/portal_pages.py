@@ -127,7 +127,7 @@ def _scored_portal(folder: Path) -> Store:
     for source, path in files.sources.items():
         ingest_file(store, path, source, today=AS_OF)
     for pid in ("beijing", "sesame"):
-        score(store, resolve_policy(store, pid), AS_OF)
+        score(store, resolve_policy(store, pid), AS_OF, today=AS_OF)
     score(store, resolve_policy(store, "beijing"), LATER, today=LATER)  # a run of its day, not a what-if
     return store
 

@@ -132,7 +132,7 @@ def _build_regions(folder: Path, as_of: dt.date, residents: int, movers: int, se
             ingest_file(store, data / "records" / f"{source}.csv", source, today=as_of)
         policy = folder / f"{region.name_en.lower()}.yaml"
         policy.write_text(region_policy(code), encoding="utf-8")
-        score(store, resolve_policy(store, str(policy)), as_of)
+        score(store, resolve_policy(store, str(policy)), as_of, today=as_of)  # a run of its day
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
         keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from due_world import score_on_its_day
 from socialcredit import example
 from socialcredit.identifiers import make_ric, make_uscc
 from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
@@ -24,7 +25,7 @@ from socialcredit.registry.records.consent import set_consent
 from socialcredit.registry.records.ingest import IngestReport, ingest_file
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
-from socialcredit.registry.scoring.runs import RunSummary, score
+from socialcredit.registry.scoring.runs import RunSummary
 from socialcredit.store import Store, open_store
 
 AS_OF = dt.date(2026, 1, 1)
@@ -172,7 +173,7 @@ class Registry:
     def score(self, loaded: LoadedPolicy, as_of: dt.date = AS_OF, **kw: Any) -> RunSummary:
         publish_policy(self.store, loaded)
         if self.engine == "duckdb":
-            return score(self.store, loaded, as_of, **kw)
+            return score_on_its_day(self.store, loaded, as_of, **kw)  # a run made on its day
         # Another engine: the registry's inputs exported as Parquet, scored there, the results published back.
         if kw:
             pytest.skip(f"{', '.join(kw)}: runs of the store's own engine only")
@@ -308,7 +309,7 @@ def build_example_store(folder: Path) -> tuple[Store, dict[str, int]]:
     for policy_id in ("beijing", "sesame"):
         loaded = builtin_policy(policy_id)
         publish_policy(store, loaded)
-        base[policy_id] = score(store, loaded, EX_AS_OF).run_id
+        base[policy_id] = score_on_its_day(store, loaded, EX_AS_OF).run_id
 
     # The new batch: sent 400 days later, so it may carry events after the base run's as-of date.
     later = EX_AS_OF + dt.timedelta(days=400)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import on_its_day
+from due_world import score_on_its_day
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -27,7 +28,7 @@ PAYER = make_ric("110108", dt.date(1990, 7, 8), 22)
 
 
 def run(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"}
+    env = {k: v for k, v in os.environ.items() if k != "SOCIALCREDIT_DB_KEY"} | {"COLUMNS": "200"} | on_its_day(args)
     proc = subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -64,7 +65,7 @@ def through_the_registry(
                 REJECTED.get(path.name, 0),
             ), report
         for as_of in runs:
-            score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of))
+            score_on_its_day(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of))
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,9 @@ def test_the_daily_job_looks_again_while_a_listing_it_left_may_be_re_dated(
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
         store.execute("UPDATE score_runs SET started_at = CAST(least(as_of, DATE '2026-04-10') AS TIMESTAMP)")
         store.execute("DELETE FROM schema_version WHERE version >= 45")
+        # and it dated a past-dated run's notice by the run's date, not the day the run was made (2026-04-10)
+        store.execute("UPDATE listings SET noticed_on = as_of FROM score_runs WHERE run_id = notice_run_id")
+        store.execute("UPDATE listings SET effective_on = noticed_on + INTERVAL 60 DAY WHERE notice_run_id = 3")
     assert listings(db)[1] == (2, C, "pending", dt.date(2026, 4, 30), None, 3)
     first = cli(db, "due", "run", "--json", today="2026-04-10")
     assert first.returncode == 0, first.stderr

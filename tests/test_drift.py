@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from due_world import score_on_its_day
 from lab_world import AS_OF, PLUS, P, build, current
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.reporting.drift import EPSILON, SCORE_BINS, psi, run_drift
-from socialcredit.registry.scoring.runs import score
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 
@@ -58,7 +58,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, 
     folder = tmp_path_factory.mktemp("drift")
     reg = build(folder)
     first = reg.score(current()).run_id
-    same = score(reg.store, current(), AS_OF).run_id
+    same = score_on_its_day(reg.store, current(), AS_OF).run_id
     reg.send(
         "tax_bureau",
         [
@@ -74,7 +74,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, 
             if i not in PLUS
         ],
     )
-    later = score(reg.store, current(), AS_OF).run_id
+    later = score_on_its_day(reg.store, current(), AS_OF).run_id
     reg.store.execute("CHECKPOINT")  # the console script reads a copy of the file
     yield folder / "registry.duckdb", reg.store, first, same, later
     reg.store.close()
@@ -117,7 +117,7 @@ def test_refusals(runs: tuple[Path, Any, int, int, int]) -> None:
 
     other = builtin_policy("sesame")
     publish_policy(store, other)
-    sesame = score(store, other, AS_OF).run_id
+    sesame = score_on_its_day(store, other, AS_OF).run_id
     with pytest.raises(WorkflowError, match=r"^run 1 is of policy lab and run \d+ of sesame: drift compares"):
         run_drift(store, first, sesame)
 
@@ -161,7 +161,7 @@ def test_a_version_change_reports_rules_added_and_removed_and_bins_both_runs_on_
     first = reg.score(parse_policy(v1, "lab@1")).run_id
     second_policy = parse_policy(v2, "lab@2")
     publish_policy(reg.store, second_policy)
-    second = score(reg.store, second_policy, AS_OF).run_id
+    second = score_on_its_day(reg.store, second_policy, AS_OF).run_id
     try:
         d = run_drift(reg.store, first, second)
     finally:
@@ -208,7 +208,7 @@ def test_the_dashboard_names_the_rules_added_and_removed_and_the_common_scale_in
     first = reg.score(parse_policy(v1, "lab@1")).run_id
     second_policy = parse_policy(v2, "lab@2")
     publish_policy(reg.store, second_policy)
-    second = score(reg.store, second_policy, AS_OF).run_id
+    second = score_on_its_day(reg.store, second_policy, AS_OF).run_id
     operator = issue_key(reg.store, "operator", "registry operations").token
     app = create_app(tmp_path / "registry.duckdb", store=reg.store)
     try:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from due_world import build
+from due_world import build, score_on_its_day
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.reporting.drift import latest_drift
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 
 
 def test_latest_drift_leaves_a_what_if_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,7 +23,7 @@ def test_latest_drift_leaves_a_what_if_out(tmp_path: Path, monkeypatch: pytest.M
     try:
         beijing = resolve_policy(store, "beijing")
         for as_of in (dt.date(2026, 4, 10), dt.date(2026, 4, 10), dt.date(2027, 3, 1)):
-            score(store, beijing, as_of)
+            score_on_its_day(store, beijing, as_of)
         assert store.execute("SELECT run_id, standing FROM score_runs ORDER BY run_id").fetchall() == [
             (1, "ordinary"),
             (2, "ordinary"),

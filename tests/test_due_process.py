@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
+from due_world import JUDGMENT, A, B, C, build, ingest, score_on_its_day, write_csv
 from socialcredit.errors import DecisionError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
@@ -35,7 +35,7 @@ from socialcredit.registry.reporting.file_page import file_names
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file, render_html
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import rerun, score
+from socialcredit.registry.scoring.runs import rerun
 from socialcredit.store import Store
 
 D = dt.date
@@ -49,7 +49,7 @@ def store(tmp_path: Path) -> Store:
 
 def run(store: Store, as_of: dt.date, policy: str = "beijing") -> dict[str, tuple[int, list[str]]]:
     """Score as of a date; each subject's (score, lists as the run found them)."""
-    summary = score(store, resolve_policy(store, policy), as_of)
+    summary = score_on_its_day(store, resolve_policy(store, policy), as_of)
     rows = store.rows("SELECT subject_id, score, lists FROM run_results WHERE run_id = ?", [summary.run_id])
     return {r["subject_id"]: (r["score"], list(r["lists"])) for r in rows}
 
@@ -901,11 +901,11 @@ def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last
     assert run_daily(store, D(2027, 6, 1))["publication_ended"] == []
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-06-02")  # runs of their day, not what-ifs
-    score(store, resolve_policy(store, "beijing@2026.2"), D(2027, 6, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing@2026.2"), D(2027, 6, 2))
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [("effective", None)]
     # a run of the new version applies its 400 days, and so does the daily job after it
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-06-03")
-    score(store, resolve_policy(store, "beijing@2026.3"), D(2027, 6, 3))
+    score_on_its_day(store, resolve_policy(store, "beijing@2026.3"), D(2027, 6, 3))
     assert [(x["status"], x["closed_on"]) for x in list_listings(store, subject_id=A)] == [
         ("publication_ended", "2027-05-07")
     ]
@@ -1015,8 +1015,8 @@ def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_th
     dispute_id = filed["dispute_id"]
 
     def agree(as_of: dt.date) -> None:  # the scores from the kept state and from the records agree after the purge
-        kept = score(store, resolve_policy(store, "beijing"), as_of)
-        records = score(store, resolve_policy(store, "beijing"), as_of, from_records=True)
+        kept = score_on_its_day(store, resolve_policy(store, "beijing"), as_of)
+        records = score_on_its_day(store, resolve_policy(store, "beijing"), as_of, from_records=True)
         assert (kept.source, records.source) == ("state", "records")
         assert run_differences(store, kept.run_id, records.run_id) == []
 
@@ -1213,7 +1213,7 @@ def test_a_notice_told_once_is_not_told_again_when_only_the_words_change(
     renamed = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2026.2"', 1)
     renamed = renamed.replace("en: Sesame-style commercial score", "en: Sesame-style commercial credit score", 1)
     assert publish_policy(store, parse_policy(renamed, "sesame-2026.2.yaml"))
-    assert score(store, resolve_policy(store, "sesame"), D(2027, 5, 2)).policy_version == "2026.2"
+    assert score_on_its_day(store, resolve_policy(store, "sesame"), D(2027, 5, 2)).policy_version == "2026.2"
     assert notify_mandatory(store, D(2027, 5, 3)) == 0
     store.execute(  # a store upgraded from before, its residents told after the date in the words of then
         "UPDATE notifications SET text_en = 'Since 2027-07-01, policy sesame counts commercial data for everyone, "
@@ -1339,10 +1339,10 @@ def test_a_public_lookup_needs_a_real_query(store: Store) -> None:
 
 def test_an_incremental_run_sees_disputes_and_repairs_like_a_full_run(store: Store) -> None:
     sesame = resolve_policy(store, "sesame")
-    score(store, sesame, D(2026, 2, 1))
+    score_on_its_day(store, sesame, D(2026, 2, 1))
     disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="resident", today=D(2026, 2, 1))
-    inc = score(store, sesame, D(2026, 2, 1), incremental=True)
-    full = score(store, sesame, D(2026, 2, 1))
+    inc = score_on_its_day(store, sesame, D(2026, 2, 1), incremental=True)
+    full = score_on_its_day(store, sesame, D(2026, 2, 1))
     cols = "subject_id, score, tier, lists, grants"
     q = f"SELECT {cols} FROM run_results WHERE run_id = ? ORDER BY subject_id"
     assert inc.mode == "incremental" and inc.rescored == 1  # only A's inputs changed
@@ -1356,7 +1356,7 @@ def test_the_residents_file_shows_no_unfinished_run(store: Store) -> None:
     policy with only such a run is not among the scored ones the consents page names."""
     from socialcredit.registry.scoring.runs import scored_policy_ids
 
-    finished = score(store, resolve_policy(store, "beijing"), D(2026, 4, 2)).run_id
+    finished = score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2)).run_id
     unfinished = finished + 100
     with store.transaction():  # a copy of the run, never finished, under sesame, its scores 1 point apart
         store.execute(
@@ -1413,14 +1413,14 @@ def test_a_run_dated_ahead_of_today_does_not_make_todays_runs_past_dated(
 def test_a_rerun_at_the_latest_runs_watermark_moves_no_listing(store: Store, tmp_path: Path) -> None:
     """Nothing ingested between: a rerun of run 1 under its policy version after run 2 under a version that no longer
     lists A is no news; it is recorded as a rerun and neither notices A again nor tells A anything."""
-    first = score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    first = score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
     text = resolve_policy(store, "beijing").text.replace('version: "2026.2"', 'version: "2026.3"')
     text = text.replace(
         "when: \"defaulter and status == 'unfulfilled'\"",
         "when: \"defaulter and status == 'unfulfilled' and amount > 1000000\"",
     )
     (tmp_path / "beijing.yaml").write_text(text, encoding="utf-8")
-    second = score(store, resolve_policy(store, str(tmp_path / "beijing.yaml")), D(2026, 2, 1))
+    second = score_on_its_day(store, resolve_policy(store, str(tmp_path / "beijing.yaml")), D(2026, 2, 1))
     assert second.watermark == first.watermark
     before = [(x["listing_id"], x["status"]) for x in list_listings(store, subject_id=A)]
     told = len(list_notifications(store, A))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, B, build
+from due_world import A, B, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import ROLES, issue_key
 from socialcredit.registry.due_process.disputes import lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 from web_helpers import csrf_of, failure_of, sign_in, signed_in
 
@@ -39,9 +38,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(TODAY_ENV, "2026-02-01")
         beijing = resolve_policy(store, "beijing")
-        score(store, beijing, dt.date(2026, 2, 1))
+        score_on_its_day(store, beijing, dt.date(2026, 2, 1))
         mp.setenv(TODAY_ENV, "2026-04-02")  # a run of its day (one dated after today is a what-if, not in force)
-        score(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+        score_on_its_day(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
         keys = {
             "resident": issue_key(store, "resident", "张三", subject=A).token,
             "other_resident": issue_key(store, "resident", "李四", subject=B).token,
@@ -263,7 +262,9 @@ def test_a_consent_is_a_json_true_or_false_and_nothing_else_is_taken_for_one(wor
     assert client.get("/v1/consents", headers=resident).json()["history"] == before
 
 
-def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world: dict[str, Any]) -> None:
+def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client: httpx.Client = world["client"]
     store = world["store"]
     resident, courts, railway = auth(world, "resident"), auth(world, "furnisher"), auth(world, "relying_party")
@@ -296,7 +297,7 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
             }
         ],
     )
-    os.environ[TODAY_ENV] = "2026-04-03"
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")  # put back after the test: the tests after it keep the world's day
     filed = client.post(
         "/v1/disputes", json={"source_id": "courts", "record_id": "J1", "reason": "I paid it"}, headers=resident
     )
@@ -312,10 +313,10 @@ def test_the_blacklisted_resident_disputes_and_the_source_does_not_answer(world:
     )
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_your_dispute")
     # The courts do not answer. On 2026-05-04 (day 31) the daily run resolves it for the resident.
-    os.environ[TODAY_ENV] = "2026-05-04"  # the run of that day is in force (one dated after today is a what-if)
+    monkeypatch.setenv(TODAY_ENV, "2026-05-04")  # the run of that day is in force (one dated after today is a what-if)
     with world["lock"]:
         assert lapse_overdue(store, dt.date(2026, 5, 4)) == [dispute["dispute_id"]]
-        score(store, resolve_policy(store, "beijing"), dt.date(2026, 5, 4))
+        score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 5, 4))
         world["service"].refresh_snapshots(store)  # a run made beside the service (it refreshes after its own)
     late = client.post(
         f"/v1/disputes/{dispute['dispute_id']}/answer", json={"outcome": "verified", "note": "late"}, headers=courts
@@ -371,8 +372,8 @@ def _blacklisted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, dt.date(2026, 2, 1))
-    score(store, beijing, dt.date(2026, 4, 2))
+    score_on_its_day(store, beijing, dt.date(2026, 2, 1))
+    score_on_its_day(store, beijing, dt.date(2026, 4, 2))
     listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
     return store, int(listing)
 
@@ -493,8 +494,8 @@ def test_an_override_under_a_positional_policy_answers_at_once_and_decisions_fol
     text = text.replace('grant_if: "not blacklist"', 'grant_if: "not blacklist and percentile >= 0"', 1)
     positional = parse_policy(text, "beijing.yaml", store.catalog)
     assert publish_policy(store, positional)
-    score(store, positional, dt.date(2026, 2, 1))
-    score(store, positional, dt.date(2026, 4, 2))
+    score_on_its_day(store, positional, dt.date(2026, 2, 1))
+    score_on_its_day(store, positional, dt.date(2026, 4, 2))
     listing = int(store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A]))
     railway = issue_key(
         store,
@@ -907,3 +908,50 @@ def test_a_decision_takes_lang_as_a_query_parameter_as_every_other_route(world: 
         ), path
         other = client.post(path, params={"lang": "fr"}, json=body, headers=railway)
         assert (other.status_code, other.json()["error"]["field"]) == (422, "query.lang"), path
+
+
+def test_a_run_made_after_its_date_gives_its_notice_on_the_day_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``POST /v1/jobs`` as of 2026-11-01 on 2026-12-06 (the registry's today): A's notice is dated 2026-12-06 and
+    the listing takes effect 60 days later, on 2027-02-04, the whole grace. Until 2026-12-06 the notice and its
+    listing were dated 2026-11-01, in effect on 2026-12-31: 25 real days of notice, by a notice dated before it was
+    made. What the notice says was found is as of the run's date."""
+    monkeypatch.setenv(TODAY_ENV, "2026-12-06")
+    store = build(tmp_path)
+    resident = {"Authorization": f"Bearer {issue_key(store, 'resident', '张三', subject=A).token}"}
+    operator = {"Authorization": f"Bearer {issue_key(store, 'operator', 'registry operations').token}"}
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            started = client.post("/v1/jobs", json={"policy": "beijing", "as_of": "2026-11-01"}, headers=operator)
+            assert started.status_code == 202, started.text
+            job_id = started.json()["job_id"]
+            for thread in threading.enumerate():  # the job's own thread: joined, not polled
+                if thread.name == f"score-job-{job_id}":
+                    thread.join(120)
+            job = client.get(f"/v1/jobs/{job_id}", headers=operator).json()
+            assert (job["status"], job["summary"]["as_of"], job["summary"]["standing"]) == (
+                "finished",
+                "2026-11-01",
+                "ordinary",
+            ), job
+            [listing] = client.get("/v1/notices", headers=resident).json()
+            # 2026-12-06 + 60 days: 25 days of December, 31 of January, 4 of February
+            assert (listing["status"], listing["noticed_on"], listing["effective_on"]) == (
+                "pending",
+                "2026-12-06",
+                "2027-02-04",
+            )
+            told = client.get(f"/v1/subjects/{A}/file", headers=resident).json()["notifications"]
+            assert [(n["created_on"], n["kind"], n["text"]) for n in told] == [
+                (
+                    "2026-12-06",
+                    "listing_notice",
+                    "Notice: under the Beijing social credit score you meet a criterion of the blacklist: judgment "
+                    "defaulter (record J1), as found as of 2026-11-01. The listing takes effect on 2027-02-04 unless "
+                    "the cause is resolved before then. You may dispute the record, or fulfil the obligation.",
+                )
+            ]
+    finally:
+        store.close()

@@ -17,28 +17,37 @@ from socialcredit.store import open_store
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
 
-def sc(*args: str, db: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def sc(*args: str, db: Path, check: bool = True, today: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``socialcredit ARGS --db DB``: no store key; the registry's today ``today`` when given, else the machine's."""
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}
+    env |= {"SOCIALCREDIT_TODAY": today} if today else {}
     proc = subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env | {"COLUMNS": "200"})
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc
 
 
-@pytest.mark.slow
-def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
+def _defaulter(folder: Path) -> Path:
+    """A store ``t.duckdb`` in ``folder`` made by the console script: A (张三) and A's unpaid judgment J1 of
+    2026-01-10, which puts A on Beijing's blacklist (60 days' grace)."""
+    db = folder / "t.duckdb"
     sc("init", db=db)
-    (tmp_path / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
-    (tmp_path / "c.csv").write_text(
+    (folder / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
+    (folder / "c.csv").write_text(
         "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
         f"J1,{A},court_judgment,2026-01-10,civil,12000,unfulfilled,true\n",
         encoding="utf-8",
     )
-    sc("ingest", str(tmp_path / "s.csv"), "--source", "civil_affairs", db=db)
-    sc("ingest", str(tmp_path / "c.csv"), "--source", "courts", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    sc("ingest", str(folder / "s.csv"), "--source", "civil_affairs", db=db)
+    sc("ingest", str(folder / "c.csv"), "--source", "courts", db=db)
+    return db
+
+
+@pytest.mark.slow
+def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
+    db = _defaulter(tmp_path)
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db, today="2026-02-01")
+    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db, today="2026-04-02")
     listed = json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)
     assert [(n["status"], n["effective_on"]) for n in listed] == [("effective", "2026-04-02")]
     filed = sc("dispute", "file", A, "courts", "J1", "--reason", "Paid [receipt 7]", "--today", "2026-04-03", db=db)
@@ -46,7 +55,7 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
         f"dispute 1: record J1 (courts) of {A}: open, opened 2026-04-03, answer due by 2026-05-03"
     )
     assert "1 overdue dispute resolved" in sc("due", "run", "--today", "2026-05-04", db=db).stdout
-    sc("score", "--policy", "beijing", "--as-of", "2026-05-04", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-05-04", db=db, today="2026-05-04")
     assert sc("lookup", "张三", db=db).stdout.strip() == "张三: not on any public list."
     assert sc("lookup", "张三", "--lang", "zh", db=db).stdout == "张三：不在任何公开名单上。\n"
     late = sc("dispute", "answer", "1", "verified", "--note", "late", "--today", "2026-05-05", db=db, check=False)
@@ -65,6 +74,34 @@ def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
         "2026-05-04 [listing_delisted] Beijing social credit score · blacklist (judgment defaulter): the cause was "
         "resolved; the listing has ended."
     )
+
+
+def test_a_late_run_from_the_command_line_gives_its_notice_on_the_day_it_is_made(tmp_path: Path) -> None:
+    """``score --as-of 2026-11-01`` run on 2026-12-06: A's notice is of 2026-12-06 and the listing waits the whole
+    60 days, to 2027-02-04 (until 2026-12-06 the notice was dated 2026-11-01 and the listing took effect on
+    2026-12-31, 25 days after it was made)."""
+    db = _defaulter(tmp_path)
+    sc("score", "--policy", "beijing", "--as-of", "2026-11-01", db=db, today="2026-12-06")
+    listed = json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)
+    assert [(n["status"], n["noticed_on"], n["effective_on"]) for n in listed] == [
+        ("pending", "2026-12-06", "2027-02-04")
+    ]
+    assert sc("notifications", A, db=db).stdout.splitlines() == [
+        "2026-12-06 [listing_notice] Notice: under the Beijing social credit score you meet a criterion of the "
+        "blacklist: judgment defaulter (record J1), as found as of 2026-11-01. The listing takes effect on 2027-02-04 "
+        "unless the cause is resolved before then. You may dispute the record, or fulfil the obligation."
+    ]
+    zh = sc("notifications", A, "--lang", "zh", db=db).stdout
+    assert zh == (
+        "2026-12-06 [listing_notice] 通知：根据北京市社会信用评分，您符合失信名单的列入条件：失信被执行人"
+        "（记录 J1）（截至 2026-11-01 的评分结果）。除非在此之前原因消除，将于 2027-02-04 起列入。"
+        "您可以对记录提出异议或履行义务。\n"
+    )
+    # the day before the new date the cause is still there and the listing still waits; on it, it takes effect
+    sc("score", "--policy", "beijing", "--as-of", "2027-02-03", db=db, today="2027-02-03")
+    assert [n["status"] for n in json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)] == ["pending"]
+    sc("score", "--policy", "beijing", "--as-of", "2027-02-04", db=db, today="2027-02-04")
+    assert [n["status"] for n in json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)] == ["effective"]
 
 
 def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: Path) -> None:
@@ -102,7 +139,7 @@ def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_pat
 
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db, today="2026-02-26")
     sc("dispute", "file", C, "courts", "K1", "--reason", "Not my case", "--today", "2026-05-20", db=db)
     assert sc("due", "run", "--today", "2026-05-28", db=db).stdout.splitlines()[0] == (
         "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 record "
@@ -287,7 +324,7 @@ def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp
     text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: honours\nversion: "1"', 1)
     assert text.count("redlist") == 4  # the list's id and name, and the service that grants it
     (tmp_path / "honours.yaml").write_text(text.replace("redlist", "honour_roll"), encoding="utf-8")
-    sc("score", "--policy", str(tmp_path / "honours.yaml"), "--as-of", "2026-04-02", db=db)
+    sc("score", "--policy", str(tmp_path / "honours.yaml"), "--as-of", "2026-04-02", db=db, today="2026-04-02")
     refused = sc("list", "redlist", "--policy", "honours", db=db, check=False)
     lists = "blacklist, honour_roll, high_spending_restriction"
     assert (refused.returncode, refused.stderr.strip()) == (
@@ -311,8 +348,8 @@ def test_the_public_lookup_in_chinese_has_the_pages_column_words(tmp_path: Path)
     )
     sc("ingest", str(tmp_path / "s.csv"), "--source", "civil_affairs", db=db)
     sc("ingest", str(tmp_path / "c.csv"), "--source", "courts", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db, today="2026-02-01")
+    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db, today="2026-04-02")
     masked = A[:6] + "********" + A[-4:]
     zh = [line.split() for line in sc("lookup", "张三", "--lang", "zh", db=db).stdout.splitlines()]
     assert zh == [
@@ -333,13 +370,12 @@ def test_notifications_name_a_listing_notice_s_policy(tmp_path: Path) -> None:
     """A listing's notices name the policy they were given under, as the resident's page does (two policies' lists
     may share a name): once, where the notice does not name it itself; before, the command line printed the
     effective listing's notice without its policy."""
-    from due_world import build
+    from due_world import build, score_on_its_day
     from socialcredit.registry.scoring.policies import resolve_policy
-    from socialcredit.registry.scoring.runs import score
 
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
     db = store.path
     store.close()
     assert sc("notifications", A, db=db).stdout.splitlines() == [

@@ -23,6 +23,8 @@ import duckdb
 import pytest
 
 from api_helpers import free_port
+from cli_helpers import on_its_day
+from due_world import score_on_its_day
 from socialcredit.cli_help import EXIT_CODES
 from socialcredit.identifiers import make_ric
 
@@ -42,7 +44,7 @@ def sc(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 12
         [CLI, *map(str, args)],
         capture_output=True,
         text=True,
-        env=base | {"COLUMNS": "200"} | (env or {}),
+        env=base | {"COLUMNS": "200"} | on_its_day(args) | (env or {}),
         timeout=timeout,
         check=False,
     )
@@ -59,7 +61,6 @@ def _build(db: Path, folder: Path) -> None:
     from socialcredit.regions.exchange import set_region
     from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.registry.scoring.policies import resolve_policy
-    from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
     (folder / "subjects.csv").write_text(
@@ -74,8 +75,8 @@ def _build(db: Path, folder: Path) -> None:
         assert ingest_file(store, folder / "subjects.csv", "civil_affairs").rejected == 0
         assert ingest_file(store, folder / "courts.csv", "courts").rejected == 0
         loaded = resolve_policy(store, "beijing")
-        score(store, loaded, dt.date(2026, 8, 31))
-        score(store, loaded, dt.date(2026, 11, 1))
+        score_on_its_day(store, loaded, dt.date(2026, 8, 31))
+        score_on_its_day(store, loaded, dt.date(2026, 11, 1))
         set_region(store, "110000", "Beijing")
     finally:
         store.close()

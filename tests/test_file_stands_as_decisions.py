@@ -20,13 +20,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, B, build, ingest, write_csv
+from due_world import A, B, build, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -35,7 +34,7 @@ SERVICES = ("high_speed_rail", "flight", "air_travel", "star_hotel")
 
 def test_the_exported_file_grants_services_as_a_decision_does_in_the_notice_period(tmp_path: Path) -> None:
     store = build(tmp_path)
-    run = score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+    run = score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert store.one("SELECT status FROM listings WHERE subject_id = ?", [A]) == "pending"
     index = {s.id: i for i, s in enumerate(resolve_policy(store, "beijing").policy.services)}
     grants = int(store.one("SELECT grants FROM run_results WHERE run_id = ? AND subject_id = ?", [run.run_id, A]))
@@ -60,8 +59,8 @@ def test_the_file_names_the_change_decisions_stand_on_for_a_subject_not_rescored
 ) -> None:
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
-    run = score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+    run = score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
     resident = issue_key(store, "resident", "张三", subject=A).token
     own = {"Authorization": f"Bearer {resident}"}
     bank = issue_key(

@@ -18,11 +18,10 @@ import httpx
 import pytest
 
 from api_helpers import auth, generous, serving
-from due_world import B, C, build
+from due_world import B, C, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -87,7 +86,7 @@ def test_the_command_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     store = build(tmp_path_factory.mktemp("freeze_api"))
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
     known = {"bank_loan", "high_speed_rail"}
 
     def lender(name: str) -> Any:
@@ -375,7 +374,7 @@ def test_a_lift_for_a_party_a_freeze_never_acts_on_is_refused_by_every_face(tmp_
     # The page offered only the parties a freeze acts on and refused a railway's lift, while the API and the command
     # line answered 200 / exit 0 and stored it: a lift that changed nothing. The registry refuses it for every face.
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 3, 1))
     rail = issue_key(store, "relying_party", "12306", services=["high_speed_rail"], purposes=["ticket"]).party.key_id
     bank = issue_key(store, "relying_party", "Bank One", services=["bank_loan"], purposes=["loan"]).party.key_id
     resident = auth(issue_key(store, "resident", "B", subject=B).token)

@@ -16,12 +16,11 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 
@@ -29,8 +28,8 @@ def test_the_held_note_names_the_open_dispute_of_the_record(tmp_path: Path, monk
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1))
-    score(store, sesame, dt.date(2026, 4, 2))
+    score_on_its_day(store, sesame, dt.date(2026, 2, 1))
+    score_on_its_day(store, sesame, dt.date(2026, 4, 2))
     resident = issue_key(store, "resident", "张三", subject=A).token
     listing = int(store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A]))
     app = create_app(tmp_path / "due.duckdb", store=store)

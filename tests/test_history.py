@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import JUDGMENT, A, B, build, ingest, write_csv
+from due_world import JUDGMENT, A, B, build, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -38,7 +38,6 @@ from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 from web_helpers import sign_in
 
@@ -47,14 +46,14 @@ D = dt.date
 
 def _three_runs(store: Store, folder: Path) -> None:
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
     ticket = [["T2", A, "traffic_ticket", "2026-03-01", "speeding", "200", "paid"]]
     header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
     ingest(store, write_csv(folder / "ticket.csv", header, ticket), "traffic_police", D(2026, 3, 1))
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
     ingest(store, write_csv(folder / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
-    score(store, beijing, D(2026, 4, 20))
+    score_on_its_day(store, beijing, D(2026, 4, 20))
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +197,7 @@ def _noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, An
     monkeypatch.setenv(TODAY_ENV, "2026-04-20")
     store = build(tmp_path)
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
     return store, beijing
 
 
@@ -210,7 +209,7 @@ def test_a_listing_resolved_in_its_notice_period_was_never_on_the_list(
     store, beijing = _noticed(tmp_path, monkeypatch)
     paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
     ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 2, 10))
-    score(store, beijing, D(2026, 2, 20))
+    score_on_its_day(store, beijing, D(2026, 2, 20))
     assert _lists_by_run(score_history(store, A)) == [
         ("2026-02-20", [], [], [], []),
         ("2026-02-01", [], ["blacklist"], None, None),
@@ -224,10 +223,10 @@ def test_a_listing_overridden_while_its_cause_remains_is_left_at_the_next_run(
     # finds the list, but decisions no longer count it, so neither does the history (it was judged by the
     # listing's present status alone); the run of 2026-04-02 keeps it, as it was in effect that day
     store, beijing = _noticed(tmp_path, monkeypatch)
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     [listing] = list_listings(store, subject_id=A)
     override_listing(store, int(listing["listing_id"]), "court confirmed a payment plan", "op", today=D(2026, 4, 5))
-    score(store, beijing, D(2026, 4, 10))
+    score_on_its_day(store, beijing, D(2026, 4, 10))
     assert _lists_by_run(score_history(store, A)) == [
         ("2026-04-10", [], [], [], ["blacklist"]),
         ("2026-04-02", ["blacklist"], [], ["blacklist"], []),
@@ -245,7 +244,7 @@ def test_a_listing_ended_after_the_latest_run_is_left_live_not_at_the_run(
     # service holds while its patch after the override waits (a policy judging on rank or percentile whose
     # explanations are loading, service.relisted); tests/test_history_live.py overrides through the service
     store, beijing = _noticed(tmp_path, monkeypatch)
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     run_id, watermark = store.rows("SELECT run_id, watermark FROM score_runs ORDER BY run_id DESC LIMIT 1")[0].values()
     view = LiveView({"score": 895, "tier": "B", "lists": ["blacklist"]}, [], [], 2, 50.0, int(watermark) + 1)
     [listing] = list_listings(store, subject_id=A)
@@ -328,7 +327,7 @@ def test_two_runs_of_one_date_are_regions_of_two_names(tmp_path: Path) -> None:
         late = [["T3", A, "traffic_ticket", "2026-04-15", "speeding", "200", "paid"]]
         header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
         ingest(store, write_csv(tmp_path / "late.csv", header, late), "traffic_police", D(2026, 4, 20))
-        score(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
+        score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
         key = issue_key(store, "resident", "张三", subject=A).token
         app = create_app(tmp_path / "due.duckdb", store=store)
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
@@ -386,12 +385,12 @@ def _history_pages(folder: Path, latest: str) -> dict[str, str]:
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv(TODAY_ENV, "2026-04-20")
-            score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+            score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
             text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
             publish_policy(store, parse_policy(latest_text(text, latest), "beijing.yaml", store.catalog))
             paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
             ingest(store, write_csv(folder / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
-            score(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
+            score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 20))
             key = issue_key(store, "resident", "张三", subject=A).token
             app = create_app(folder / "due.duckdb", store=store)
             with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -19,13 +19,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 D = dt.date
@@ -40,7 +39,7 @@ def _service(folder: Path, *as_of: dt.date) -> Iterator[tuple[httpx.Client, dict
     try:
         beijing = resolve_policy(store, "beijing")
         for day in as_of:
-            score(store, beijing, day)
+            score_on_its_day(store, beijing, day)
         keys = {
             "courts": issue_key(store, "furnisher", "courts", source="courts").token,
             "traffic": issue_key(store, "furnisher", "traffic police", source="traffic_police").token,

@@ -19,7 +19,7 @@ from typing import Any, cast
 import pytest
 
 from api_helpers import serve
-from due_world import JUDGMENT, A, build, ingest, write_csv
+from due_world import JUDGMENT, A, build, ingest, score_on_its_day, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
@@ -28,7 +28,6 @@ from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.reporting.history import score_history
 from socialcredit.registry.reporting.resident_file import export_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 D = dt.date
@@ -60,12 +59,12 @@ def test_a_what_if_is_marked_and_the_changes_and_live_view_stand_on_the_run_in_f
     store = build(tmp_path)
     try:
         beijing = resolve_policy(store, "beijing")
-        score(store, beijing, D(2026, 2, 1))
+        score_on_its_day(store, beijing, D(2026, 2, 1))
         ticket = [["T2", A, "traffic_ticket", "2026-03-01", "speeding", "200", "paid"]]
         header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
         ingest(store, write_csv(tmp_path / "ticket.csv", header, ticket), "traffic_police", D(2026, 3, 1))
-        score(store, beijing, D(2026, 4, 2))
-        score(store, beijing, D(2027, 6, 1))
+        score_on_its_day(store, beijing, D(2026, 4, 2))
+        score_on_its_day(store, beijing, D(2027, 6, 1))
         # the service's snapshots hold the run in force, run 2: A rescored live at 890
         live = {2: _view(890, 99)}
         history = score_history(store, A, live=cast(Any, live))
@@ -80,7 +79,7 @@ def test_a_what_if_is_marked_and_the_changes_and_live_view_stand_on_the_run_in_f
         assert (policy["live"]["run_id"], policy["live"]["score"], policy["live"]["change"]["score"]) == (2, 890, -5)
         paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
         ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
-        score(store, beijing, D(2026, 4, 20))
+        score_on_its_day(store, beijing, D(2026, 4, 20))
         history = score_history(store, A, lang="zh")
         assert _runs(history) == [
             (4, "ordinary", 995, (2, 100)),

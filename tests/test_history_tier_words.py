@@ -17,13 +17,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import JUDGMENT, A, build, ingest, write_csv
+from due_world import JUDGMENT, A, build, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 D = dt.date
@@ -36,10 +35,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(TODAY_ENV, "2026-04-20")
         sesame = resolve_policy(store, "sesame")
-        score(store, sesame, D(2026, 2, 1))
+        score_on_its_day(store, sesame, D(2026, 2, 1))
         paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
         ingest(store, write_csv(folder / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 4, 10))
-        score(store, sesame, D(2026, 4, 20))
+        score_on_its_day(store, sesame, D(2026, 4, 20))
         key = issue_key(store, "resident", "张三", subject=A).token
         app = create_app(folder / "due.duckdb", store=store)
         try:

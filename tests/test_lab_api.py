@@ -18,12 +18,12 @@ import httpx
 import pytest
 
 from api_helpers import auth, serving
+from due_world import score_on_its_day
 from lab_world import AS_OF, CANDIDATE, CURRENT, MINUS, PLUS, build, current
 from socialcredit.api.app import create_app
 from socialcredit.catalog import catalog_sha256, shipped_catalog_text
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import publish_policy
-from socialcredit.registry.scoring.runs import score
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 YAML = {"Content-Type": "application/yaml"}
@@ -43,7 +43,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     store = reg.store
     publish_policy(store, current())
     early = AS_OF.replace(year=AS_OF.year - 1)
-    runs = [score(store, current(), when).run_id for when in (early, AS_OF, AS_OF)]
+    runs = [score_on_its_day(store, current(), when).run_id for when in (early, AS_OF, AS_OF)]
     operator = issue_key(store, "operator", "registry operations").token
     resident = issue_key(store, "resident", "a resident", subject=reg_subject(store)).token
     store.execute("CHECKPOINT")

@@ -21,7 +21,7 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import CLI
-from due_world import A, build, scored
+from due_world import A, build, score_on_its_day, scored
 from socialcredit.api.app import create_app
 from socialcredit.cli import _members_as_decided
 from socialcredit.clock import TODAY_ENV
@@ -29,7 +29,6 @@ from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.scoring.policies import publish_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 from test_snapshot_background import held_back
 
@@ -80,8 +79,8 @@ def test_the_console_marks_held_under_a_positional_policy_and_writes_nothing_but
     text = text.replace('grant_if: "score >= 650"', 'grant_if: "score >= 650 and percentile >= 0"', 1)
     positional = parse_policy(text, "sesame.yaml", store.catalog)
     assert publish_policy(store, positional)
-    score(store, positional, dt.date(2026, 2, 1))
-    score(store, positional, dt.date(2026, 4, 2))
+    score_on_its_day(store, positional, dt.date(2026, 2, 1))
+    score_on_its_day(store, positional, dt.date(2026, 4, 2))
     file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
 
     def kept() -> list[object]:

@@ -13,26 +13,25 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.decisions.decide import Served, decide
 from socialcredit.registry.scoring.policies import publish_policy, resolve_policy
-from socialcredit.registry.scoring.runs import score
 
 D = dt.date
 
 
 def test_the_listings_end_reads_the_version_of_the_run_that_last_judged_it(tmp_path: Path) -> None:
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
-    old = score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    old = score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
     text = builtin_policy("beijing").text.replace('version: "2026.2"', 'version: "2026.3"', 1)
     criterion = "record: {record_type: court_judgment, when: \"defaulter and status == 'unfulfilled'\"}"
     assert text.count(criterion) == 1
     text = text.replace(criterion, criterion[:-1] + ", within_days: 200}")
     newer = parse_policy(text, "beijing.yaml")
     publish_policy(store, newer)
-    score(store, newer, D(2026, 4, 3))
+    score_on_its_day(store, newer, D(2026, 4, 3))
     listing = store.rows("SELECT status, last_run_id FROM listings WHERE subject_id = ?", [A])
     assert [(x["status"], x["last_run_id"]) for x in listing] == [("effective", old.run_id + 1)]
     served = Served(old.run_id, int(store.one("SELECT value FROM counters WHERE name = 'seq'")))

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import JUDGMENT, A, build, ingest, write_csv
+from due_world import JUDGMENT, A, build, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import WorkflowError
@@ -45,8 +45,8 @@ RESTORE = "The receipt was for another case; the judgment is unpaid."
 
 def _listed(tmp_path: Path) -> tuple[object, int]:
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
     listing = int(store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A]))
     return store, listing
 
@@ -56,8 +56,9 @@ def _rail(store: object) -> bool:
 
 
 def test_a_listing_restored_by_an_override_is_never_closed_before_the_override(tmp_path: Path) -> None:
-    """Restored on 2026-12-06, its cause gone by a run made on 2026-12-07 as of 2026-11-01: closed on 2026-12-06, the
-    restoration (until 2026-12-06 closed on 2026-11-01, a date before the override on its record)."""
+    """Restored on 2026-12-06, its cause gone by a run made on 2026-12-07 as of 2026-11-01: closed on 2026-12-07, the
+    day the run is made and its notice given (until 2026-12-06 closed on 2026-11-01, a date before the override on its
+    record; before notices were dated the day a run is made, on 2026-12-06, the restoration)."""
     store, lid = _listed(tmp_path)
     overrides.override_listing(store, lid, REMOVE, "operator", today=D(2026, 12, 6))
     overrides.override_listing(store, lid, RESTORE, "operator", outcome="restored", today=D(2026, 12, 6))
@@ -66,7 +67,7 @@ def test_a_listing_restored_by_an_override_is_never_closed_before_the_override(t
     run = score(store, resolve_policy(store, "beijing"), D(2026, 11, 1), today=D(2026, 12, 7))
     assert run.standing == "ordinary"
     closed = store.one("SELECT status || '/' || closed_on::VARCHAR FROM listings WHERE listing_id = ?", [lid])
-    assert closed == "delisted/2026-12-06"
+    assert closed == "delisted/2026-12-07"  # the day the run is made, after the override
     assert list_notifications(store, A)[-1]["kind"] == "listing_delisted"
 
 

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from tests.api_helpers import auth, scored_example, serving
 
+from due_world import score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions import live
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.service import Service
 
 RAIL = {"service": "high_speed_rail", "purpose": "ticket purchase"}
@@ -139,7 +139,7 @@ def test_a_fulfilled_judgment_grants_the_next_decision_and_a_full_run_agrees(liv
     snap = service.snapshot("high_speed_rail")
     with service.writer() as store:
         loaded = resolve_policy(store, "beijing")
-        full = score(store, loaded, snap.as_of, watermark=after["watermark"])
+        full = score_on_its_day(store, loaded, snap.as_of, watermark=after["watermark"])
         row = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [full.run_id, subject])[0]
     row_of = snap.row_of(subject)
     assert row_of is not None

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from due_world import score_on_its_day
 from relation_world import role
 from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, policy_text, tax
 from socialcredit.policy import parse_policy
@@ -22,7 +23,6 @@ from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.reporting.report import subject_report
-from socialcredit.registry.scoring.runs import score
 
 PERK = """\
 - id: perk
@@ -59,7 +59,7 @@ def test_a_grant_on_percentile_follows_the_scores_that_moved_live(tmp_path: Path
         watermark, rows, histogram = out
         assert snap.patch(rows, watermark, histogram) == 2
 
-        full = score(reg.store, loaded, AS_OF)
+        full = score_on_its_day(reg.store, loaded, AS_OF)
         assert full.watermark == watermark
         by_run = {
             str(r["subject_id"]): int(r["grants"])
@@ -127,7 +127,7 @@ def test_a_red_list_met_on_percentile_is_left_at_once_when_others_overtake(tmp_p
         assert out is not None
         snap.patch(out[1], out[0], out[2])
 
-        full = score(reg.store, loaded, AS_OF)
+        full = score_on_its_day(reg.store, loaded, AS_OF)
         on_top = sorted(s for s, lst, _c, _k in reg.list_entries(full.run_id) if lst == "top")
         assert on_top == sorted([p3, p4])
         assert [snap.decision(p, "vip", **ask).granted for p in (p1, p2, p3, p4)] == [False, False, True, True]
@@ -271,7 +271,7 @@ def test_an_entry_through_a_firm_met_on_percentile_goes_when_other_firms_overtak
         snap.patch(out[1], out[0], out[2])
         assert snap.row_of(director) not in snap.live  # no pass rescored the director
 
-        full = score(reg.store, loaded, AS_OF)
+        full = score_on_its_day(reg.store, loaded, AS_OF)
         assert full.watermark == out[0]
         on = sorted((s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id))
         assert (firm, "top_firms") not in on and (director, "officers") not in on
@@ -314,7 +314,7 @@ def _both_lists(when: str) -> str:
 def _agrees(reg: Any, snap: Snapshot, loaded: Any, out: Any, who: str) -> None:
     """After the pass ``out``, decisions on ``who`` are what a full run at the same watermark gives: on `officers`."""
     snap.patch(out[1], out[0], out[2])
-    full = score(reg.store, loaded, AS_OF)
+    full = score_on_its_day(reg.store, loaded, AS_OF)
     assert full.watermark == out[0]
     assert (who, "officers") in {(s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id)}
     ask = {"purpose": "a lounge", "requester": "tests"}
@@ -404,7 +404,7 @@ def _falls(reg: Any, snap: Snapshot, loaded: Any, out: Any, who: str) -> None:
     """After the pass ``out``, decisions on ``who`` are what a full run at the same watermark gives: off `officers`."""
     snap.patch(out[1], out[0], out[2])
     assert snap.row_of(who) not in snap.live  # the pass did not rescore the director
-    full = score(reg.store, loaded, AS_OF)
+    full = score_on_its_day(reg.store, loaded, AS_OF)
     assert full.watermark == out[0]
     assert who not in {s for s, lst, _c, _k in reg.list_entries(full.run_id) if lst == "officers"}
     ask = {"purpose": "a lounge", "requester": "tests"}
@@ -506,7 +506,7 @@ def test_a_director_appointed_after_his_firms_record_stays_off_a_held_at_cause_l
         assert out is not None
         snap.patch(out[1], out[0], out[2])
         assert snap.row_of(p) not in snap.live and snap.row_of(b) not in snap.live
-        full = score(reg.store, loaded, AS_OF)
+        full = score_on_its_day(reg.store, loaded, AS_OF)
         assert full.watermark == out[0]
         assert not any(s == p for s, _lst, _c, _k in reg.list_entries(full.run_id))
         decision = snap.decision(p, "lounge", **ask)
@@ -573,7 +573,7 @@ def _falling_rivals(tmp_path: Path, kind: str) -> tuple[Any, Snapshot, Any, str,
     assert out is not None
     snap.patch(out[1], out[0], out[2])
     assert snap.row_of(p) not in snap.live and snap.row_of(a) not in snap.live  # no pass rescored them
-    full = score(reg.store, loaded, AS_OF)
+    full = score_on_its_day(reg.store, loaded, AS_OF)
     assert full.watermark == out[0]
     on = {(s, lst) for s, lst, _c, _k in reg.list_entries(full.run_id)}
     assert (a, "top_firms") in on and (p, "officers") in on

@@ -12,13 +12,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from due_world import score_on_its_day
 from relation_world import role
 from scoring_helpers import AS_OF, Registry, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.live import LivePasses, changes, rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
-from socialcredit.registry.scoring.runs import score
 
 LOUNGE = """\
 - id: lounge
@@ -87,7 +87,7 @@ def _agree(reg: Registry, snap: Snapshot, loaded: LoadedPolicy, subjects: list[s
     Returns the live decisions by subject."""
     live = {sid: snap.decision(sid, "lounge", **ASK) for sid in subjects}
     quick = {sid: snap.decide(sid, "lounge", **ASK).granted for sid in subjects}
-    full = score(reg.store, loaded, AS_OF)
+    full = score_on_its_day(reg.store, loaded, AS_OF)
     assert full.watermark == snap.watermark
     for sid in subjects:
         by_run = decide(reg.store, sid, "lounge", "a lounge", today=AS_OF)

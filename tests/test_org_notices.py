@@ -13,12 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from due_world import ingest, write_csv
+from due_world import ingest, score_on_its_day, write_csv
 from org_world import DIRECTOR, ORG, OTHER_ORG, REP, build_org_world
 from socialcredit.registry.due_process.listings import activate_due
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store
 
 pytestmark = pytest.mark.slow  # a world built and scored per test
@@ -51,7 +50,7 @@ def _told(store: Store, kind: str) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def _score(store: Store, day: str) -> None:
-    score(store, resolve_policy(store, "beijing"), dt.date.fromisoformat(day))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date.fromisoformat(day))
 
 
 def test_the_first_notice_names_the_organisation_role_and_cause(tmp_path: Path) -> None:

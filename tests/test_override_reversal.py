@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.errors import WorkflowError
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process import overrides
 from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 
 D = dt.date
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -33,8 +32,8 @@ def test_a_reversal_tells_the_outcome_it_reverses_and_an_override_changing_nothi
     "refused" before it was "changed it to refused" — the decision's own outcome, not the granted one the first
     override gave it — and an override to the outcome a decision already stood at was taken and told as a change."""
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
     refused = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
     assert refused.granted is False and refused.inquiry_id is not None
     iid = refused.inquiry_id
@@ -69,8 +68,8 @@ def test_a_reversal_tells_the_outcome_it_reverses_and_an_override_changing_nothi
 
 def test_the_command_refuses_an_override_that_changes_nothing(tmp_path: Path) -> None:
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))  # the listing takes effect: refused
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))  # the listing takes effect: refused
     iid = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway").inquiry_id
     store.close()
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_TODAY")}

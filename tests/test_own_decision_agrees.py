@@ -14,13 +14,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import LOAN, A, bank_headers, build
+from due_world import LOAN, A, bank_headers, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.disputes import decide_review, escalate_dispute, file_dispute, lapse_overdue
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import sign_in
 
 # the banner of the listing, and the three services it refuses (rental, visa, credit) linking to it
@@ -63,8 +62,8 @@ def test_the_residents_own_decision_agrees_with_a_banks_through_a_dispute(
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1))
-    score(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect (30 days' grace)
+    score_on_its_day(store, sesame, dt.date(2026, 2, 1))
+    score_on_its_day(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect (30 days' grace)
     bank = bank_headers(store)
     resident = issue_key(store, "resident", "张三", subject=A).token
     own = {"Authorization": f"Bearer {resident}"}
@@ -129,8 +128,8 @@ def test_a_listing_overridden_that_the_snapshot_was_not_patched_for_is_told_as_a
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1), from_records=True)
-    score(store, sesame, dt.date(2026, 4, 2), from_records=True)
+    score_on_its_day(store, sesame, dt.date(2026, 2, 1), from_records=True)
+    score_on_its_day(store, sesame, dt.date(2026, 4, 2), from_records=True)
     bank = bank_headers(store)
     own = {"Authorization": "Bearer " + issue_key(store, "resident", "张三", subject=A).token}
     ops = {"Authorization": "Bearer " + issue_key(store, "operator", "registry operations").token}
@@ -182,8 +181,8 @@ def test_the_held_note_names_the_dispute_that_ended_withdrawing_the_record(
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
     sesame = resolve_policy(store, "sesame")
-    score(store, sesame, dt.date(2026, 2, 1))
-    score(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect
+    score_on_its_day(store, sesame, dt.date(2026, 2, 1))
+    score_on_its_day(store, sesame, dt.date(2026, 4, 2))  # A's blacklisting takes effect
     resident = issue_key(store, "resident", "张三", subject=A).token
     assert file_dispute(store, A, "courts", "J1", "paid", actor="resident")["dispute_id"] == 1
     if ending == "lapsed":

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from due_world import JUDGMENT, A, B, C, ingest, write_csv
+from due_world import JUDGMENT, A, B, C, ingest, score_on_its_day, write_csv
 from due_world import build as build_world
 from record_helpers import statements
 from socialcredit.errors import NotFoundError
@@ -26,7 +26,6 @@ from socialcredit.registry.reporting.report import subject_report
 from socialcredit.registry.reporting.resident_file import export_file
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.scoring.state import index_states
 from socialcredit.store import Store
 
@@ -54,8 +53,8 @@ def store(tmp_path: Path) -> Store:
     # filed 2026-03-20, due by 2026-04-19: still open at the run of 2026-04-02 (a dispute overdue by a run's date
     # lapses before the run reads)
     file_dispute(s, B, "traffic_police", "T1", "It was not my car.", actor="test", today=D(2026, 3, 20))
-    score(s, resolve_policy(s, "beijing"), D(2026, 2, 1))
-    score(s, resolve_policy(s, "beijing"), D(2026, 4, 2))
+    score_on_its_day(s, resolve_policy(s, "beijing"), D(2026, 2, 1))
+    score_on_its_day(s, resolve_policy(s, "beijing"), D(2026, 4, 2))
     return s
 
 
@@ -124,7 +123,7 @@ def test_the_file_s_runs_ranks_and_sizes_are_the_stored_ones(store: Store, tmp_p
         "civil_affairs",
         D(2026, 4, 3),
     )
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 3))
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 3))
     assert [s["of"] for s in subject_report(store, A, parts=("scores",))["scores"]] == [4]
     assert [s["of"] for s in subject_report(store, d, parts=("scores",))["scores"]] == [4]
 

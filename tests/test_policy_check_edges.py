@@ -301,12 +301,12 @@ def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_i
     """A store holds versions published before ids were bounded, tier ids checked and condition digits held to 0-9:
     read back, each keeps loading and running (a version that failed to load broke every run, decision and page of
     its policy); a policy being published meets every check."""
+    from due_world import score_on_its_day
     from scoring_helpers import AS_OF, open_registry, person, tax
     from socialcredit.errors import PolicyError
     from socialcredit.policy import parse_policy
     from socialcredit.registry.decisions.decide import decide
     from socialcredit.registry.scoring.policies import get_policy
-    from socialcredit.registry.scoring.runs import score
 
     long_id = "r" + "x" * 69
     text = policy_text(
@@ -333,7 +333,7 @@ def test_a_policy_published_before_the_stricter_checks_still_loads_and_runs_as_i
         reg.store.execute("INSERT INTO policies VALUES ('test', '1', ?, ?, now())", [digest, text])
         loaded = get_policy(reg.store, "test", "1")
         assert [r.id for r in loaded.policy.rules] == [long_id] and loaded.policy.tier_ids() == ["gold ", "bronze"]
-        run = score(reg.store, loaded, AS_OF)
+        run = score_on_its_day(reg.store, loaded, AS_OF)
         rows = {r["subject_id"]: (r["score"], r["tier"]) for r in reg.results(run.run_id).values()}
         assert rows == {person(1): (160, "gold "), person(2): (100, "bronze")}
         assert decide(reg.store, person(1), "perk", "a perk", requester="tests").granted is True
@@ -355,12 +355,11 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
     import httpx
 
     from api_helpers import serving
-    from due_world import A, build
+    from due_world import A, build, score_on_its_day
     from socialcredit.api.app import create_app
     from socialcredit.policies import __file__ as shipped
     from socialcredit.registry.decisions.decide import decide
     from socialcredit.registry.scoring.policies import resolve_policy
-    from socialcredit.registry.scoring.runs import score
 
     text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
     assert 'version: "2026.2"' in text
@@ -371,7 +370,7 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
         store.execute("INSERT INTO policies VALUES ('beijing', ?, ?, ?, now())", [marked, digest, text])
         in_force = resolve_policy(store, "beijing")
         assert in_force.policy.version == marked
-        score(store, in_force, dt.date(2026, 4, 2))
+        score_on_its_day(store, in_force, dt.date(2026, 4, 2))
         assert decide(store, A, "high_speed_rail", "ticket purchase", requester="tests").policy_version == marked
         app = create_app(tmp_path / "due.duckdb", store=store)
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -25,6 +25,7 @@ import sqlglot.expressions as exp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from due_world import score_on_its_day
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler.dialects import DuckDBDialect
 from socialcredit.compiler.lower import lower
@@ -1294,7 +1295,6 @@ def test_a_policy_edited_at_its_edges_is_refused_or_scores_alike_from_state_and_
     from socialcredit.errors import SocialCreditError
     from socialcredit.registry.due_process.retention import purge_expired
     from socialcredit.registry.scoring.policies import publish_policy
-    from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
     try:
@@ -1306,8 +1306,8 @@ def test_a_policy_edited_at_its_edges_is_refused_or_scores_alike_from_state_and_
         store = open_store(Path(folder) / "registry.duckdb")
         try:
             publish_policy(store, loaded)
-            state = score(store, loaded, dt.date(2026, 1, 1))
-            records = score(store, loaded, dt.date(2026, 1, 1), from_records=True)
+            state = score_on_its_day(store, loaded, dt.date(2026, 1, 1))
+            records = score_on_its_day(store, loaded, dt.date(2026, 1, 1), from_records=True)
             assert (state.source, records.source) == ("state", "records")
             assert run_differences(store, state.run_id, records.run_id) == []
             purge_expired(store, dt.date(2026, 1, 1))

@@ -20,12 +20,11 @@ import httpx
 import pytest
 
 from api_helpers import auth, serving
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process import repair
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import browser, shots
 
 __all__ = ["browser", "shots"]  # fixtures
@@ -64,8 +63,8 @@ def test_refused_reads_the_rule_disputes_with_a_file_repairs_is_granted_and_free
     tmp_path: Path, browser: Any, shots: Path
 ) -> None:
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), D(2026, 2, 1))  # noticed: 60 days of grace
-    score(store, resolve_policy(store, "beijing"), D(2026, 4, 2))  # listed
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 2, 1))  # noticed: 60 days of grace
+    score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))  # listed
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     rail = {"services": ["high_speed_rail"], "purposes": ["ticket purchase"], "known_services": {"high_speed_rail"}}
     loan = {"services": ["bank_loan"], "purposes": ["loan"], "known_services": {"bank_loan"}}

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import serving
-from due_world import JUDGMENT, A, build, ingest, write_csv
+from due_world import JUDGMENT, A, build, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.errors import WorkflowInputError
@@ -35,7 +35,6 @@ from socialcredit.registry.due_process.public_lists import (
     public_lookup_page,
 )
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from web_helpers import failure_of
 
 W = [make_ric("110108", dt.date(1970 + i, 1, 1), 40 + i) for i in range(3)]  # the three 张伟, in id order
@@ -58,8 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(TODAY_ENV, "2026-04-03")
         beijing = resolve_policy(store, "beijing")
-        score(store, beijing, D(2026, 2, 1))
-        score(store, beijing, D(2026, 4, 2))
+        score_on_its_day(store, beijing, D(2026, 2, 1))
+        score_on_its_day(store, beijing, D(2026, 4, 2))
         app = create_app(folder / "due.duckdb", store=store)
         try:
             with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -18,13 +18,12 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import publish_policy
-from socialcredit.registry.scoring.runs import score
 
 MASKED = A[:6] + "********" + A[-4:]
 
@@ -54,8 +53,8 @@ def test_a_listing_decisions_no_longer_apply_is_not_published_until_they_apply_i
     assert "counts_while_open: false" in text and 'version: "2026.3"' in text
     strict = parse_policy(text, "beijing.yaml")
     publish_policy(store, strict)
-    score(store, strict, dt.date(2026, 2, 1))
-    score(store, strict, dt.date(2026, 4, 2))  # A's blacklisting takes effect
+    score_on_its_day(store, strict, dt.date(2026, 2, 1))
+    score_on_its_day(store, strict, dt.date(2026, 4, 2))  # A's blacklisting takes effect
     own = {"Authorization": "Bearer " + issue_key(store, "resident", "张三", subject=A).token}
     courts = {"Authorization": "Bearer " + issue_key(store, "furnisher", "the courts", source="courts").token}
     listed = {"en": (1, [MASKED]), "zh": (1, [MASKED])}

@@ -248,7 +248,7 @@ def _noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     score(db, TODAY, TODAY)
     with open_store(db, key="") as store, store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
-    score(db, "2026-02-15", TODAY)
+    score(db, "2026-02-15", "2026-02-15")  # its notices dated its date, as that release dated them
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
@@ -429,7 +429,7 @@ def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing:
     with store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
     store.close()
-    score(db, "2026-03-20", TODAY)
+    score(db, "2026-03-20", "2026-03-20")  # its notices dated its date, as that release dated them
     score(db, "2027-02-01", "2027-02-01")
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
@@ -501,6 +501,28 @@ def test_a_listing_a_past_dated_run_noticed_and_a_what_if_put_in_effect_is_put_b
             ).fetchall()
         ]
         assert (detail["effective_on_before"], detail["effective_on"]) == ("2026-05-19", "2026-06-09")
+
+
+def test_a_notice_period_is_re_dated_from_the_day_the_run_that_found_the_cause_was_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The world above, with run 4 (as of 2026-04-10) made late, on 2026-05-01: a notice it gave would be dated
+    2026-05-01 and run 60 days, until 2026-06-30. Put back, B's notice period runs from that day too, until
+    2026-06-30; until 2026-12-06 it ran from run 4's date, until 2026-06-09, shorter than run 4 gives."""
+    db = past_dated_world(tmp_path, monkeypatch, "ordinary")
+    score(db, TODAY, "2026-05-01")
+    put_back = cli(db, "due", "put-back-listings", today="2026-05-01")
+    assert (put_back.returncode, put_back.stderr) == (0, "")
+    assert listings(db) == [
+        (1, A, "pending", dt.date(2026, 6, 9), None, 4),  # noticed by run 1, on its day: as before
+        (2, B, "pending", dt.date(2026, 6, 30), None, 4),
+    ]
+    [(on, kind, text)] = notices(db, 2)[1:]
+    assert (on, kind) == (dt.date(2026, 5, 1), "listing_withdrawn")
+    assert text.endswith(
+        "you are not listed; the notice period runs until 2026-06-30, when the listing takes effect unless the cause "
+        "is resolved before then."
+    )
 
 
 def test_a_past_dated_run_made_last_is_in_force_and_the_early_effect_of_its_notice_is_put_back(

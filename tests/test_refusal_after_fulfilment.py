@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from due_world import A, build
+from due_world import A, build, score_on_its_day
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.due_process import repair
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 
 D = dt.date
 ENDS = "at the latest its publication ends on 2029-04-01"
@@ -24,8 +23,8 @@ def test_a_judgment_reported_paid_is_not_to_be_paid_again(tmp_path: Path, monkey
     yuan (...); the court then records it fulfilled", which the court had done."""
     store = build(tmp_path)
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), today=D(2026, 5, 1))
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-05-02")
     rail = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway")
@@ -57,8 +56,8 @@ def test_the_actions_are_those_of_the_day_the_decision_is_given(
     2026-05-02 with the clock on 2027-04-02)."""
     store = build(tmp_path)
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), today=D(2026, 5, 1))
     done = "courts reported record J1 fulfilled on 2026-05-01"
     for clock, today, said in (

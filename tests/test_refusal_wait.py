@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from due_world import A, B, C, build, ingest, write_csv
+from due_world import A, B, C, build, ingest, score_on_its_day, write_csv
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -29,8 +29,8 @@ def test_the_day_to_wait_for_is_not_before_the_listing_ends(tmp_path: Path) -> N
     loans.append(["L2", A, "loan_repayment", "2022-06-01", "20000", "default"])
     ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 1, 20))
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     loan = decide(store, A, "bank_loan", "loan", requester="bank")
     assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 800, "C", ["blacklist"])
     assert loan.actions == [
@@ -62,8 +62,8 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
     loans.append(["L2", B, "loan_repayment", "2022-06-01", "30000", "default"])
     ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 1, 20))
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 2, 1))
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 2, 1))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     loan = decide(store, B, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
     assert (loan.granted, loan.tier, loan.lists) == (False, "C", ["blacklist"])
     assert loan.actions == [
@@ -97,7 +97,7 @@ def test_the_day_to_wait_for_counts_the_points_fading(tmp_path: Path, monkeypatc
     tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
     ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
     assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 806, "C", [])
     assert loan.actions == [
@@ -129,7 +129,7 @@ def test_the_day_to_wait_for_counts_a_reward_that_lapses(tmp_path: Path, monkeyp
     loans = [["L5", C, "loan_repayment", "2025-06-15", "3000", "on_time"]]
     ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 4, 2))
+    score_on_its_day(store, beijing, D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
     assert (loan.granted, loan.score, loan.tier) == (False, 807, "C")
     assert loan.actions[:2] == [

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from due_world import score_on_its_day
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import BundleError
 from socialcredit.example import AS_OF
@@ -68,7 +69,7 @@ def border(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
             policy = folder / f"{region.name_en.lower()}.yaml"
             policy.write_text(region_policy(code), encoding="utf-8")
-            score(store, resolve_policy(store, str(policy)), AS_OF)
+            score_on_its_day(store, resolve_policy(store, str(policy)), AS_OF)
             other = TIANJIN if code == BEIJING else BEIJING
             trust_publisher(store, other, REGIONS[other].name_en, public_key_text(load_private_key(keys[other])))
             if code == BEIJING:
@@ -414,7 +415,7 @@ def test_a_refused_no_such_type_bundle_leaves_the_defaulter_blacklisted(
     assert mover["defaulter"] == "true" and (mover["from"], mover["to"]) == (BEIJING, TIANJIN)
     # Beijing's listing was noticed on AS_OF with 60 days' grace; Tianjin's keeps its dates (test_region_due_process)
     effective = AS_OF + dt.timedelta(days=60)
-    score(tianjin, resolve_policy(tianjin, "tianjin"), effective)
+    score_on_its_day(tianjin, resolve_policy(tianjin, "tianjin"), effective)
     refused = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
     assert not refused.granted and refused.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
     payload = json.loads(_payload_text(border))
@@ -429,7 +430,7 @@ def test_a_refused_no_such_type_bundle_leaves_the_defaulter_blacklisted(
         _bundle(border, tmp_path / "beijing-2.json", replace_judgment),
         "malformed: records[0].record_type 'no_such_type' is not a record type of the catalog",
     )
-    score(tianjin, resolve_policy(tianjin, "tianjin"), effective)
+    score_on_its_day(tianjin, resolve_policy(tianjin, "tianjin"), effective)
     again = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase")
     assert not again.granted and again.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from api_helpers import auth, serving
+from due_world import score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.example import AS_OF
 from socialcredit.regions import accept_link, export_bundle, import_bundle, reverse_link, set_region, trust_publisher
@@ -81,7 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
         policy = folder / f"{region.name_en.lower()}.yaml"
         policy.write_text(region_policy(code), encoding="utf-8")
-        score(store, resolve_policy(store, str(policy)), AS_OF)
+        score_on_its_day(store, resolve_policy(store, str(policy)), AS_OF)
         keys[code] = folder / f"{code}.key"
         keys[code].write_bytes(new_private_key())
         keys[code].chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
@@ -96,7 +97,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     # that day: on the registry's clock of that day, as every test here runs)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOCIALCREDIT_TODAY", "2026-12-31")
-        score(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), BEIJING_EFFECTIVE)
+        score_on_its_day(stores[TIANJIN], resolve_policy(stores[TIANJIN], "tianjin"), BEIJING_EFFECTIVE)
     mover = summary.movers[0]
     tianjin = stores[TIANJIN]
     link = tianjin.rows(
@@ -338,7 +339,7 @@ def test_a_score_run_dated_after_a_link_disputes_deadline_lapses_it_first(
     store = open_store(tianjin, key="")
     try:
         did = int(file_link_dispute(store, who, ident, "not me", "resident", today=dt.date(2027, 1, 1))["dispute_id"])
-        score(store, resolve_policy(store, "tianjin"), dt.date(2027, 2, 10))
+        score_on_its_day(store, resolve_policy(store, "tianjin"), dt.date(2027, 2, 10))
         assert store.one("SELECT status FROM link_disputes WHERE dispute_id = ?", [did]) == "lapsed"
         assert _lapse_dated(store, did) == (dt.date(2027, 2, 1), "2027-02-01")
         listed = store.rows(

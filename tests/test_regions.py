@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from due_world import score_on_its_day
 from record_helpers import uncovered_record_ids
 from scoring_helpers import run_differences
 from socialcredit.errors import BundleError, NotFoundError, PolicyError, RegionError
@@ -86,7 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             ingest_file(store, data / "records" / f"{source}.csv", source, today=AS_OF)
         policy = folder / f"{region.name_en.lower()}.yaml"
         policy.write_text(region_policy(code), encoding="utf-8")
-        score(store, resolve_policy(store, str(policy)), AS_OF)
+        score_on_its_day(store, resolve_policy(store, str(policy)), AS_OF)
         if code == "110000":  # its defaulters' listings in effect: a bundle blacklists no one in notice
             score(store, resolve_policy(store, str(policy)), BEIJING_EFFECTIVE, today=BEIJING_EFFECTIVE)
         keys[code] = folder / f"{code}.key"
@@ -129,9 +130,9 @@ def test_a_defaulter_who_moves_under_a_mistyped_number_is_linked_refused_and_ale
     assert link["probability"] >= 0.99 and "id~" in link["evidence"]
     assert uncovered_record_ids(tianjin) == []
     # Beijing noticed him on AS_OF with 60 days' grace: Tianjin keeps the same dates (tests/test_region_due_process.py)
-    score(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
+    score_on_its_day(tianjin, resolve_policy(tianjin, "tianjin"), AS_OF)
     assert decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase", requester="railway").granted
-    score(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
+    score_on_its_day(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
     d = decide(tianjin, mover["subject_id_to"], "high_speed_rail", "ticket purchase", requester="railway")
     assert not d.granted
     assert d.reasons[0].code == "LIST_JUDGMENT_DEFAULTER"
@@ -162,7 +163,7 @@ def _state_agrees_with_the_records(store: Store, policy_id: str) -> None:
     """The kept scoring state equals a fresh build, and a run from it equals a run from the records."""
     loaded = resolve_policy(store, policy_id)
     assert check_state(store, loaded)["ok"]
-    kept, records = score(store, loaded, AS_OF), score(store, loaded, AS_OF, from_records=True)
+    kept, records = score_on_its_day(store, loaded, AS_OF), score_on_its_day(store, loaded, AS_OF, from_records=True)
     assert (kept.source, records.source) == ("state", "records")
     assert run_differences(store, kept.run_id, records.run_id) == []
 
@@ -204,7 +205,7 @@ def test_over_http_the_tianjin_railway_gets_the_beijing_reason_and_the_operator_
     mover = world["movers"][0]
     if not tianjin.one("SELECT count(*) FROM score_runs"):  # this test alone: the exchange and a run first
         import_bundle(tianjin, world["bundles"][0])
-        score(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
+        score_on_its_day(tianjin, resolve_policy(tianjin, "tianjin"), BEIJING_EFFECTIVE)
     key = issue_key(
         tianjin, "relying_party", "Tianjin railway", services=["high_speed_rail"], purposes=["ticket purchase"]
     )
@@ -364,7 +365,7 @@ def test_grey_zone_links_wait_for_review_and_every_link_is_audited_and_reversibl
         ("region_link", item["identity_id"]),
         ("region_link_reversed", item["identity_id"]),
     ]
-    score(hebei, resolve_policy(hebei, "hebei"), AS_OF)
+    score_on_its_day(hebei, resolve_policy(hebei, "hebei"), AS_OF)
     assert decide(hebei, mover["subject_id_to"], "high_speed_rail", "ticket purchase").granted
     _state_agrees_with_the_records(hebei, "hebei")  # the link's records, then their withdrawals, were folded in
 

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
-from due_world import A, B, C, build, ingest, write_csv
+from due_world import A, B, C, build, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.errors import NotFoundError, WorkflowError
@@ -40,7 +40,6 @@ from socialcredit.registry.due_process.notifications import list_notifications
 from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.reporting.listing_details import listing_detail, negative_records, record_detail
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 from web_helpers import browser, csrf_of, shots, sign_in
 
@@ -59,7 +58,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def run(store: Store, as_of: dt.date) -> None:
-    score(store, resolve_policy(store, "beijing"), as_of)
+    score_on_its_day(store, resolve_policy(store, "beijing"), as_of)
 
 
 def listed(store: Store) -> Store:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from crash_helpers import cli, seen, table_counts
-from due_world import A, build
+from due_world import A, build, score_on_its_day
+from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.due_process import plugin as due_plugin
 from socialcredit.registry.hooks import hookimpl, plugin_manager
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import RunSummary, latest_run, score
+from socialcredit.registry.scoring.runs import RunSummary, latest_run
 from socialcredit.registry.scoring.state import build_state
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
@@ -136,12 +137,12 @@ def test_a_failing_plugin_rolls_the_run_back(world: Path) -> None:
     plugin_manager().register(plugin)
     try:
         with open_store(world, key="") as store, pytest.raises(RuntimeError, match="a plugin failed"):
-            score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+            score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     finally:
         plugin_manager().unregister(plugin)
     assert table_counts(world) == before
     with open_store(world, key="") as store:  # the store is usable, and the next run is whole
-        summary = score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+        summary = score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert summary.run_id == 1 and summary.list_counts == {"blacklist": 1}
     assert _listings(world) == [(A, "judgment_defaulter", "pending", 1, 1)]
 
@@ -151,10 +152,10 @@ def half_run(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The state an earlier version left after a crash between a run's commit and its listings' (it committed them
     in two transactions): run 1 finished, with no listings, notices or ``listings`` audit entry."""
     with monkeypatch.context() as patch:
-        patch.setattr(due_plugin, "record_listings", lambda store, run_id: {})
-        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before: [])
+        patch.setattr(due_plugin, "record_listings", lambda store, run_id, today: {})
+        patch.setattr(due_plugin, "complete_missed", lambda store, policy_id, before, today: [])
         with open_store(world, key="") as store:
-            score(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
+            score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     assert _listings(world) == [] and _notices(world) == []
     return world
 
@@ -165,7 +166,12 @@ def _listings_audit(db: Path) -> list[tuple[str, int]]:
     return [(str(actor), int(json.loads(detail)["run_id"])) for actor, detail in rows]
 
 
-def test_the_service_completes_a_run_left_without_listings_before_serving_it(half_run: Path) -> None:
+def test_the_service_completes_a_run_left_without_listings_before_serving_it(
+    half_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the service starts on the day of the run it completes: its notices are given that day (those a recovery gives
+    # later are dated the day it gives them, as any run's are: test_the_next_run_completes_the_run_before_it_first)
+    monkeypatch.setenv(TODAY_ENV, "2026-02-01")
     with open_store(half_run, key="") as store:
         service = Service(store, flush_interval=60)
         try:
@@ -184,11 +190,9 @@ def test_the_next_run_completes_the_run_before_it_first(half_run: Path) -> None:
     again = cli("score", "--policy", "beijing", "--as-of", "2026-04-15", "--json", db=half_run)
     assert again.returncode == 0, again.stdout + again.stderr
     assert json.loads(again.stdout)["run_id"] == 2
-    # noticed by run 1 on its date, in effect at run 2 (past the 60 days of grace), and told so by run 2: as if run 1
-    # had been whole
-    assert _listings(half_run) == [(A, "judgment_defaulter", "effective", 1, 2)]
-    assert _notices(half_run) == [
-        (A, "listing_effective", dt.date(2026, 4, 15)),
-        (A, "listing_notice", dt.date(2026, 2, 1)),
-    ]
+    # run 1's listing is recorded first, but its notice is given only now, on the day run 2 is made: the resident was
+    # never told on 2026-02-01, so their 60 days of grace run from 2026-04-15 and the listing is still pending (a
+    # notice dated the day of the crashed run would have ended its grace before it was given)
+    assert _listings(half_run) == [(A, "judgment_defaulter", "pending", 1, 2)]
+    assert _notices(half_run) == [(A, "listing_notice", dt.date(2026, 4, 15))]
     assert _listings_audit(half_run) == [("recovery", 1), ("registry", 2)]

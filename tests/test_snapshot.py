@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from due_world import score_on_its_day
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.decisions.decide import decide
@@ -14,7 +15,6 @@ from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import effective_results
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
 
 
@@ -27,8 +27,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     for source, path in files.sources.items():
         ingest_file(st, path, source, today=AS_OF)
     # A blacklisting takes effect after its notice's grace period (60 days in Beijing): score before and after it.
-    score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
-    score(st, resolve_policy(st, "beijing"), AS_OF)
+    score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
+    score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF)
     return st
 
 

@@ -21,7 +21,7 @@ import pytest
 
 import socialcredit.registry.decisions.snapshot as snapshot_module
 import socialcredit.registry.service as service_module
-from due_world import JUDGMENT, ingest, write_csv
+from due_world import JUDGMENT, ingest, score_on_its_day, write_csv
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
@@ -30,7 +30,7 @@ from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import run_in_force, score
+from socialcredit.registry.scoring.runs import run_in_force
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 from test_live_positional import LOUNGE, ORG_TOP
@@ -46,14 +46,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         ingest_file(st, path, source, today=AS_OF)
     # blacklistings in their notice period and effective ones: score before and after the grace period, a clean
     # resident's judgment (defaulter) between the two: the second run lists him, and decisions do not yet
-    score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
+    score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=61))
     clean = st.one(
         "SELECT min(subject_id) FROM subjects WHERE kind = 'person' AND subject_id NOT IN (SELECT subject_id FROM "
         "listings)"
     )
     judgment = [["LATE1", clean, "court_judgment", str(AS_OF - dt.timedelta(days=30)), "civil", "12000"]]
     ingest(st, write_csv(folder / "late.csv", JUDGMENT, [[*judgment[0], "unfulfilled", "true"]]), "courts", AS_OF)
-    score(st, resolve_policy(st, "beijing"), AS_OF)
+    score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF)
     yield st
     st.close()
 
@@ -247,7 +247,7 @@ def test_the_service_answers_while_explanations_load_and_its_health_says_so(
         ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
         for source, path in files.sources.items():
             ingest_file(st, path, source, today=AS_OF)
-        score(st, resolve_policy(st, "beijing"), AS_OF)
+        score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF)
         run = run_in_force(st, "beijing")
         loaded = Snapshot(st, run, explain=True)
         sid = loaded.subject_ids[0]
@@ -341,7 +341,7 @@ def test_close_waits_for_every_snapshots_explanations_and_closes_their_connectio
         ingest_file(st, files.subjects, "civil_affairs", today=AS_OF)
         for source, path in files.sources.items():
             ingest_file(st, path, source, today=AS_OF)
-        score(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=1))
+        score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=1))
 
         def broken(_store: Store, _run_id: int, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
@@ -352,7 +352,7 @@ def test_close_waits_for_every_snapshots_explanations_and_closes_their_connectio
         try:
             replaced = service.snapshot("high_speed_rail")
             assert replaced.wait_explained(600) and replaced.explanations == "failed"
-            score(st, resolve_policy(st, "beijing"), AS_OF)
+            score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF)
             with held_back(monkeypatch) as gate, service.writer() as writer:
                 service.refresh_snapshots(writer)
                 current = service.snapshot("high_speed_rail")

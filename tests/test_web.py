@@ -737,11 +737,10 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
 ) -> None:
     """张三 (due_world's A, an unfulfilled judgment): noticed on 2026-02-01, listed from 2026-04-02 after 60 days of
     grace, repaired on 2027-04-03. Only in between does the public look-up show him, his number masked."""
-    from due_world import A, build
+    from due_world import A, build, score_on_its_day
     from socialcredit.api.app import create_app
     from socialcredit.registry.due_process import repair
     from socialcredit.registry.scoring.policies import resolve_policy
-    from socialcredit.registry.scoring.runs import score
 
     store = build(tmp_path)
     app = create_app(tmp_path / "due.duckdb", store=store)
@@ -750,7 +749,7 @@ def test_the_public_look_up_shows_a_listing_only_while_it_is_in_effect(
 
     def run(as_of: dt.date) -> None:
         with service.writer() as s:
-            score(s, resolve_policy(s, "beijing"), as_of)
+            score_on_its_day(s, resolve_policy(s, "beijing"), as_of)
 
     with serve(app) as base:
         page = browser.new_page(base_url=base)

@@ -16,12 +16,11 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, B, build
+from due_world import A, B, build, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.scoring.policies import resolve_policy
-from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
 from web_helpers import sign_in
 
@@ -40,7 +39,7 @@ def _scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]
     """The due world scored under beijing on 2026-04-02 (the registry's today), closed, and resident A's key."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = build(tmp_path)
-    score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
     resident = issue_key(store, "resident", "张三", subject=A).token
     store.close()
     return tmp_path / "due.duckdb", resident

@@ -58,7 +58,7 @@ def _scored_site(folder: Path) -> Store:
     for source, path in files.sources.items():
         ingest_file(store, path, source, today=AS_OF)
     for pid in ("beijing", "sesame"):
-        score(store, resolve_policy(store, pid), AS_OF)
+        score(store, resolve_policy(store, pid), AS_OF, today=AS_OF)
     return store
 
 

@@ -76,12 +76,14 @@ def run_demo(
         for pid in ("beijing", "sesame"):
             loaded = resolve_policy(store, pid, actor="demo")
             # A blacklisting takes effect after its notice's grace period: the city was scored once before it
-            # (the notices), and is scored again as of the demo's date (the listings in effect).
+            # (the notices), and is scored again as of the demo's date (the listings in effect). Each run is made on
+            # its day, as the ingest is, so its notices are given then and not on the machine's date.
             grace = max((lst.grace_days for lst in loaded.policy.lists if lst.kind == "black"), default=0)
             if grace:
-                score(store, loaded, AS_OF - dt.timedelta(days=grace + 1), actor="demo")
+                before = AS_OF - dt.timedelta(days=grace + 1)
+                score(store, loaded, before, actor="demo", today=before)
             t = time.perf_counter()
-            s = score(store, loaded, AS_OF, actor="demo")
+            s = score(store, loaded, AS_OF, actor="demo", today=AS_OF)
             lists = ", ".join(f"{k} {v:,}" for k, v in sorted(s.list_counts.items()))
             con.print(
                 f"\nScored {pid}: run {s.run_id}, {counted(s.subjects, 'subject', grouped=True)} as of {s.as_of} in "

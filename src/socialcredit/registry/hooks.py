@@ -73,8 +73,9 @@ class RegistrySpec:
         plugin lapses the disputes overdue by ``as_of``)."""
 
     @hookspec
-    def run_finished(self, store: Store, run: RunSummary) -> None:
-        """After a score run is saved, inside its transaction (all or nothing with it); the built-in due-process
+    def run_finished(self, store: Store, run: RunSummary, today: dt.date) -> None:
+        """After a score run is saved, inside its transaction (all or nothing with it), on the registry's ``today``
+        when it is made (a run made after its as-of date gives its notices that day); the built-in due-process
         plugin records its notices and listings first."""
 
     @hookspec

@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.policy import LoadedPolicy
@@ -98,7 +99,7 @@ def standing_on_sql(day: str) -> str:
                     WHEN l.noticed_on <= {day} THEN 'notice' END"""
 
 
-def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[str, int]:
+def record_listings(store: Store, run_id: int, actor: str = "registry", today: dt.date | None = None) -> dict[str, int]:
     """Update the listings of the run's policy from its blacklist entries; returns counts of what changed.
 
     Only an ordinary run moves listings: the run in force once made (``registry/scoring/runs.py: run_in_force``, the
@@ -114,9 +115,18 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
     the run's changes one audit entry (the notifications name every subject and listing). Call inside the run's
     transaction (``save_run`` calls the ``run_finished`` hook there): the run, its listings and its notices are
     committed together or not at all.
+
+    A run's notices are given on the day it is made (the registry's ``today``) when that is after its as-of date, and
+    a listing it notices takes effect no sooner than that day plus the grace; what the notice says was found is as
+    of the run's date. Until 2026-12-06 a run made after its date dated its notices to that date: a run as of
+    2026-11-01 made on 2026-12-06 gave 25 real days of a 60-day grace, by a notice dated before it was made. The
+    listings it puts in effect or ends are likewise told on that day.
     """
     run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [run_id])[0]
     as_of: dt.date = run["as_of"]
+    # the day its notices are given: an ordinary run is never dated after the day it is made (that is a what-if,
+    # which notices no one), so this is the registry's today for a late run and the run's date otherwise
+    day = max(as_of, resolve_today(today))
     counts = {"noticed": 0, "effective": 0, "resolved": 0, "delisted": 0, "publication_ended": 0}
     standing = str(run["standing"])
     if standing != "ordinary":
@@ -148,7 +158,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             [run_id, lst.id],
         )
         _fill_criteria(store, lst)
-        scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "run": run_id}
+        scope = {"p": loaded.policy.id, "l": lst.id, "d": as_of, "day": day, "run": run_id}
         mine = "policy_id = $p AND list_id = $l"
         absent = f"({_KEY}) NOT IN (SELECT {_KEY} FROM sc_causes)"
         present = f"({_KEY}) IN (SELECT {_KEY} FROM sc_causes)"
@@ -158,20 +168,22 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             # DuckDB refuses parameters a statement does not use
             return store.execute(sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)})
 
-        # The cause went away: never listed (pending) or delisted (effective). Closed on the run's date, never
-        # before an event already on the listing's record (its notice, an operator's override of it, the day it
-        # took effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
+        # The cause went away: never listed (pending) or delisted (effective). Closed on the notice day (the day the
+        # run is made, the day its resolved/delisted notice is dated: a run made late closed it on its as-of date,
+        # and decisions made before the notice counted a listing the registry said had ended), never before an
+        # event already on the listing's record (its notice, an operator's override of it, the day it took
+        # effect): until 2026-12-06 a listing restored by an override on 2026-12-06 was closed by a run made
         # later as of 2026-11-01 on 2026-11-01, before the restoration.
         q(
             f"""CREATE OR REPLACE TEMP TABLE sc_ended AS
             SELECT listing_id, subject_id, criterion_id,
                    CASE WHEN status = 'pending' THEN 'resolved' ELSE 'delisted' END AS new_status,
-                   greatest($d, noticed_on,
+                   greatest($day, noticed_on,
                             coalesce((SELECT max(o.on_date) FROM overrides o
-                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $d),
+                                      WHERE o.target = 'listing:' || CAST(listings.listing_id AS VARCHAR)), $day),
                             coalesce((SELECT max(t.created_on) FROM notifications t
                                       WHERE t.kind = 'listing_effective' AND t.ref_id = listings.listing_id
-                                        AND t.subject_id = listings.subject_id), $d)) AS closed_on
+                                        AND t.subject_id = listings.subject_id), $day)) AS closed_on
             FROM listings WHERE {mine} AND status IN ('pending', 'effective') AND {absent}"""
         )
         q(
@@ -179,7 +191,7 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                    last_run_id = $run
             FROM sc_ended e WHERE listings.listing_id = e.listing_id"""
         )
-        _notify_ended(store, lst, as_of, counts)
+        _notify_ended(store, lst, day, counts)
         q(f"UPDATE listings SET cause_present = false WHERE {mine} AND cause_present AND {absent}")
         q(f"UPDATE listings SET last_run_id = $run WHERE {mine} AND {present}")
         # Past the grace period with the cause still there: in effect, and the subject told as by the daily job.
@@ -187,9 +199,9 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
             f"""CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
             WHERE {mine} AND status = 'pending' AND effective_on <= $d AND {present}"""
         )
-        counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
-        # Past the severity class's maximum publication period: ended.
-        _end_publications(store, loaded, lst, mine, {"p": loaded.policy.id, "l": lst.id}, as_of, counts)
+        counts["effective"] += len(take_effect(store, day, actor, {"run_id": run_id, "list": lst.id}))
+        # Past the severity class's maximum publication period by the run's date: ended, the subject told that day.
+        _end_publications(store, loaded, lst, mine, {"p": loaded.policy.id, "l": lst.id}, as_of, counts, told_on=day)
         # New causes: a notice now, the listing in effect after the grace period.
         q(
             """CREATE OR REPLACE TEMP TABLE sc_new AS
@@ -220,13 +232,13 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         if n == 0:
             continue
         counts["noticed"] += n
-        effective_on = as_of + dt.timedelta(days=lst.grace_days)
+        effective_on = day + dt.timedelta(days=lst.grace_days)
         first = store.take_ids("listing", n)
         q(
             # A record another region shared and listed there keeps that region's notice and effective date; one it
             # did not list (or a bundle from before the dates travelled) is noticed here with this list's grace.
             """INSERT INTO listings SELECT $first + n - 1, c.subject_id, $p, $l, c.criterion_id, c.source_id,
-                   c.record_id, k.severity, $run, coalesce(c.origin_noticed_on, $d),
+                   c.record_id, k.severity, $run, coalesce(c.origin_noticed_on, $day),
                    coalesce(c.origin_effective_on, $eff), 'pending', NULL, true, $run
             FROM sc_new c JOIN sc_criteria k USING (criterion_id)""",
             {"first": first, "eff": effective_on},
@@ -235,20 +247,22 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         note = store.take_ids("notification", n)
         q(
             """INSERT INTO notifications
-            SELECT $note + c.n - 1, c.subject_id, $d, 'listing_notice', $first + c.n - 1,
+            SELECT $note + c.n - 1, c.subject_id, $day, 'listing_notice', $first + c.n - 1,
                 'Notice: under the ' || $policy_en || ' you meet a criterion of the ' || $name_en || ': ' || k.en
                 || coalesce(w.en, '')
                 || CASE WHEN c.record_id <> '' THEN ' (record ' || c.record_id || ')' ELSE '' END
+                -- a run made after its date: what it found is as of that date, the notice of the day it is made
+                || CASE WHEN $d < $day THEN ', as found as of ' || CAST($d AS VARCHAR) ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '. The listing takes effect on ' || CAST($eff AS VARCHAR)
                              || ' unless the cause is resolved before then.'
                         -- that region's date passed already: the listing takes effect here at once (below), and
                         -- the notice never announces a past date as to come
-                        WHEN c.origin_effective_on <= $d
+                        WHEN c.origin_effective_on <= $day
                         THEN '. The record was shared by region ' || c.origin_region || ', where notice was given on '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' and the listing took effect on '
                              || CAST(c.origin_effective_on AS VARCHAR) || ': the listing takes effect here at once, on '
-                             || CAST($d AS VARCHAR) || '.'
+                             || CAST($day AS VARCHAR) || '.'
                         ELSE '. The record was shared by region ' || c.origin_region || ', where notice was given on '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ': the listing takes effect on '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' unless the cause is resolved before then.'
@@ -259,13 +273,14 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
                              || 'think wrong.' END,
                 '通知：根据' || $policy_zh || '，您符合' || $name_zh || '的列入条件：' || k.zh || coalesce(w.zh, '')
                 || CASE WHEN c.record_id <> '' THEN '（记录 ' || c.record_id || '）' ELSE '' END
+                || CASE WHEN $d < $day THEN '（截至 ' || CAST($d AS VARCHAR) || ' 的评分结果）' ELSE '' END
                 || CASE WHEN c.origin_noticed_on IS NULL
                         THEN '。除非在此之前原因消除，将于 ' || CAST($eff AS VARCHAR) || ' 起列入。'
-                        WHEN c.origin_effective_on <= $d
+                        WHEN c.origin_effective_on <= $day
                         THEN '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知，并于 '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入：本地区即时列入，自 '
-                             || CAST($d AS VARCHAR) || ' 起生效。'
+                             || CAST($day AS VARCHAR) || ' 起生效。'
                         ELSE '。该记录由地区 ' || c.origin_region || ' 共享，当地已于 '
                              || CAST(c.origin_noticed_on AS VARCHAR) || ' 发出通知：除非在此之前原因消除，将于 '
                              || CAST(c.origin_effective_on AS VARCHAR) || ' 起列入。' END
@@ -288,22 +303,29 @@ def record_listings(store: Store, run_id: int, actor: str = "registry") -> dict[
         # effect at once, and the resident heard only of a notice period already over).
         q(
             """CREATE OR REPLACE TEMP TABLE sc_became AS SELECT listing_id FROM listings
-            WHERE listing_id BETWEEN $first AND $first + $n - 1 AND effective_on <= $d""",
+            WHERE listing_id BETWEEN $first AND $first + $n - 1 AND effective_on <= $day""",
             {"first": first, "n": n},
         )
-        counts["effective"] += len(take_effect(store, as_of, actor, {"run_id": run_id, "list": lst.id}))
+        counts["effective"] += len(take_effect(store, day, actor, {"run_id": run_id, "list": lst.id}))
     append_audit(
         store,
         actor,
         "listings",
         None,
-        {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts},
+        # a run made after its date says the day its notices were given (a put-back re-dates a notice period from it)
+        {"run_id": run_id, "policy": loaded.policy.id, "as_of": as_of, **counts}
+        | ({"noticed_on": day} if day > as_of else {}),
     )
     return counts
 
 
 def complete_missed(
-    store: Store, policy_id: str | None = None, *, before: int | None = None, actor: str = "recovery"
+    store: Store,
+    policy_id: str | None = None,
+    *,
+    before: int | None = None,
+    actor: str = "recovery",
+    today: dt.date | None = None,
 ) -> list[int]:
     """Record the listings of the latest finished run of each policy (of ``policy_id`` only if given; among the runs
     before run ``before`` if given) when they were never recorded; returns the runs completed. Call inside a
@@ -313,7 +335,8 @@ def complete_missed(
     that committed the run first: a crash in between left a finished run without its notices and listings, which
     no later run made up for. Such a run has no ``listings`` entry in the audit log. Only the latest ordinary run
     of a policy is completed — runs are taken in order, a later run's listings supersede an earlier one's, and a
-    run of another standing moves none.
+    run of another standing moves none. Its notices are given on ``today`` (the registry's today if not given), the
+    day they are made.
     """
     rows = store.execute(
         """SELECT r.run_id FROM score_runs r
@@ -328,7 +351,7 @@ def complete_missed(
     ).fetchall()
     done = [int(r[0]) for r in rows]
     for run_id in done:
-        record_listings(store, run_id, actor)
+        record_listings(store, run_id, actor, today=today)
     return done
 
 
@@ -365,10 +388,12 @@ def _end_publications(
     params: dict[str, Any],
     on: dt.date,
     counts: dict[str, int],
+    told_on: dt.date | None = None,
 ) -> list[int]:
     """End the effective listings of ``lst`` that ``where`` (with ``params``) names once their severity class's
     ``max_publication_days`` (in ``loaded``) have passed by ``on`` (``publication_ended``, closed on ``effective_on``
-    + those days), and tell each subject (``_notify_ended``, after ``_fill_criteria``); returns their ids. A run
+    + those days), and tell each subject on ``told_on`` (``on`` when not given; a run made after its date tells on the
+    day it is made) (``_notify_ended``, after ``_fill_criteria``); returns their ids. A run
     (:func:`record_listings`) and the daily job (:func:`end_publication_due`) both end a publication here."""
     ended: list[int] = []
     for name, cls in loaded.policy.severities.items():
@@ -385,12 +410,12 @@ def _end_publications(
             {"days": cls.max_publication_days},
         )
         ended += [int(r[0]) for r in store.execute("SELECT listing_id FROM sc_ended").fetchall()]
-        _notify_ended(store, lst, on, counts)
+        _notify_ended(store, lst, told_on or on, counts)
     return ended
 
 
 def _notify_ended(store: Store, lst: ListSpec, on: dt.date, counts: dict[str, int]) -> None:
-    """Tell each subject in ``sc_ended`` that their listing ended, and why."""
+    """Tell each subject in ``sc_ended`` that their listing ended, and why, in a notification dated ``on``."""
     for status, (en, zh) in _ENDED.items():
         n = int(store.one("SELECT count(*) FROM sc_ended WHERE new_status = ?", [status]))
         if n == 0:

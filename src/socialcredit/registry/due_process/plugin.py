@@ -36,11 +36,11 @@ def run_starting(store: Store, as_of: dt.date) -> None:
 
 
 @hookimpl(tryfirst=True)
-def run_finished(store: Store, run: RunSummary) -> None:
-    """Record the run's notices and listings (first those of the policy's previous run, if a crash under an earlier
-    version left it without them: ``listings.complete_missed``)."""
-    complete_missed(store, run.policy_id, before=run.run_id)
-    record_listings(store, run.run_id)
+def run_finished(store: Store, run: RunSummary, today: dt.date) -> None:
+    """Record the run's notices and listings, given on the registry's ``today`` when it is made (first those of the
+    policy's previous run, if a crash under an earlier version left it without them: ``listings.complete_missed``)."""
+    complete_missed(store, run.policy_id, before=run.run_id, today=today)
+    record_listings(store, run.run_id, today=today)
 
 
 @hookimpl

@@ -103,22 +103,31 @@ done AS (
     SELECT DISTINCT CAST(json_extract(detail, '$.listing_id') AS BIGINT) AS listing_id FROM audit_log
     WHERE action = 'listing_put_back'
 ),
-force AS ({in_force_sql()})
+force AS ({in_force_sql()}),
+-- the day a run made after its date gave its notices (its ``listings`` audit entry says it; a run made on its date,
+-- or by a release before 2026-12-06, gave them on its date)
+told AS (
+    SELECT CAST(json_extract(detail, '$.run_id') AS BIGINT) AS run_id,
+           max(CAST(json_extract_string(detail, '$.noticed_on') AS DATE)) AS day
+    FROM audit_log WHERE action = 'listings' AND json_extract(detail, '$.noticed_on') IS NOT NULL GROUP BY ALL
+)
 SELECT l.listing_id, l.subject_id, l.policy_id, l.list_id, l.criterion_id, l.source_id, l.record_id, l.status,
        l.effective_on, l.noticed_on, l.closed_on, m.effected_by, m.noticed_by,
        CASE WHEN m.effected_by IS NOT NULL THEN 'effective' ELSE 'noticed' END AS how,
        coalesce(m.effected_by, m.noticed_by) AS moved_by, o.as_of AS moved_as_of, o.standing,
        n.as_of AS noticed_as_of, n.standing AS noticed_standing, f.run_id AS in_force, f.as_of AS in_force_as_of,
+       coalesce(ft.day, f.as_of) AS in_force_told_on,
        (SELECT max(t.created_on) FROM notifications t WHERE t.kind = 'listing_effective' AND t.ref_id = l.listing_id
           AND {NOT_WITHDRAWN}) AS told_on,
        EXISTS (SELECT 1 FROM {_CAUSE} AND e.run_id = f.run_id) AS found,
-       (SELECT min_by(q.as_of, q.run_id) FROM score_runs q
+       (SELECT min_by(coalesce(t.day, q.as_of), q.run_id) FROM score_runs q LEFT JOIN told t USING (run_id)
         WHERE q.policy_id = l.policy_id AND q.standing = 'ordinary' AND q.finished_at IS NOT NULL
           AND q.run_id > m.noticed_by AND q.run_id <= f.run_id AND q.run_id NOT IN (SELECT run_id FROM runs_out)
-          AND EXISTS (SELECT 1 FROM {_CAUSE} AND e.run_id = q.run_id)) AS first_found_as_of
+          AND EXISTS (SELECT 1 FROM {_CAUSE} AND e.run_id = q.run_id)) AS first_found_on
 FROM by_listing m JOIN listings l USING (listing_id) JOIN runs_out o ON o.run_id = coalesce(m.effected_by, m.noticed_by)
 LEFT JOIN runs_out n ON n.run_id = m.noticed_by
 LEFT JOIN force f ON f.policy_id = l.policy_id
+LEFT JOIN told ft ON ft.run_id = f.run_id
 WHERE l.listing_id NOT IN (SELECT listing_id FROM done WHERE listing_id IS NOT NULL)
 ORDER BY l.listing_id
 """
@@ -130,9 +139,9 @@ def _target(row: dict[str, Any], day: dt.date) -> tuple[str, dt.date, dt.date | 
 
     Both moves are judged: a listing noticed by a run not in force stands only if a run in force made after it finds
     the cause, and then its notice period runs from the date of the first ordinary run made after it that found the
-    cause (a past-dated run's notice is never shorter than that run gives); a listing put in effect by a run not in
-    force takes effect no earlier than the run in force (on or before its date) or ``day`` (its notice period over by
-    then) says."""
+    cause, or the later day that run was made on and gave its notices (a past-dated run's notice is never shorter
+    than that run gives); a listing put in effect by a run not in force takes effect no earlier than the run in force
+    (on or before its date) or ``day`` (its notice period over by then) says."""
     found, in_force, effective_on = bool(row["found"]), row["in_force"], row["effective_on"]
     effected_by, noticed_by = row["effected_by"], row["noticed_by"]
     if in_force is not None and (int(in_force) == effected_by or (effected_by is None and int(in_force) == noticed_by)):
@@ -145,8 +154,9 @@ def _target(row: dict[str, Any], day: dt.date) -> tuple[str, dt.date, dt.date | 
         if int(in_force) < int(noticed_by):
             return ("resolved", effective_on, None)
         # re-dated from the first ordinary run made after it that found the cause (the run in force if none): the
-        # same notice period from its date, however late the repair is run
-        start = row["first_found_as_of"] or row["in_force_as_of"]
+        # same notice period from the day that run gave its notices (its date, or the later day it was made on),
+        # however late the repair is run
+        start = row["first_found_on"] or row["in_force_told_on"]
         effective_on = max(effective_on, start + (row["effective_on"] - row["noticed_on"]))
     redated = effective_on != row["effective_on"]
     if row["status"] == "pending":

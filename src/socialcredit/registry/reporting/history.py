@@ -85,13 +85,14 @@ def _tier_name(tier: Any, lang: str) -> str:
     return tier.name.get(lang) if tier.name else ""
 
 
-def _standing_on(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> str:
+def _standing_on(listings: list[dict[str, Any]], list_id: str, day: dt.date, run_id: int | None = None) -> str:
     """Where a list a run of ``day`` found stood that day, from its listings' own dates (with ``took_effect_on``):
     ``on`` when one had taken effect by then and was not yet closed, or the list has no listings (a redlist, or a
     blacklist found before listings were kept); ``notice`` when none was in effect and one was noticed and still in
     its notice period (decisions and the public look-up did not count it); ``off`` when every listing had been
     closed by then (overridden, repaired, unpublished or resolved) or none was noticed yet: decisions did not count
-    it either. A listing's present status does not judge a past run."""
+    it either. A listing's present status does not judge a past run. A listing noticed by run ``run_id`` counts as
+    noticed by that run's date: a run made after its date gives its notice on the day it is made."""
     mine = [x for x in listings if x["list_id"] == list_id]
     if not mine:
         return "on"
@@ -102,7 +103,12 @@ def _standing_on(listings: list[dict[str, Any]], list_id: str, day: dt.date) -> 
             return str(x["took_effect_on"])
         return None if x["status"] in ("pending", "resolved") else str(x["effective_on"])
 
-    live = [x for x in mine if str(x["noticed_on"]) <= on and (x["closed_on"] is None or str(x["closed_on"]) > on)]
+    live = [
+        x
+        for x in mine
+        if (str(x["noticed_on"]) <= on or x["notice_run_id"] == run_id)
+        and (x["closed_on"] is None or str(x["closed_on"]) > on)
+    ]
     if any((start := started(x)) is not None and start <= on for x in live):
         return "on"
     return "notice" if live else "off"
@@ -139,6 +145,14 @@ def score_history(
     for policy_id, runs in by_policy.items():
         listings = list_listings(store, subject_id=subject_id, policy_id=policy_id)
         took_effect_days(store, listings)
+        noticed_by = dict(
+            store.execute(
+                "SELECT listing_id, notice_run_id FROM listings WHERE subject_id = ? AND policy_id = ?",
+                [subject_id, policy_id],
+            ).fetchall()
+        )
+        for x in listings:  # the run that gave each its notice (_standing_on)
+            x["notice_run_id"] = int(noticed_by[int(x["listing_id"])])
         latest = get_policy(store, policy_id, runs[-1]["policy_version"]).policy
         rule_names = {rule.id: rule.reason.text(lang) for rule in latest.rules}
         list_names = {lst.id: lst.name.get(lang) for lst in latest.lists}
@@ -159,7 +173,7 @@ def score_history(
             run_id = int(r["run_id"])
             # a list found only through a notice in its grace period is not one the subject was on: said apart; one
             # whose listings were all closed by the run's date is on neither
-            standing = {x: _standing_on(listings, x, r["as_of"]) for x in sorted(str(x) for x in r["lists"])}
+            standing = {x: _standing_on(listings, x, r["as_of"], run_id) for x in sorted(str(x) for x in r["lists"])}
             noticed = [x for x, at in standing.items() if at == "notice"]
             lists = [x for x, at in standing.items() if at == "on"]
             ordinary = r["standing"] == "ordinary"

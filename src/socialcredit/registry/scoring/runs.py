@@ -475,7 +475,7 @@ def save_run(
         # plugin does it first (registry/due_process/plugin.py), then any other plugin sees the run (docs/hooks.md).
         # Inside this transaction: a run is committed with its listings and notices or not at all, so no crash
         # leaves a finished run that decisions would serve with nobody listed.
-        plugin_manager().hook.run_finished(store=store, run=summary)
+        plugin_manager().hook.run_finished(store=store, run=summary, today=resolve_today(today))
     _checkpoint(store, run_id)  # after the commit: it reads the chain in its own transaction
     return summary
 
