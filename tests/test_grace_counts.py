@@ -315,7 +315,7 @@ def test_the_dashboard_counts_held_per_policy_and_subject_and_reads_no_one_uncha
     store = build(tmp_path)
     for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
         for policy in ("sesame", "beijing"):
-            score(store, resolve_policy(store, policy), day)
+            score(store, resolve_policy(store, policy), day, today=day)
 
     def held() -> list[tuple[str, bool, dict[str, int]]]:
         return [(r["policy_id"], r["in_force"], r["held"]) for r in dashboard.runs(store, held=held_since_run)]
