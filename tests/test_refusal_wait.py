@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from due_world import A, B, C, build, ingest, write_csv
+from due_world import A, B, build, ingest, write_csv
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
@@ -82,63 +82,3 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
         score(store, beijing, day, today=day)
         outcomes[day] = decide(store, B, "bank_loan", "loan", requester="bank", today=day).granted
     assert outcomes == {D(2028, 11, 29): False, D(2028, 11, 30): True}
-
-
-def test_the_day_to_wait_for_counts_the_points_fading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C (王五): two tax evasions X7, X8 of 5 000 yuan on 2026-03-01 (too small for the blacklist), beijing's tax.evaded
-    −100 each, halving every 730 days, counted 3650 days (until 2036-02-27); C's older records have expired by
-    2026-04-02. Each weighs −100 × 2^(−32/730) = −97.007244 then: total 805.985512, score 806, tier C, 44 points
-    short of a bank loan (tier B, 850). Nothing paid ends a finding of evasion, so waiting is the only act: the
-    total reaches 849.5 (score 850) when 200 × 2^(−t/730) ≤ 150.5, t = 300 days, on 2026-12-26 (849.57534; the day
-    before 849.432442, score 849). Until 2026-12-06 it said "or wait until 2036-02-27", nine years after the loan is
-    granted: the day the records expire, as if their points never faded."""
-    store = build(tmp_path)
-    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
-    tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
-    ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 4, 2))
-    loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
-    assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 806, "C", [])
-    assert loan.actions == [
-        "raise the score by 44 points",
-        "or wait until 2026-12-26, when these records weigh little enough: their points fade with time or expire",
-        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
-    ]
-    zh = decide(store, C, "bank_loan", "loan", requester="bank", lang="zh", today=D(2026, 4, 2)).actions
-    assert zh[1] == "或等到 2026-12-26，届时这些记录的扣分已随时间衰减或过期，不再足以影响结果"
-    # the day is the first the loan is granted: refused the day before
-    outcomes = {}
-    for day in (D(2026, 12, 25), D(2026, 12, 26)):
-        monkeypatch.setenv("SOCIALCREDIT_TODAY", day.isoformat())
-        score(store, beijing, day, today=day)
-        outcomes[day] = decide(store, C, "bank_loan", "loan", requester="bank", today=day).granted
-    assert outcomes == {D(2026, 12, 25): False, D(2026, 12, 26): True}
-
-
-def test_the_day_to_wait_for_counts_a_reward_that_lapses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C as above, with a loan repaid on time, L5 of 2025-06-15 (loan.on_time +1, counted 365 days: until
-    2026-06-15). On 2026-04-02: 806.985512, score 807, 43 short. The evasions' fading alone would make up 43 on
-    2026-12-19 (1001 − 200 × 2^(−293/730) = 849.572194), but L5's point is gone by then: 848.572194, still 849. The
-    day is 2026-12-26, as without L5 (849.57534, score 850)."""
-    store = build(tmp_path)
-    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
-    tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
-    ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
-    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
-    loans = [["L5", C, "loan_repayment", "2025-06-15", "3000", "on_time"]]
-    ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 3, 2))
-    beijing = resolve_policy(store, "beijing")
-    score(store, beijing, D(2026, 4, 2))
-    loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
-    assert (loan.granted, loan.score, loan.tier) == (False, 807, "C")
-    assert loan.actions[:2] == [
-        "raise the score by 43 points",
-        "or wait until 2026-12-26, when these records weigh little enough: their points fade with time or expire",
-    ]
-    outcomes = {}
-    for day in (D(2026, 12, 19), D(2026, 12, 25), D(2026, 12, 26)):
-        monkeypatch.setenv("SOCIALCREDIT_TODAY", day.isoformat())
-        score(store, beijing, day, today=day)
-        outcomes[day] = decide(store, C, "bank_loan", "loan", requester="bank", today=day).granted
-    assert outcomes == {D(2026, 12, 19): False, D(2026, 12, 25): False, D(2026, 12, 26): True}
