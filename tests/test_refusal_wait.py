@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from due_world import A, B, build, ingest, write_csv
+import socialcredit
+from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
+from socialcredit.policy import LoadedPolicy, load_policy
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.policies import publish_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store
 
 D = dt.date
 
@@ -82,3 +85,58 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
         score(store, beijing, day, today=day)
         outcomes[day] = decide(store, B, "bank_loan", "loan", requester="bank", today=day).granted
     assert outcomes == {D(2028, 11, 29): False, D(2028, 11, 30): True}
+
+
+def _outcome_on(store: Store, loaded: LoadedPolicy, day: dt.date, policy_id: str | None = None) -> tuple[bool, int]:
+    """The loan decision for C as a run of ``day`` scores C."""
+    score(store, loaded, day, today=day)
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", policy_id=policy_id, today=day)
+    return loan.granted, loan.score
+
+
+def test_the_day_to_wait_for_counts_a_rule_s_cap(tmp_path: Path) -> None:
+    """C (王五): four unfulfilled civil judgments Q0-Q3 of 2020-01-01, 2021-01-01, 2022-01-01, 2023-01-01
+    (court.unfulfilled: −100 each, no decay, counted 2555 days, cap 300): 400 points capped at 300, score 700, tier C;
+    a bank loan needs 850. Q0 stops counting on 2026-12-30 and Q1 on 2027-12-31, but the cap still takes 300 and then
+    200: the loan is granted from 2028-12-30, when Q2 stops counting too (1000 − 100 = 900), refused the day before
+    (800). Until 2026-12-06 the refusal named 2027-12-31, counting Q0 and Q1 as 200 points given back."""
+    store = build(tmp_path)
+    dates = ["2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01"]
+    rows = [[f"Q{i}", C, "court_judgment", d, "civil", "5000", "unfulfilled", "false"] for i, d in enumerate(dates)]
+    ingest(store, write_csv(tmp_path / "courts2.csv", JUDGMENT, rows), "courts", D(2026, 3, 2))
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
+    assert (loan.granted, loan.score, loan.tier) == (False, 700, "C")
+    assert "or wait until 2028-12-30, when enough of these records expire" in loan.actions
+    zh = decide(store, C, "bank_loan", "loan", requester="bank", lang="zh", today=D(2026, 4, 2)).actions
+    assert "或等到 2028-12-30，届时这些记录中足够多的已过期" in zh
+    assert _outcome_on(store, beijing, D(2028, 12, 29)) == (False, 800)
+    assert _outcome_on(store, beijing, D(2028, 12, 30)) == (True, 900)
+
+
+def test_the_day_to_wait_for_meets_a_condition_on_the_total(tmp_path: Path) -> None:
+    """A version of beijing granting a bank loan on "not blacklist and total >= 849.9": C's two tax evasions X7, X8
+    (2026-03-01, −100 each halving every 730 days, counted 3650 days) leave a total of 805.6 on 2026-04-02 (score 806).
+    The score rounds 849.5 up to 850, but the total must reach 849.9 itself: the day named is one the loan is granted.
+    Until 2026-12-06 it named 2026-12-28 (total 849.8: refused), counting the gap from the rounded score."""
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
+    ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
+    text = (Path(socialcredit.__file__).parent / "policies" / "beijing.yaml").read_text(encoding="utf-8")
+    changed = text.replace(
+        "grant_if: \"not blacklist and tier >= 'B'\"", 'grant_if: "not blacklist and total >= 849.9"', 1
+    )
+    assert changed != text
+    (tmp_path / "bj.yaml").write_text(changed.replace('version: "2026.2"', 'version: "2026.9"'), encoding="utf-8")
+    loaded = load_policy(tmp_path / "bj.yaml", store.catalog)
+    publish_policy(store, loaded)
+    score(store, loaded, D(2026, 4, 2), today=D(2026, 4, 2))
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", policy_id="beijing", today=D(2026, 4, 2))
+    assert (loan.granted, loan.score) == (False, 806)
+    said = [a for a in loan.actions if a.startswith("or wait until ")]
+    assert len(said) == 1
+    day = D.fromisoformat(said[0].split()[3].rstrip(","))
+    assert _outcome_on(store, loaded, D(2026, 12, 28), "beijing") == (False, 850)
+    assert _outcome_on(store, loaded, day, "beijing")[0] is True

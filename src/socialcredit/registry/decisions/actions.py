@@ -151,13 +151,13 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
         plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
         inputs.materialize(backend, "sc_contributions", plan.record_contributions())
         records = inputs.rows(
-            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points,
+            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points, min(points) AS least,
                       list(struct_pack(rule_id := rule_id, points := points)) AS rules
                       FROM sc_contributions GROUP BY 1) c
-               JOIN records r USING (record_key) WHERE c.points < 0 ORDER BY c.points, r.record_key"""
+               JOIN records r USING (record_key) WHERE c.least < 0 ORDER BY c.points, r.record_key"""
         )
     for r in records:
-        hits = r.pop("rules")
+        hits = r["rules"]
         ends, after, kind = _ENDS.get(r["record_type"], (frozenset(), "", ""))
         cured = _cured(loaded, r, hits, after) if r.get("status") in ends else 0.0
         r["kind"], r["cured"] = (kind, cured) if cured < 0 else (None, 0.0)
@@ -282,7 +282,10 @@ def actions_for_refusal(
         if covered < score_gap:
             key = "raise_further" if chosen else "raise"
             actions.append(_said(key, lang, **_whole_points(score_gap - covered)))
-        wait = _wait(loaded, records, score_gap, listed_until, endless)
+        # the total that meets every condition failed: a score is its total rounded half up (and clamped to the
+        # scale), so a score of s + gap needs a total of s + gap - 0.5; a condition on the total needs total + gap
+        want = max(float(facts["score"]) + score_gap - 0.5, float(facts.get("total", facts["score"])) + score_gap)
+        wait = _wait(loaded, records, want, listed_until, endless)
         if wait is not None:
             actions.append(_said(wait[0], lang, day=wait[1].isoformat()))
         if records:
@@ -293,23 +296,59 @@ def actions_for_refusal(
 def _wait(
     loaded: LoadedPolicy,
     records: list[dict[str, Any]],
-    gap: float,
+    want: float,
     listed_until: dt.date | None,
     endless: bool,
 ) -> tuple[str, dt.date] | None:
-    """The day enough of ``records`` have expired to cover ``gap`` (and the blocking listings' publication has ended:
-    ``listed_until``), as the action that says it; None when no day does (a listing or a record without end)."""
-    dated = sorted(((counts_until(loaded, r), -float(r["points"])) for r in records), key=lambda x: x[0] or dt.date.max)
-    total = 0.0
-    for until, pts in dated:
-        if until is None or endless:
-            return None
-        total += pts
-        if total >= gap:
-            if listed_until is None:
-                return "wait", until
-            return "wait_listed", max(until, listed_until)
-    return None
+    """The first day a record of ``records`` (those taking points) stops counting from which the total is ``want``
+    at the least, for good (and the blocking listings' publication has ended: ``listed_until``), as the action that
+    says it; None when no day does (a listing or a record without end).
+
+    The total is bounded from below as the score sums it: each rule's points of the records still counting (as on
+    the run's day: they only fade) capped at the rule's ``cap``, each dimension's sum clamped to its min and max, and
+    no point given (a reward may lapse meanwhile). A rule counted per month, quarter or year keeps its points until
+    its last record stops counting. The day named may be late (points fade, rewards stay), never early. The search
+    is a bisection over the records' distinct last days: O(hits x log records)."""
+    if endless:
+        return None
+    p = loaded.policy
+    # each record with the first day it no longer counts (one counted for good: never)
+    dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
+
+    def least_total(day: dt.date) -> float:
+        """The least the total can be on ``day``: every record whose last day is after it still counts."""
+        by_rule: dict[str, float] = {}
+        for until, r in dated:
+            for hit in r["rules"]:
+                if float(hit["points"]) < 0 and until > day:
+                    by_rule[str(hit["rule_id"])] = by_rule.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
+        by_dimension: dict[str, float] = {}
+        for rule_id, points in by_rule.items():
+            rule = p.rule(rule_id)
+            if rule.per != "occurrence":  # as counted on the run's day while any of its records counts
+                points = sum(float(h["points"]) for _, r in dated for h in r["rules"] if h["rule_id"] == rule_id)
+            capped = max(points, -rule.cap) if rule.cap is not None else points
+            by_dimension[rule.dimension] = by_dimension.get(rule.dimension, 0.0) + capped
+        limits = {d.id: d for d in p.dimensions}
+        total = float(p.scale.base)
+        for dim_id, points in by_dimension.items():
+            d = limits.get(dim_id)
+            low = d.min if d is not None and d.min is not None else -math.inf
+            high = d.max if d is not None and d.max is not None else math.inf
+            total += min(max(points, low), high)
+        return total
+
+    days = sorted({until for until, _ in dated if until != dt.date.max})
+    if not days or round(least_total(days[-1]) - want, 6) < 0:
+        return None
+    low, high = -1, len(days) - 1  # least_total(days[high]) >= want; it never falls from one day to a later one
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if round(least_total(days[mid]) - want, 6) >= 0 else (mid, high)
+    day = days[high]
+    if listed_until is None:
+        return "wait", day
+    return "wait_listed", max(day, listed_until)
 
 
 def _listing_policy(store: Store, loaded: LoadedPolicy, listing: dict[str, Any]) -> LoadedPolicy:
