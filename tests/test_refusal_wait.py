@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import socialcredit
 from due_world import JUDGMENT, A, B, C, build, ingest, write_csv
@@ -140,3 +142,43 @@ def test_the_day_to_wait_for_meets_a_condition_on_the_total(tmp_path: Path) -> N
     day = D.fromisoformat(said[0].split()[3].rstrip(","))
     assert _outcome_on(store, loaded, D(2026, 12, 28), "beijing") == (False, 850)
     assert _outcome_on(store, loaded, day, "beijing")[0] is True
+
+
+_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min
+    "court": (
+        "courts",
+        JUDGMENT,
+        lambda rid, day: [rid, C, "court_judgment", day, "civil", "5000", "unfulfilled", "false"],
+    ),
+    "loan": (
+        "banks",
+        ["record_id", "subject_id", "record_type", "event_date", "amount", "status"],
+        lambda rid, day: [rid, C, "loan_repayment", day, "10000", "default"],
+    ),
+    "tax": (
+        "tax_bureau",
+        ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"],
+        lambda rid, day: [rid, C, "tax_payment", day, "5000", "evaded", "0"],
+    ),
+}
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(sorted(_DRAWN)), st.integers(0, 2400)), min_size=1, max_size=7))
+def test_the_day_named_grants_the_loan(tmp_path_factory: pytest.TempPathFactory, drawn: list[tuple[str, int]]) -> None:
+    """A few of C's judgments, loan defaults and tax evasions, dated up to 2400 days before 2026-03-01: where a bank
+    loan is refused and a day to wait for is named, a run of that day grants it (the day may be late, never early)."""
+    folder = tmp_path_factory.mktemp("drawn")
+    store = build(folder)
+    for n, (kind, ago) in enumerate(drawn):
+        source, header, row = _DRAWN[kind]
+        day = (D(2026, 3, 1) - dt.timedelta(days=ago)).isoformat()
+        ingest(store, write_csv(folder / f"{n}.csv", header, [row(f"W{n}", day)]), source, D(2026, 3, 2))
+    beijing = resolve_policy(store, "beijing")
+    score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
+    said = [a for a in loan.actions if a.startswith("or wait until ")]
+    if not loan.granted and said:
+        day = D.fromisoformat(said[0].split()[3].rstrip(","))
+        assert _outcome_on(store, beijing, day)[0] is True, (loan.actions, day)
+    store.close()
