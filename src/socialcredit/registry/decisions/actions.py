@@ -314,6 +314,11 @@ def _wait(
     p = loaded.policy
     # each record with the first day it no longer counts (one counted for good: never)
     dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
+    whole: dict[str, float] = {}  # each rule's points taken, all its records counting (as on the run's day)
+    for _, r in dated:
+        for hit in r["rules"]:
+            if float(hit["points"]) < 0:
+                whole[str(hit["rule_id"])] = whole.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
 
     def least_total(day: dt.date) -> float:
         """The least the total can be on ``day``: every record whose last day is after it still counts."""
@@ -326,7 +331,7 @@ def _wait(
         for rule_id, points in by_rule.items():
             rule = p.rule(rule_id)
             if rule.per != "occurrence":  # as counted on the run's day while any of its records counts
-                points = sum(float(h["points"]) for _, r in dated for h in r["rules"] if h["rule_id"] == rule_id)
+                points = whole[rule_id]
             capped = max(points, -rule.cap) if rule.cap is not None else points
             by_dimension[rule.dimension] = by_dimension.get(rule.dimension, 0.0) + capped
         limits = {d.id: d for d in p.dimensions}
