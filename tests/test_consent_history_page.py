@@ -13,6 +13,7 @@ from api_helpers import serving
 from due_world import B, build
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.freeze import place_freeze
 from socialcredit.registry.records.consent import set_consent
 from web_helpers import csrf_of, sign_in
 
@@ -44,3 +45,20 @@ def test_the_consent_history_names_who_chose_in_words(tmp_path: Path) -> None:
         "en": ["opted out (you)", "opted in (the registry)"],
         "zh": ["已拒绝 (本人)", "已同意 (登记机构)"],
     }
+
+
+def test_the_freeze_history_names_the_resident_whatever_key_of_theirs_made_the_change(tmp_path: Path) -> None:
+    """B froze the file with one key of theirs and reads the freeze page signed in with another: the history says
+    "file frozen · you" and "冻结档案 · 本人", as the consents page does for any key or link of the resident's. Until
+    2026-12-06 only the session's own key counted as theirs: it said "the registry" ("登记机构")."""
+    store = build(tmp_path)
+    first = issue_key(store, "resident", "李四", subject=B)
+    second = issue_key(store, "resident", "李四", subject=B)
+    place_freeze(store, B, actor=f"key:{first.party.key_id}")
+    app = create_app(store.path, store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
+        sign_in(site, second.token)
+        said = {lang: html.unescape(site.get("/me/freeze", params={"lang": lang}).text) for lang in ("en", "zh")}
+    store.close()
+    assert "file frozen · you" in said["en"] and "file frozen · the registry" not in said["en"]
+    assert "冻结档案 · 本人" in said["zh"] and "冻结档案 · 登记机构" not in said["zh"]

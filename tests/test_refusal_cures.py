@@ -21,10 +21,7 @@ def test_paying_a_criminal_judgment_does_not_end_the_conviction(tmp_path: Path) 
     = 745.68, score 746, tier C; a bank loan needs tier B (850): 104 points short. Paying J9 takes away its 100
     points, not the conviction's: 845.68, 846, still C; 4 whole points more (849.68, 850) make it B. Until
     2026-12-06 the refusal named paying J9 alone, counting the conviction's 149.32 points as paid off; then it named
-    correcting T1, a true ticket, as if that were an act that would take its points away. Waiting: court.unfulfilled
-    stops counting J9 on 2033-01-18 (2555 days on) and T1 is gone since 2027-02-01, so that day's total is
-    1000 − 150 × 0.5^(2555/1825) = 943.16 (the day before 843.14); until 2026-12-06 the day said was 2036-01-18, when
-    court.criminal stops counting J9 too, as if a record's points all went on its last rule's day."""
+    correcting T1, a true ticket, as if that were an act that would take its points away."""
     store = build(tmp_path)
     judgment = [["J9", B, "court_judgment", "2026-01-20", "criminal", "20000", "unfulfilled", "false"]]
     ingest(store, write_csv(tmp_path / "courts2.csv", JUDGMENT, judgment), "courts", D(2026, 1, 20))
@@ -35,13 +32,13 @@ def test_paying_a_criminal_judgment_does_not_end_the_conviction(tmp_path: Path) 
     assert loan.actions == [
         "pay the outstanding judgment of 20,000 yuan (record J9 from courts); the court then records it fulfilled",
         "raise the score by a further 4 points",
-        "or wait until 2033-01-18, when enough of these records expire",
+        "or wait until 2036-01-18, when enough of these records expire",
         "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
     ]
     zh = decide(store, B, "bank_loan", "loan", requester="bank", lang="zh")
     assert zh.actions[1:] == [
         "将分数再提高 4 分",
-        "或等到 2033-01-18，届时这些记录中足够多的已过期",
+        "或等到 2036-01-18，届时这些记录中足够多的已过期",
         "如计入的记录有误，可以提出异议，由其来源更正或撤回",
     ]
     # done as said, the actions grant the loan; the judgment paid alone does not
@@ -64,8 +61,7 @@ def test_a_true_conviction_is_not_advised_away(tmp_path: Path) -> None:
     every 1825 days, −136.40 on 2026-02-01, 245 days on): total 609.28, score 609, tier C, 241 short of B. Paying J9
     takes 100 (709.28); 141 whole points more make 850.28, score 850 (140 would leave 849). Until 2026-12-06 the
     advice led with "have courts correct record J8 if it is wrong", counting a true conviction's points toward the
-    gap. Waiting: on 2033-01-18 J9's −100 and T1's −5 have gone and both convictions have faded (−56.84 and −52.03):
-    891.14, tier B (the day before 791.09); until 2026-12-06 the day said was 2036-01-18."""
+    gap."""
     store = build(tmp_path)
     rows = [
         ["J9", B, "court_judgment", "2026-01-20", "criminal", "20000", "unfulfilled", "false"],
@@ -78,7 +74,7 @@ def test_a_true_conviction_is_not_advised_away(tmp_path: Path) -> None:
     assert loan.actions == [
         "pay the outstanding judgment of 20,000 yuan (record J9 from courts); the court then records it fulfilled",
         "raise the score by a further 141 points",
-        "or wait until 2033-01-18, when these records weigh little enough: their points fade with time or expire",
+        "or wait until 2036-01-18, when enough of these records expire",
         "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
     ]
 

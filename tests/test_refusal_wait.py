@@ -7,11 +7,16 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from due_world import A, B, C, build, ingest, score_on_its_day, write_csv
+import socialcredit
+from due_world import JUDGMENT, A, B, C, build, ingest, score_on_its_day, write_csv
+from socialcredit.policy import LoadedPolicy, load_policy
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.policies import publish_policy, resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store
 
 D = dt.date
 
@@ -84,61 +89,96 @@ def test_the_day_to_wait_for_is_when_the_criterion_stops_counting_the_record(
     assert outcomes == {D(2028, 11, 29): False, D(2028, 11, 30): True}
 
 
-def test_the_day_to_wait_for_counts_the_points_fading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C (王五): two tax evasions X7, X8 of 5 000 yuan on 2026-03-01 (too small for the blacklist), beijing's tax.evaded
-    −100 each, halving every 730 days, counted 3650 days (until 2036-02-27); C's older records have expired by
-    2026-04-02. Each weighs −100 × 2^(−32/730) = −97.007244 then: total 805.985512, score 806, tier C, 44 points
-    short of a bank loan (tier B, 850). Nothing paid ends a finding of evasion, so waiting is the only act: the
-    total reaches 849.5 (score 850) when 200 × 2^(−t/730) ≤ 150.5, t = 300 days, on 2026-12-26 (849.57534; the day
-    before 849.432442, score 849). Until 2026-12-06 it said "or wait until 2036-02-27", nine years after the loan is
-    granted: the day the records expire, as if their points never faded."""
+def _outcome_on(store: Store, loaded: LoadedPolicy, day: dt.date, policy_id: str | None = None) -> tuple[bool, int]:
+    """The loan decision for C as a run of ``day`` scores C."""
+    score(store, loaded, day, today=day)
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", policy_id=policy_id, today=day)
+    return loan.granted, loan.score
+
+
+def test_the_day_to_wait_for_counts_a_rule_s_cap(tmp_path: Path) -> None:
+    """C (王五): four unfulfilled civil judgments Q0-Q3 of 2020-01-01, 2021-01-01, 2022-01-01, 2023-01-01
+    (court.unfulfilled: −100 each, no decay, counted 2555 days, cap 300): 400 points capped at 300, score 700, tier C;
+    a bank loan needs 850. Q0 stops counting on 2026-12-30 and Q1 on 2027-12-31, but the cap still takes 300 and then
+    200: the loan is granted from 2028-12-30, when Q2 stops counting too (1000 − 100 = 900), refused the day before
+    (800). Until 2026-12-06 the refusal named 2027-12-31, counting Q0 and Q1 as 200 points given back."""
     store = build(tmp_path)
-    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
-    tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
-    ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
+    dates = ["2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01"]
+    rows = [[f"Q{i}", C, "court_judgment", d, "civil", "5000", "unfulfilled", "false"] for i, d in enumerate(dates)]
+    ingest(store, write_csv(tmp_path / "courts2.csv", JUDGMENT, rows), "courts", D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
-    score_on_its_day(store, beijing, D(2026, 4, 2))
+    score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
-    assert (loan.granted, loan.score, loan.tier, loan.lists) == (False, 806, "C", [])
-    assert loan.actions == [
-        "raise the score by 44 points",
-        "or wait until 2026-12-26, when these records weigh little enough: their points fade with time or expire",
-        "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
-    ]
+    assert (loan.granted, loan.score, loan.tier) == (False, 700, "C")
+    assert "or wait until 2028-12-30, when enough of these records expire" in loan.actions
     zh = decide(store, C, "bank_loan", "loan", requester="bank", lang="zh", today=D(2026, 4, 2)).actions
-    assert zh[1] == "或等到 2026-12-26，届时这些记录的扣分已随时间衰减或过期，不再足以影响结果"
-    # the day is the first the loan is granted: refused the day before
-    outcomes = {}
-    for day in (D(2026, 12, 25), D(2026, 12, 26)):
-        monkeypatch.setenv("SOCIALCREDIT_TODAY", day.isoformat())
-        score(store, beijing, day, today=day)
-        outcomes[day] = decide(store, C, "bank_loan", "loan", requester="bank", today=day).granted
-    assert outcomes == {D(2026, 12, 25): False, D(2026, 12, 26): True}
+    assert "或等到 2028-12-30，届时这些记录中足够多的已过期" in zh
+    assert _outcome_on(store, beijing, D(2028, 12, 29)) == (False, 800)
+    assert _outcome_on(store, beijing, D(2028, 12, 30)) == (True, 900)
 
 
-def test_the_day_to_wait_for_counts_a_reward_that_lapses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C as above, with a loan repaid on time, L5 of 2025-06-15 (loan.on_time +1, counted 365 days: until
-    2026-06-15). On 2026-04-02: 806.985512, score 807, 43 short. The evasions' fading alone would make up 43 on
-    2026-12-19 (1001 − 200 × 2^(−293/730) = 849.572194), but L5's point is gone by then: 848.572194, still 849. The
-    day is 2026-12-26, as without L5 (849.57534, score 850)."""
+def test_the_day_to_wait_for_meets_a_condition_on_the_total(tmp_path: Path) -> None:
+    """A version of beijing granting a bank loan on "not blacklist and total >= 849.9": C's two tax evasions X7, X8
+    (2026-03-01, −100 each halving every 730 days, counted 3650 days) leave a total of 805.6 on 2026-04-02 (score 806).
+    The score rounds 849.5 up to 850, but the total must reach 849.9 itself: the day named is one the loan is granted.
+    Until 2026-12-06 it named 2026-12-28 (total 849.8: refused), counting the gap from the rounded score."""
     store = build(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
     ingest(store, write_csv(tmp_path / "tax2.csv", header, tax), "tax_bureau", D(2026, 3, 2))
-    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status"]
-    loans = [["L5", C, "loan_repayment", "2025-06-15", "3000", "on_time"]]
-    ingest(store, write_csv(tmp_path / "banks.csv", header, loans), "banks", D(2026, 3, 2))
+    text = (Path(socialcredit.__file__).parent / "policies" / "beijing.yaml").read_text(encoding="utf-8")
+    changed = text.replace(
+        "grant_if: \"not blacklist and tier >= 'B'\"", 'grant_if: "not blacklist and total >= 849.9"', 1
+    )
+    assert changed != text
+    (tmp_path / "bj.yaml").write_text(changed.replace('version: "2026.2"', 'version: "2026.9"'), encoding="utf-8")
+    loaded = load_policy(tmp_path / "bj.yaml", store.catalog)
+    publish_policy(store, loaded)
+    score(store, loaded, D(2026, 4, 2), today=D(2026, 4, 2))
+    loan = decide(store, C, "bank_loan", "loan", requester="bank", policy_id="beijing", today=D(2026, 4, 2))
+    assert (loan.granted, loan.score) == (False, 806)
+    said = [a for a in loan.actions if a.startswith("or wait until ")]
+    assert len(said) == 1
+    day = D.fromisoformat(said[0].split()[3].rstrip(","))
+    assert _outcome_on(store, loaded, D(2026, 12, 28), "beijing") == (False, 850)
+    assert _outcome_on(store, loaded, day, "beijing")[0] is True
+
+
+_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min
+    "court": (
+        "courts",
+        JUDGMENT,
+        lambda rid, day: [rid, C, "court_judgment", day, "civil", "5000", "unfulfilled", "false"],
+    ),
+    "loan": (
+        "banks",
+        ["record_id", "subject_id", "record_type", "event_date", "amount", "status"],
+        lambda rid, day: [rid, C, "loan_repayment", day, "10000", "default"],
+    ),
+    "tax": (
+        "tax_bureau",
+        ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"],
+        lambda rid, day: [rid, C, "tax_payment", day, "5000", "evaded", "0"],
+    ),
+}
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(sorted(_DRAWN)), st.integers(0, 2400)), min_size=1, max_size=7))
+def test_the_day_named_grants_the_loan(tmp_path_factory: pytest.TempPathFactory, drawn: list[tuple[str, int]]) -> None:
+    """A few of C's judgments, loan defaults and tax evasions, dated up to 2400 days before 2026-03-01: where a bank
+    loan is refused and a day to wait for is named, a run of that day grants it (the day may be late, never early)."""
+    folder = tmp_path_factory.mktemp("drawn")
+    store = build(folder)
+    for n, (kind, ago) in enumerate(drawn):
+        source, header, row = _DRAWN[kind]
+        day = (D(2026, 3, 1) - dt.timedelta(days=ago)).isoformat()
+        ingest(store, write_csv(folder / f"{n}.csv", header, [row(f"W{n}", day)]), source, D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
-    score_on_its_day(store, beijing, D(2026, 4, 2))
+    score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
-    assert (loan.granted, loan.score, loan.tier) == (False, 807, "C")
-    assert loan.actions[:2] == [
-        "raise the score by 43 points",
-        "or wait until 2026-12-26, when these records weigh little enough: their points fade with time or expire",
-    ]
-    outcomes = {}
-    for day in (D(2026, 12, 19), D(2026, 12, 25), D(2026, 12, 26)):
-        monkeypatch.setenv("SOCIALCREDIT_TODAY", day.isoformat())
-        score(store, beijing, day, today=day)
-        outcomes[day] = decide(store, C, "bank_loan", "loan", requester="bank", today=day).granted
-    assert outcomes == {D(2026, 12, 19): False, D(2026, 12, 25): False, D(2026, 12, 26): True}
+    said = [a for a in loan.actions if a.startswith("or wait until ")]
+    if not loan.granted and said:
+        day = D.fromisoformat(said[0].split()[3].rstrip(","))
+        assert _outcome_on(store, beijing, day)[0] is True, (loan.actions, day)
+    store.close()

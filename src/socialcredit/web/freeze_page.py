@@ -24,7 +24,7 @@ from socialcredit.registry.due_process.freeze import (
 from socialcredit.store import Store
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes", "freeze_context"]
+__all__ = ["add_routes", "freeze_context", "own_actors"]
 
 _FAILURES = {
     "already_frozen": "freeze_err_already_frozen",
@@ -54,6 +54,20 @@ def _parties(store: Store) -> dict[str, str]:
     return {str(k["key_id"]): str(k["name"]) for k in keys}
 
 
+def own_actors(store: Store, subject_id: str, actor: str) -> set[str]:
+    """The codes a change the resident made is logged under: the session's (``actor``) and every key and sign-in link
+    of theirs (``key:…``, ``link:…``). A change logged under any other (an operator at the command line, ``cli``, or
+    with a key) is the registry's, never shown as the code it is logged as."""
+    return {actor} | {
+        str(a)
+        for (a,) in store.execute(
+            "SELECT 'key:' || key_id FROM api_keys WHERE subject_id = $1 "
+            "UNION ALL SELECT 'link:' || link_id FROM signin_links WHERE subject_id = $1",
+            [subject_id],
+        ).fetchall()
+    }
+
+
 def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]:
     """The resident's freeze, alert and history, with the relying parties they may lift the freeze for (by name).
     A read of the file, audited as the API audits the resident's own ``GET /v1/freeze`` (``read_freeze``), unless
@@ -65,10 +79,10 @@ def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]
         names = _parties(store)
         # a lift is offered only for a party the freeze acts on: it never refuses rail or flights
         offered = freezable_parties(store)
-    actor = page.who.actor
+        own = own_actors(store, page.who.subject_id, page.who.actor)
     history = []
     for e in status["history"]:
-        by = page.t("by_you") if e["by"] == actor else page.t("by_registry")
+        by = page.t("by_you") if e["by"] in own else page.t("by_registry")
         party = names.get(str(e.get("party")), str(e.get("party")))
         history.append({"at": e["at"], "text": page.t("freeze_event_" + e["event"], party=party), "by": by})
     lifts = []

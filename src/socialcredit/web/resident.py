@@ -34,7 +34,7 @@ from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
-from socialcredit.web.freeze_page import freeze_context
+from socialcredit.web.freeze_page import freeze_context, own_actors
 from socialcredit.web.repair_pages import (
     listings_context,
     notices_context,
@@ -469,16 +469,7 @@ def _consents(web: Web, page: Page) -> dict[str, Any]:
     with web.service.writer() as store:
         catalog = store.catalog  # the store's latest: a category it adds is chosen like a shipped one
         history = consent_history(store, _subject(page), actor=page.who.actor)
-        # the resident's own keys and sign-in links: a choice made with one is theirs; any other, the registry's
-        # (an operator at the command line, "cli", or with a key), never shown as the code it is logged as
-        own = {page.who.actor} | {
-            str(a)
-            for (a,) in store.execute(
-                "SELECT 'key:' || key_id FROM api_keys WHERE subject_id = $1 "
-                "UNION ALL SELECT 'link:' || link_id FROM signin_links WHERE subject_id = $1",
-                [_subject(page)],
-            ).fetchall()
-        }
+        own = own_actors(store, _subject(page), page.who.actor)  # a choice made with any of these is theirs
         scored = scored_policy_ids(store)
         # each policy as its run in force scores (the version it used), as its decisions stand
         policies = [lp.policy for lp in policies_in_use(store) if lp.policy.id in scored]

@@ -22,7 +22,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.languages import yuan
 from socialcredit.policy import LoadedPolicy, expr
 from socialcredit.registry.due_process.repair import repair_eligibility
-from socialcredit.registry.due_process.severity import counted_until
+from socialcredit.registry.due_process.severity import counted_until, counts_until
 from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.store import Store
@@ -66,20 +66,10 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "or wait until {day}, when enough of these records expire",
         "或等到 {day}，届时这些记录中足够多的已过期",
     ),
-    # a day the decay of points brings sooner than the records' expiry: their weight has faded enough by then
-    "wait_fading": (
-        "or wait until {day}, when these records weigh little enough: their points fade with time or expire",
-        "或等到 {day}，届时这些记录的扣分已随时间衰减或过期，不再足以影响结果",
-    ),
     # a listing blocks too: waiting changes the outcome only once its publication has ended as well
     "wait_listed": (
         "or wait until {day}, when the publication of these listings has ended and enough of these records expire",
         "或等到 {day}，届时上述名单公示均已结束，且这些记录中足够多的已过期",
-    ),
-    "wait_fading_listed": (
-        "or wait until {day}, when the publication of these listings has ended and these records weigh little "
-        "enough: their points fade with time or expire",
-        "或等到 {day}，届时上述名单公示均已结束，且这些记录的扣分已随时间衰减或过期，不再足以影响结果",
     ),
     # apart from the acts, counted toward nothing: a record taken away because it is wrong is no act to advise
     "dispute": (
@@ -88,10 +78,6 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     ),
 }
 
-
-# How far ahead the day to wait for is looked for when some points fade without ever ending (a rule that decays
-# and has no expiry): a hundred years, past which no day is named.
-_FADING_DAYS = 36525
 
 _RECORD_KINDS = frozenset({"court_judgment", "tax_payment", "traffic_ticket", "loan", "utility_payment"})
 
@@ -151,9 +137,8 @@ def record_action(
 
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
-    """Each counting record of the subject that takes points (summed over rules: ``points`` below 0; by rule:
-    ``rules``, each ``{rule_id, points}``) and the act that cures it (``kind``) with the points that act takes away
-    (``cured``), most cured first; then each record that gives points, with ``kind`` None and ``cured`` 0.
+    """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
+    and the act that cures it (``kind``) with the points that act takes away (``cured``), most cured first.
 
     Paying or fulfilling what a record records changes its ``status`` (``_ENDS``): it takes away the points of the
     rules the record with its new status no longer meets (court.unfulfilled), not of those that read what happened
@@ -166,17 +151,17 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
         plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
         inputs.materialize(backend, "sc_contributions", plan.record_contributions())
         records = inputs.rows(
-            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points,
+            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points, min(points) AS least,
                       list(struct_pack(rule_id := rule_id, points := points)) AS rules
                       FROM sc_contributions GROUP BY 1) c
-               JOIN records r USING (record_key) WHERE c.points <> 0 ORDER BY c.points, r.record_key"""
+               JOIN records r USING (record_key) WHERE c.least < 0 ORDER BY c.points, r.record_key"""
         )
     for r in records:
         hits = r["rules"]
         ends, after, kind = _ENDS.get(r["record_type"], (frozenset(), "", ""))
-        cured = _cured(loaded, r, hits, after) if r["points"] < 0 and r.get("status") in ends else 0.0
+        cured = _cured(loaded, r, hits, after) if r.get("status") in ends else 0.0
         r["kind"], r["cured"] = (kind, cured) if cured < 0 else (None, 0.0)
-    return sorted(records, key=lambda r: (r["points"] > 0, r["cured"], r["record_key"]))
+    return sorted(records, key=lambda r: (r["cured"], r["record_key"]))
 
 
 def _meets(loaded: LoadedPolicy, rule_id: str, record: dict[str, Any]) -> bool:
@@ -282,8 +267,7 @@ def actions_for_refusal(
             if floor is not None:
                 score_gap = max(score_gap or 0.0, floor - float(facts["score"]))
     if score_gap is not None and score_gap > 0:
-        counted = _contributions(store, loaded, run, subject_id)
-        records = [r for r in counted if r["points"] < 0]  # the records counted against the subject
+        records = _contributions(store, loaded, run, subject_id)
         chosen, covered = [], 0.0
         for r in records:  # the acts only: a record is not taken away by advising that it may be wrong
             if covered >= score_gap or r["kind"] is None:
@@ -298,11 +282,10 @@ def actions_for_refusal(
         if covered < score_gap:
             key = "raise_further" if chosen else "raise"
             actions.append(_said(key, lang, **_whole_points(score_gap - covered)))
-        # the total to gain: a score is its total rounded half up, so the day the gap closes is the first whose
-        # total reaches the score wanted less a half (the gap is counted from the whole score)
-        total = facts.get("total")
-        need = score_gap + float(facts["score"]) - float(total) - 0.5 if isinstance(total, int | float) else score_gap
-        wait = _wait(loaded, counted, need, run["as_of"], listed_until, endless)
+        # the total that meets every condition failed: a score is its total rounded half up (and clamped to the
+        # scale), so a score of s + gap needs a total of s + gap - 0.5; a condition on the total needs total + gap
+        want = max(float(facts["score"]) + score_gap - 0.5, float(facts.get("total", facts["score"])) + score_gap)
+        wait = _wait(loaded, records, want, listed_until, endless)
         if wait is not None:
             actions.append(_said(wait[0], lang, day=wait[1].isoformat()))
         if records:
@@ -313,65 +296,64 @@ def actions_for_refusal(
 def _wait(
     loaded: LoadedPolicy,
     records: list[dict[str, Any]],
-    gap: float,
-    as_of: dt.date,
+    want: float,
     listed_until: dt.date | None,
     endless: bool,
 ) -> tuple[str, dt.date] | None:
-    """The first day from which ``records`` (the subject's counting records) take ``gap`` points fewer than on
-    ``as_of``, for good (and the blocking listings' publication has ended: ``listed_until``), as the action that says
-    it; None when no day does (a listing or the records' points without end). Each rule's points of a record go on
-    the day that rule stops counting it (its own expiry or window, not the record's last rule's) and, where the rule
-    decays, fade until then: the day may come long before any record expires. Points given go on the day their rule
-    stops counting them, and the day is one after which no such loss undoes the outcome (a reward that fades is
-    counted as gone from the start). Caps and dimension limits are not applied: an estimate where they bind."""
+    """The first day a record of ``records`` (those taking points) stops counting from which the total is ``want``
+    at the least, for good (and the blocking listings' publication has ended: ``listed_until``), as the action that
+    says it; None when no day does (a listing or a record without end).
+
+    The total is bounded from below as the score sums it: each rule's points of the records still counting (as on
+    the run's day: they only fade) capped at the rule's ``cap``, each dimension's sum clamped to its min and max, and
+    no point given (a reward may lapse meanwhile). A rule counted per month, quarter or year keeps its points until
+    its last record stops counting. The day named may be late (points fade, rewards stay), never early. The search
+    is a bisection over the records' distinct last days: O(hits x log records)."""
     if endless:
         return None
-    # each hit that takes points: its points on as_of, the first day it no longer counts (None: never), its half-life
-    hits: list[tuple[float, dt.date | None, int | None]] = []
-    rewards: list[tuple[float, dt.date]] = []  # each reward that lapses: its points, the first day it no longer counts
-    for r in records:
+    p = loaded.policy
+    # each record with the first day it no longer counts (one counted for good: never)
+    dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
+    whole: dict[str, float] = {}  # each rule's points taken, all its records counting (as on the run's day)
+    for _, r in dated:
         for hit in r["rules"]:
-            points = float(hit["points"])
-            rule = loaded.policy.rule(str(hit["rule_id"]))
-            until = counted_until(loaded, f"rule:{rule.id}", r)
-            if points > 0 and rule.decay is not None:
-                gap += points  # a reward that fades: gone, at the worst, from the start
-            elif points > 0 and until is not None:
-                rewards.append((points, until))
-            elif points < 0:
-                hits.append((points, until, rule.decay.half_life_days if rule.decay else None))
+            if float(hit["points"]) < 0:
+                whole[str(hit["rule_id"])] = whole.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
 
-    def taken_on(day: dt.date) -> float:
-        """How many points fewer the records take on ``day`` than on ``as_of``."""
-        gone = -sum(points for points, until in rewards if day >= until)
-        for points, until, half_life in hits:
-            if until is not None and day >= until:
-                gone -= points
-            elif half_life is not None:
-                gone -= points * (1 - 2 ** (-(day - as_of).days / half_life))
-        return gone
+    def least_total(day: dt.date) -> float:
+        """The least the total can be on ``day``: every record whose last day is after it still counts."""
+        by_rule: dict[str, float] = {}
+        for until, r in dated:
+            for hit in r["rules"]:
+                if float(hit["points"]) < 0 and until > day:
+                    by_rule[str(hit["rule_id"])] = by_rule.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
+        by_dimension: dict[str, float] = {}
+        for rule_id, points in by_rule.items():
+            rule = p.rule(rule_id)
+            if rule.per != "occurrence":  # as counted on the run's day while any of its records counts
+                points = whole[rule_id]
+            capped = max(points, -rule.cap) if rule.cap is not None else points
+            by_dimension[rule.dimension] = by_dimension.get(rule.dimension, 0.0) + capped
+        limits = {d.id: d for d in p.dimensions}
+        total = float(p.scale.base)
+        for dim_id, points in by_dimension.items():
+            d = limits.get(dim_id)
+            low = d.min if d is not None and d.min is not None else -math.inf
+            high = d.max if d is not None and d.max is not None else math.inf
+            total += min(max(points, low), high)
+        return total
 
-    def taken(day: dt.date) -> float:
-        """The fewest points fewer taken on ``day`` or any day after it: between the days rewards end no fewer are
-        taken from one day to the next, so the fewest are on ``day`` or on a day after it that a reward ends."""
-        return min([taken_on(day), *(taken_on(until) for _, until in rewards if until > day)])
-
-    fading = any(until is None and half_life is not None for _, until, half_life in hits)
-    last = max([*(until for _, until, _ in hits if until is not None), *(until for _, until in rewards)], default=as_of)
-    if fading:
-        last = max(last, as_of + dt.timedelta(days=_FADING_DAYS))
-    if last <= as_of or taken(last) < gap:
+    days = sorted({until for until, _ in dated if until != dt.date.max})
+    if not days or round(least_total(days[-1]) - want, 6) < 0:
         return None
-    low, high = as_of, last  # taken(low) < gap <= taken(high), and taken never falls from one day to the next
-    while (high - low).days > 1:
-        mid = low + dt.timedelta(days=(high - low).days // 2)
-        low, high = (low, mid) if taken(mid) >= gap else (mid, high)
-    expired = -sum(points for points, until, _ in hits if until is not None and until <= high)
-    key = "wait" if expired >= gap else "wait_fading"
+    low, high = -1, len(days) - 1  # least_total(days[high]) >= want; it never falls from one day to a later one
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if round(least_total(days[mid]) - want, 6) >= 0 else (mid, high)
+    day = days[high]
     if listed_until is None:
-        return key, high
-    return key + "_listed", max(high, listed_until)
+        return "wait", day
+    return "wait_listed", max(day, listed_until)
 
 
 def _listing_policy(store: Store, loaded: LoadedPolicy, listing: dict[str, Any]) -> LoadedPolicy:
