@@ -919,5 +919,21 @@ def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any
         content=_csv(rows),
         headers={**key, "content-type": "text/csv"},
     )
-    assert r.status_code == 200, r.text
+    assert (r.status_code, r.headers.get("content-language")) == (200, "zh-CN"), r.text
     assert (r.json()["accepted"], [(e["row"], e["field"], e["message"]) for e in r.json()["errors"]]) == (1, chinese)
+    # a replay is said in the language it is asked in, whatever the first answer's was, and says which
+    replays = []
+    for params in ({}, {"lang": "zh"}, {}):
+        r = client.post(
+            "/v1/records",
+            params={**params, "partial": "true"},
+            content=_csv(rows),
+            headers={**key, "content-type": "text/csv", "Idempotency-Key": "HTTP-ZH-ROWS-replay"},
+        )
+        errors = [(e["row"], e["field"], e["message"]) for e in r.json()["errors"]]
+        replays.append((r.status_code, r.json()["replayed"], r.headers.get("content-language"), errors))
+    assert replays == [
+        (200, False, "en", english),
+        (200, True, "zh-CN", chinese),
+        (200, True, "en", english),
+    ]

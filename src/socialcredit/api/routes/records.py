@@ -107,8 +107,9 @@ def _ingest(
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:
-        replayed = {**outcome.replayed, "replayed": True, "errors": _said(outcome.replayed.get("errors", []), lang)}
-        return JSONResponse(replayed, headers={"Idempotent-Replayed": "true"})
+        errors = _said(outcome.replayed.get("errors", []), lang)
+        replayed = {**outcome.replayed, "replayed": True, "errors": errors}
+        return JSONResponse(replayed, headers={"Idempotent-Replayed": "true", **_language(errors, lang)})
     report = outcome.report
     assert report is not None
     body = report.as_dict()
@@ -138,7 +139,13 @@ def _ingest(
             status_code=422,
             headers={"Content-Language": LANGUAGE_TAGS[lang]},
         )
-    return JSONResponse({**body, "errors": _said(body["errors"], lang)})
+    errors = _said(body["errors"], lang)
+    return JSONResponse({**body, "errors": errors}, headers=_language(errors, lang))
+
+
+def _language(errors: list[dict[str, Any]], lang: str) -> dict[str, str]:
+    """The header saying the language of an answer's row errors (``Content-Language``, as the 422 says it), if any."""
+    return {"Content-Language": LANGUAGE_TAGS[lang]} if errors else {}
 
 
 def _said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
