@@ -174,8 +174,8 @@ async def ingest_batch(
 
     The batch is all or nothing: if any row has an error, nothing is committed and the answer lists every
     error with its row and field (422). Re-sending a record with the same content changes nothing; send the
-    same ``Idempotency-Key`` to have a retried batch answered with the first answer. The refusals are in ``lang``
-    where the registry has their words.
+    same ``Idempotency-Key`` to have a retried batch answered with the first answer. The refusals, and each row's
+    error (in the 422, a partial batch's answer and a replay), are in ``lang`` where the registry has their words.
     """
     body = await read_body(request, _uploads(service), request.app.state.max_body)
     try:

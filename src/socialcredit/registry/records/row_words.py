@@ -81,7 +81,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "changed": (
         "'{record_id}' was already received with different content; send it with correction=true to correct it",
-        "“{record_id}”已以不同的内容收到；要更正它，请以 correction=true 发送",
+        "“{record_id}”已收到过，但内容不同；要更正它，请以 correction=true 发送",
     ),
     "withdrawn_changed": (
         "'{record_id}' was received with other content; a withdrawal sends the record as received (with "
