@@ -983,6 +983,17 @@ def test_a_json_body_naming_a_key_twice_is_refused_naming_the_key(world: dict[st
         "k" * 64,
     )
     assert len(r.content) < 400
+    # and in Chinese, its length said in Chinese too
+    r = client.post(
+        "/v1/decisions",
+        params={"lang": "zh"},
+        content=f'{{"{long_key}": 1, "{long_key}": 2}}',
+        headers={**railway, **json_type},
+    )
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        422,
+        f"请求体多次给出键 '{'k' * 64}'…（共 1000000 个字符）（各 JSON 解析器取哪个值不一）；每个键请只发送一次",
+    )
 
 
 def test_every_api_route_reads_its_json_body_naming_each_key_once() -> None:

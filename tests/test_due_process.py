@@ -251,7 +251,7 @@ def test_a_step_on_an_overdue_dispute_finds_it_lapsed_whether_or_not_the_job_ran
     assert escalated.value.code == "dispute_closed" and disputes.get_dispute(store, 3)["status"] == "lapsed"
     assert (str(escalated.value), escalated.value.zh) == (
         "dispute 3 is closed (lapsed); only an open dispute or one the source verified may be escalated",
-        "异议 3 已结束（逾期未答复（记录撤回））；只有未结束的异议或来源已核实的异议可以申请复核",
+        "异议 3 已结束（逾期未答复（记录撤回））；只有未结束的异议或来源已核实的异议可以提交复核",
     )
 
 

@@ -207,6 +207,12 @@ def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without
     assert last_error(again) == f"error: the link of identity {ident} is already contested (dispute {did})"
     listed = sc("region", "link-disputes", "--status", "open", "--db", tianjin, "--json")
     assert [d["dispute_id"] for d in json.loads(listed.stdout)] == [did]
+    # a status it does not know is refused in the language asked (until 2026-12-06 it took no --lang)
+    unknown = sc("region", "link-disputes", "--status", "closed", "--db", tianjin, "--lang", "zh")
+    assert (unknown.returncode, last_error(unknown)) == (
+        2,
+        "错误：状态须为 open、upheld、unlinked、lapsed 之一，而不是 'closed'",
+    )
     neither = sc("region", "answer-link", str(did), "--reason", "checked", "--db", tianjin)
     assert neither.returncode == 2
     assert last_error(neither) == "error: answer with exactly one of --uphold and --unlink"

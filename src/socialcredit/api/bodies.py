@@ -217,13 +217,15 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = _object(pairs)  # the batch's parse hook: it finds the first key named twice
     if (key := obj.twice) is not None:
         # the key as sent, cut to KEY_SHOWN characters: a hostile body's key may be a MiB long
-        named = repr(key[:KEY_SHOWN]) + (f"… ({len(key)} characters)" if len(key) > KEY_SHOWN else "")
+        cut = len(key) > KEY_SHOWN
+        named = repr(key[:KEY_SHOWN]) + (f"… ({len(key)} characters)" if cut else "")
+        named_zh = repr(key[:KEY_SHOWN]) + (f"…（共 {len(key)} 个字符）" if cut else "")
         raise InvalidRequestError(
             f"the body names the key {named} more than once (JSON parsers differ on which value wins); "
             "send each key once",
             code="duplicate_key",
             field=key[:KEY_SHOWN],
-            zh=f"请求体多次给出键 {named}（各 JSON 解析器取哪个值不一）；每个键请只发送一次",
+            zh=f"请求体多次给出键 {named_zh}（各 JSON 解析器取哪个值不一）；每个键请只发送一次",
         )
     return obj
 

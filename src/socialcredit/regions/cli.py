@@ -415,6 +415,7 @@ def link_disputes(
     status: Annotated[str | None, typer.Option(help="open, upheld, unlinked or lapsed.")] = None,
     db: DbOpt = _DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
     """Disputes of identity links, newest first (the open ones wait for an operator's answer)."""
     from socialcredit.registry import list_link_disputes

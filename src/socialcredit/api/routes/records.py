@@ -107,8 +107,9 @@ def _ingest(
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:
-        replayed = {**outcome.replayed, "replayed": True, "errors": _said(outcome.replayed.get("errors", []), lang)}
-        return JSONResponse(replayed, headers={"Idempotent-Replayed": "true"})
+        errors = _said(outcome.replayed.get("errors", []), lang)
+        replayed = {**outcome.replayed, "replayed": True, "errors": errors}
+        return JSONResponse(replayed, headers={"Idempotent-Replayed": "true", **_language(errors, lang)})
     report = outcome.report
     assert report is not None
     body = report.as_dict()
@@ -138,7 +139,13 @@ def _ingest(
             status_code=422,
             headers={"Content-Language": LANGUAGE_TAGS[lang]},
         )
-    return JSONResponse({**body, "errors": _said(body["errors"], lang)})
+    errors = _said(body["errors"], lang)
+    return JSONResponse({**body, "errors": errors}, headers=_language(errors, lang))
+
+
+def _language(errors: list[dict[str, Any]], lang: str) -> dict[str, str]:
+    """The header saying the language of an answer's row errors (``Content-Language``, as the 422 says it), if any."""
+    return {"Content-Language": LANGUAGE_TAGS[lang]} if errors else {}
 
 
 def _said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
@@ -167,8 +174,8 @@ async def ingest_batch(
 
     The batch is all or nothing: if any row has an error, nothing is committed and the answer lists every
     error with its row and field (422). Re-sending a record with the same content changes nothing; send the
-    same ``Idempotency-Key`` to have a retried batch answered with the first answer. The refusals are in ``lang``
-    where the registry has their words.
+    same ``Idempotency-Key`` to have a retried batch answered with the first answer. The refusals, and each row's
+    error (in the 422, a partial batch's answer and a replay), are in ``lang`` where the registry has their words.
     """
     body = await read_body(request, _uploads(service), request.app.state.max_body)
     try:

@@ -754,7 +754,7 @@ def escalate_dispute(
             field="dispute_id",
             code="dispute_closed",
             zh=f"异议 {dispute_id} 已结束（{status_zh(row['status'])}）；"
-            "只有未结束的异议或来源已核实的异议可以申请复核",
+            "只有未结束的异议或来源已核实的异议可以提交复核",
         )
     if (region := _forwarded_to(store, dispute_id)) is not None:
         raise WorkflowError(

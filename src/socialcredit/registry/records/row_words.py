@@ -81,7 +81,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "changed": (
         "'{record_id}' was already received with different content; send it with correction=true to correct it",
-        "“{record_id}”已以不同的内容收到；要更正它，请以 correction=true 发送",
+        "“{record_id}”已收到过，但内容不同；要更正它，请以 correction=true 发送",
     ),
     "withdrawn_changed": (
         "'{record_id}' was received with other content; a withdrawal sends the record as received (with "
@@ -107,9 +107,18 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-# What a placeholder matches in an English message (anything else: any text, as little as the rest allows).
-_MATCHES = {"char": r"U\+[0-9A-F]{4,6}", "n": r"\d+", "first": r"[0-9-]+", "most": r"\d+"}
-# The things a template names by their English words ({what}), in Chinese.
+# What a placeholder holds in an English message when it is not the sender's text: the values the registry or the
+# table puts there, of known form (anything else: any text). A fullmatch of one of these on one value is linear.
+_MATCHES = {
+    "char": re.compile(r"U\+[0-9A-F]{4,6}"),
+    "n": re.compile(r"\d{1,20}"),
+    "most": re.compile(r"\d{1,20}"),
+    "first": re.compile(r"[0-9-]{1,20}"),
+    "birth": re.compile(r"[0-9-]{1,20}"),
+    "record_type": re.compile(r"[^\s']{1,200}"),  # a catalog's name (a sender's unknown type is {value})
+    "source": re.compile(r"[^\s']{1,200}"),
+}
+# The things a template names by their English words ({what}, the table's words only), in Chinese.
 _TERMS = {
     "a value": "值",
     "a record id": "记录编号",
@@ -136,21 +145,53 @@ def sql(key: str, **parts: str) -> str:
 
 
 @cache
-def _patterns() -> list[tuple[re.Pattern[str], str]]:
+def _templates() -> list[tuple[list[str], list[str], str]]:
+    """Each template as its words and its placeholders' names (words, name, words, ..., words), with its Chinese."""
     out = []
     for en, zh in WORDS.values():
         pieces = _PLACEHOLDER.split(en)
-        pattern = "".join(
-            re.escape(p) if i % 2 == 0 else f"(?P<{p}>{_MATCHES.get(p, '.*?')})" for i, p in enumerate(pieces)
-        )
-        out.append((re.compile(pattern, re.DOTALL), zh))
+        out.append((pieces[0::2], pieces[1::2], zh))
     return out
 
 
+def _values(message: str, words: list[str], names: list[str]) -> dict[str, str] | None:
+    """The placeholders' values of ``message`` if it fits the template (``words`` around ``names``), else None.
+
+    No pattern runs over the sender's text: the first and last words are the message's ends, and the values are cut
+    from the right, each at the last place its next words occur (a sender's value comes first in a template, before
+    the values the registry puts, so words the sender repeats inside it stay in it). Each step is one scan: the cost
+    is linear in the message whatever it holds."""
+    if not names:
+        return {} if message == words[0] else None
+    first, last = words[0], words[-1]
+    if len(message) < len(first) + len(last) or not message.startswith(first) or not message.endswith(last):
+        return None
+    rest = message[len(first) : len(message) - len(last)]
+    values: dict[str, str] = {}
+    for name, before in zip(reversed(names), reversed(["", *words[1:-1]]), strict=True):
+        # ``before`` is the words ahead of the value ``name`` ("" for the first placeholder: the rest is its value)
+        at = rest.rfind(before) if before else 0
+        if at < 0:
+            return None
+        values[name], rest = rest[at + len(before) :], rest[:at]
+        if (form := _MATCHES.get(name)) is not None and form.fullmatch(values[name]) is None:
+            return None
+    return values
+
+
 def in_chinese(message: str) -> str:
-    """A per-row reason in Chinese (its values as they are); a reason the table does not know, as it is."""
-    for pattern, zh in _patterns():
-        if (found := pattern.fullmatch(message)) is not None:
-            values = {k: _TERMS.get(v, v) for k, v in found.groupdict().items()}
-            return zh.format(**values)
-    return message
+    """A per-row reason in Chinese (its values as they are); a reason the table does not know, as it is.
+
+    A sender's value may hold another template's words (``'x' is not allowed; allowed: y`` as a profession): of the
+    templates the message fits, the one that leaves the least to the values after the first (the registry's: the
+    allowed values, a date, a row) tells it, and of those the first in the table."""
+    fits = []
+    for i, (words, names, zh) in enumerate(_templates()):
+        if (found := _values(message, words, names)) is not None:
+            fits.append((sum(len(v) for k, v in found.items() if k != names[0]), i, found, zh))
+    if not fits:
+        return message
+    _, _, found, zh = min(fits, key=lambda fit: fit[:2])
+    if "what" in found:
+        found["what"] = _TERMS.get(found["what"], found["what"])
+    return zh.format(**found)
