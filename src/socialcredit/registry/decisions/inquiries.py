@@ -218,6 +218,10 @@ class InquiryLog:
         """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system. Each
         with the lists its decision counted (``lists``, one per subject, None where they were not worked out), in
         the line's ``l`` only where known."""
+        if len(outcomes) != len(subjects) or (lists is not None and len(lists) != len(subjects)):
+            raise ValueError(
+                f"{len(subjects)} subjects, {len(outcomes)} outcomes and {'no' if lists is None else len(lists)} lists"
+            )
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
         # one JSON object a line; the fields shared by the whole call are written once and repeated as text
         head = json.dumps({"t": now, "q": requester, "v": service, "p": purpose, "r": run_id}, ensure_ascii=False)
@@ -231,7 +235,7 @@ class InquiryLog:
         )
         text = "".join(
             f'{head}, "s": {json.dumps(s, ensure_ascii=False)}, "o": "{o}"{end}'
-            for s, o, end in zip(subjects, outcomes, ends, strict=False)
+            for s, o, end in zip(subjects, outcomes, ends, strict=False)  # lengths checked above; ``ends`` may repeat
         )
         data = text.encode("utf-8")
         with self._lock:

@@ -60,9 +60,10 @@ __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
 log = logging.getLogger(__name__)
 
-# Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes). The default keeps them
-# in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
-# (run id, subjects, service, purpose, requester, outcomes, the lists each decision counted: None where not worked out)
+# Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes, lists). The default keeps
+# them in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
+# Its 7th argument, one per subject: the lists the decision counted (a full decision's, or a batch or quick refusal's
+# where they differ from the run's, ``counted_lists``), else None (worked out again when read).
 InquirySink = Callable[[int, list[str], str, str, str, list[str], Sequence[list[str] | None]], None]
 
 # The kinds of subject, read from a run's results as their places in this tuple (see ``_kinds``).
@@ -1425,7 +1426,7 @@ class Snapshot:
             verify = guard.verify_identity(day)
         granted = granted and not frozen
         outcome = "granted" if granted else "refused"
-        lists = [None] if granted else self.counted_lists([i], [subject_id])
+        lists = [None] if granted else self.counted_lists([i])
         self.sink(self.run_id, [subject_id], service, purpose.strip(), requester, [outcome], lists)
         return QuickDecision(
             granted,
@@ -1650,28 +1651,28 @@ class Snapshot:
         lists: list[list[str] | None] = [None] * len(subject_ids)
         refused = np.flatnonzero(~granted)
         if len(refused):
-            counted = self.counted_lists(rows[refused].tolist(), [subject_ids[k] for k in refused.tolist()])
+            counted = self.counted_lists(rows[refused].tolist())
             for k, x in zip(refused.tolist(), counted, strict=True):
                 lists[k] = x
         self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes, lists)
         return granted
 
-    def counted_lists(self, rows: Sequence[int], subject_ids: Sequence[str]) -> list[list[str] | None]:
-        """The lists a decision counts for each subject at ``rows`` (``subject_ids[k]`` at ``rows[k]``), as a full
-        decision tells them (``_row_at``), kept with a refusal's inquiry: the memoranda its resident is told of
-        follow them. Known from memory on a snapshot loaded with explanations (read from the store at once while
-        they load); without them only a subject rescored since the run, or whose lists in effect differ from the
-        run's, has them, the others None (worked out again when read: listings.inquiry_lists)."""
-        if self.explain:
-            stored = (self._stored_rows(list(rows)) or {}) if self.results is None and len(rows) else {}
-            return [
-                list(self._row_at(i, sid, reasons=False, stored=stored.get(i))[0]["lists"])
-                for i, sid in zip(rows, subject_ids, strict=True)
-            ]
-        out: list[list[str] | None] = []
-        for i in rows:
-            live = self.live.get(i)
-            out.append(list(live.result["lists"]) if live is not None else self.effective_lists(i))
+    def counted_lists(self, rows: Sequence[int]) -> list[list[str] | None]:
+        """The lists a batch or quick refusal of the subjects at ``rows`` keeps with its inquiry where they differ
+        from the run's: a subject rescored since the run (its live row) or whose lists in effect differ
+        (``effective_lists``: a blacklisting in notice, one ended since the run); None for the others, nearly all,
+        whose lists the file works out again when read (listings.inquiry_lists). Found with array look-ups, never a
+        subject's whole row (``_row_at``): a batch of refusals costs what it did before inquiries kept lists."""
+        at = np.asarray(rows, dtype=np.int64)
+        out: list[list[str] | None] = [None] * len(at)
+        differ = np.isin(at, self._effective_rows)
+        live = list(self.live)  # copied at once: a pass may patch subjects meanwhile
+        if live:
+            differ |= np.isin(at, np.array(live, dtype=np.int64))
+        for k in np.flatnonzero(differ).tolist():
+            i = int(at[k])
+            row = self.live.get(i)
+            out[k] = list(row.result["lists"]) if row is not None else self.effective_lists(i)
         return out
 
     def _buffer(
