@@ -19,7 +19,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, catalog_from_text, catalog_sha256, load_catalog, shipped_catalog_text
 from socialcredit.catalog.versions import lacking, merged_text
-from socialcredit.compiler.plan import MAX_REASONS
+from socialcredit.compiler.plan import MAX_REASONS, histogram_ranks
 from socialcredit.errors import StoreError
 from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
 from socialcredit.policy.model import RELATION_RECORD_TYPE
@@ -312,6 +312,17 @@ def _fold_copies(table: str) -> str:
         f"UPDATE {table} SET record_id = {fold_record_id_sql('record_id')} "
         f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}');"
     )
+
+
+# Every run's histogram of (kind, score) counted from its stored results, ranked (migration 49).
+_RUNS_HISTOGRAMS = histogram_ranks(
+    exp.Subquery(
+        this=exp.select("run_id", "kind", "score", "count(*) AS n")
+        .from_("run_results")
+        .group_by("run_id", "kind", "score")
+    ),
+    per_run=True,
+).sql(dialect="duckdb")
 
 
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -1149,6 +1160,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # (_region_first_keys, then _add_first_keys); a run made before is no incremental run's base if any changed.
         """
         CREATE OR REPLACE TEMP TABLE _region_first_keys AS SELECT 47 AS migration;
+        """,
+    ),
+    (
+        49,
+        "each run's histogram of scores",
+        # Per run and kind, how many subjects have each score, with the rank and percentile of that score
+        # (compiler/plan.py histogram_ranks: the one definition the run's stages rank by). A live pass moves a few
+        # subjects in it instead of counting every row of the run's results (registry/decisions/live.py). Every run
+        # writes its own (registry/scoring/runs.py save_run); the runs made before take theirs from their results
+        # here (at city, a million rows a run: a scan of two columns). Created and filled only where missing, so
+        # that the migration can take another number.
+        f"""
+        CREATE TABLE IF NOT EXISTS run_histogram (
+            run_id BIGINT NOT NULL, kind VARCHAR NOT NULL, score INTEGER NOT NULL, n BIGINT NOT NULL,
+            rank INTEGER NOT NULL, percentile DOUBLE NOT NULL
+        );
+        INSERT INTO run_histogram SELECT * FROM ({_RUNS_HISTOGRAMS}) WHERE NOT EXISTS (SELECT 1 FROM run_histogram)
+        ORDER BY run_id, kind, score;
         """,
     ),
 ]

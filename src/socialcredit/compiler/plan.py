@@ -47,25 +47,56 @@ from socialcredit.compiler.lower import date_literal, literal, lower
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.model import RELATION_RECORD_TYPE, ListCriterion, Policy, Rule
 
-__all__ = ["MAX_REASONS", "MICRO", "STAGES", "ScorePlan", "StateItem", "from_micro", "micro", "to_micro"]
+__all__ = [
+    "MAX_REASONS",
+    "MICRO",
+    "STAGES",
+    "ScorePlan",
+    "StateItem",
+    "from_micro",
+    "histogram_ranks",
+    "micro",
+    "to_micro",
+]
 
-# Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
+
+# Constant SQL (no policy text in it): rank and percentile of each (kind, score) of a histogram of (kind, score, n).
 # The percentile is the share at or below the score, in hundredths of a percent rounded half up, computed with
-# integers so that every engine gets the same digits (rounding a double differs between engines at .5).
-_RANKED_SQL = """
-SELECT l.*, CAST(h.rank AS INTEGER) AS rank,
-       CAST((20000 * h.cum + h.total) // (2 * h.total) AS DOUBLE) / 100 AS percentile
-FROM sc_local AS l
-JOIN (
-    SELECT kind, score,
-           SUM(n) OVER (PARTITION BY kind ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+# integers so that every engine gets the same digits (rounding a double differs between engines at .5). One
+# definition: a run's stages rank with it, and a stored run's histogram (run_histogram) is ranked with it.
+def _histogram_ranks_sql(within: str) -> str:
+    return f"""
+SELECT {within}, score, n, CAST(rank AS INTEGER) AS rank,
+       CAST((20000 * cum + total) // (2 * total) AS DOUBLE) / 100 AS percentile
+FROM (
+    SELECT {within}, score, n,
+           SUM(n) OVER (PARTITION BY {within} ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                - n + 1 AS rank,
-           CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+           CAST(SUM(n) OVER (PARTITION BY {within} ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                AS BIGINT) AS cum,
-           CAST(SUM(n) OVER (PARTITION BY kind) AS BIGINT) AS total
-    FROM (SELECT kind, score, COUNT(*) AS n FROM sc_local GROUP BY kind, score) AS c
-) AS h ON h.kind = l.kind AND h.score = l.score
+           CAST(SUM(n) OVER (PARTITION BY {within}) AS BIGINT) AS total
+    FROM (SELECT {within}, score, COUNT(*) AS n FROM sc_local GROUP BY {within}, score) AS c
+) AS w
 """
+
+
+_RANKED_SQL = f"""
+SELECT l.*, h.rank, h.percentile
+FROM sc_local AS l
+JOIN ({_histogram_ranks_sql("kind")}) AS h ON h.kind = l.kind AND h.score = l.score
+"""
+
+
+def histogram_ranks(counts: exp.Expr | None = None, *, per_run: bool = False) -> exp.Select:
+    """The rows (kind, score, n, rank, percentile) of a histogram: by default of ``sc_local``'s scores; ``counts``
+    replaces it (a relation of kind, score and n, aliased or not). ``per_run``: of several runs' histograms at once,
+    each row led by its ``run_id`` (``counts`` then has that column too)."""
+    query = sqlglot.parse_one(_histogram_ranks_sql("run_id, kind" if per_run else "kind"), read="duckdb")
+    if counts is not None:
+        inner = next(s for s in query.find_all(exp.Subquery) if s.alias == "c")
+        inner.replace(exp.alias_(counts, "c", table=True))
+    return cast(exp.Select, query)
+
 
 MAX_REASONS = 4
 STAGES = (

@@ -19,6 +19,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
+from socialcredit.compiler.plan import histogram_ranks
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
@@ -418,6 +419,7 @@ def save_run(
             "unnest(?) AS rule_id, unnest(?) AS dimension)",
             [run_id, len(policy.rules), [r.id for r in policy.rules], [r.dimension for r in policy.rules]],
         )
+        store.execute(_HISTOGRAM_INSERT, [run_id, run_id])
         inputs.execute(_RESULT_KEYS, [run_id])
         inputs.execute(_POINTS_INSERT, [run_id, run_id])
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
@@ -497,6 +499,18 @@ SELECT s.sid AS subject_id, x.kind, x.profession, x.age, $dims AS dims, x.total,
     x.tier, x.tier_rank, x.rank, x.percentile, x.last_negative,
     $lists AS lists, x.grants
 FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
+"""
+
+
+# The run's histogram of (kind, score), ranked as its stages ranked it (binds the run id twice): counted from the
+# results just written, whichever engine computed them.
+_HISTOGRAM_INSERT = f"""
+INSERT INTO run_histogram
+SELECT ?, * FROM ({
+    histogram_ranks(
+        sqlglot.parse_one("(SELECT kind, score, count(*) AS n FROM run_results WHERE run_id = ? GROUP BY kind, score)")
+    ).sql(dialect="duckdb")
+}) ORDER BY kind, score
 """
 
 
