@@ -104,7 +104,12 @@ def test_an_upgraded_store_counts_the_histogram_of_its_older_runs(tmp_path: Path
         first = registry.score(loaded).run_id
         second = registry.score(loaded, AS_OF + dt.timedelta(days=1)).run_id
         # the store as a program before migration 49 left it: its runs have no histogram
+        for table in ("run_results", "run_points", "run_result_keys"):
+            registry.store.execute(f"DROP VIEW {table}")
+            registry.store.execute(f"ALTER TABLE {table}_rows RENAME TO {table}")
         registry.store.execute("DROP TABLE run_histogram")
+        registry.store.execute("DROP TABLE run_own")
+        registry.store.execute("ALTER TABLE score_runs DROP COLUMN root_run_id")
         registry.store.execute("DELETE FROM schema_version WHERE version = 49")
     finally:
         registry.store.close()

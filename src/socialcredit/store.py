@@ -325,6 +325,34 @@ _RUNS_HISTOGRAMS = histogram_ranks(
 ).sql(dialect="duckdb")
 
 
+# The delta runs (score_runs.root_run_id set) and their root runs, as the views below join them.
+_DELTAS = "(SELECT run_id, root_run_id FROM score_runs WHERE root_run_id IS NOT NULL)"
+# Every run's full rows (migration 49): a run stored whole as stored, a delta run as its own rows and its root's rows
+# of every subject it does not own (run_own), the root's rank and percentile replaced by the delta run's histogram's.
+_RUN_VIEWS = f"""
+CREATE VIEW run_results AS
+    SELECT * FROM run_results_rows
+    UNION ALL
+    SELECT d.run_id, r.subject_id, r.kind, r.profession, r.age, r.dims, r.total, r.score, r.tier, r.tier_rank,
+           h.rank, h.percentile, r.last_negative, r.lists, r.grants
+    FROM {_DELTAS} d JOIN run_results_rows r ON r.run_id = d.root_run_id
+    JOIN run_histogram h ON h.run_id = d.run_id AND h.kind = r.kind AND h.score = r.score
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_id = r.subject_id;
+CREATE VIEW run_points AS
+    SELECT * FROM run_points_rows
+    UNION ALL
+    SELECT d.run_id, p.subject_key, p.rule_index, p.points, p.hits, p.last_event
+    FROM {_DELTAS} d JOIN run_points_rows p ON p.run_id = d.root_run_id
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = p.subject_key;
+CREATE VIEW run_result_keys AS
+    SELECT * FROM run_result_keys_rows
+    UNION ALL
+    SELECT d.run_id, k.subject_key
+    FROM {_DELTAS} d JOIN run_result_keys_rows k ON k.run_id = d.root_run_id
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = k.subject_key;
+"""
+
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -1164,13 +1192,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         49,
-        "each run's histogram of scores",
+        "a run stored as its changes over a root run; each run's histogram of scores",
         # Per run and kind, how many subjects have each score, with the rank and percentile of that score
-        # (compiler/plan.py histogram_ranks: the one definition the run's stages rank by). A live pass moves a few
-        # subjects in it instead of counting every row of the run's results (registry/decisions/live.py). Every run
-        # writes its own (registry/scoring/runs.py save_run); the runs made before take theirs from their results
-        # here (at city, a million rows a run: a scan of two columns). Created and filled only where missing, so
-        # that the migration can take another number.
+        # (compiler/plan.py histogram_ranks: the one definition the run's stages rank by). Every run writes its own
+        # (registry/scoring/runs.py save_run); the runs made before take theirs from their results here (at city, a
+        # million rows a run: a scan of two columns). A live pass moves a few subjects in it instead of counting
+        # every row of the run's results (registry/decisions/live.py).
+        # A next-day run (an incremental run computing only the subjects it rescored) is stored as a delta run over
+        # a root run stored whole (score_runs.root_run_id; NULL: stored whole): its rows of results, rule points and
+        # result keys only for its own subjects (run_own: those it rescored, and those its base run owned if that
+        # is a delta run of the same root), every other subject's being the root's, its rank and percentile from the
+        # delta run's histogram. The tables are renamed (*_rows) and the names every reader reads become views of
+        # every run's full rows: a run stored whole as stored, a delta run as its own rows and its root's rows of the
+        # others. A view's rows come in no set order (DuckDB's threads interleave its branches): a reader that needs
+        # a run's rows as they lie reads a run stored whole from the tables (registry/decisions/snapshot.py).
         f"""
         CREATE TABLE IF NOT EXISTS run_histogram (
             run_id BIGINT NOT NULL, kind VARCHAR NOT NULL, score INTEGER NOT NULL, n BIGINT NOT NULL,
@@ -1178,6 +1213,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         INSERT INTO run_histogram SELECT * FROM ({_RUNS_HISTOGRAMS}) WHERE NOT EXISTS (SELECT 1 FROM run_histogram)
         ORDER BY run_id, kind, score;
+        ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS root_run_id BIGINT;
+        CREATE TABLE IF NOT EXISTS run_own (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL, subject_id VARCHAR);
+        ALTER TABLE run_results RENAME TO run_results_rows;
+        ALTER TABLE run_points RENAME TO run_points_rows;
+        ALTER TABLE run_result_keys RENAME TO run_result_keys_rows;
+        {_RUN_VIEWS}
         """,
     ),
 ]
