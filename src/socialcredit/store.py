@@ -1215,10 +1215,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ORDER BY run_id, kind, score;
         ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS root_run_id BIGINT;
         CREATE TABLE IF NOT EXISTS run_own (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL, subject_id VARCHAR);
-        ALTER TABLE run_results RENAME TO run_results_rows;
-        ALTER TABLE run_points RENAME TO run_points_rows;
-        ALTER TABLE run_result_keys RENAME TO run_result_keys_rows;
-        {_RUN_VIEWS}
+        CREATE OR REPLACE TEMP TABLE _run_views AS SELECT 49 AS migration;
         """,
     ),
 ]
@@ -1336,6 +1333,22 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     for (name,) in con.execute("SELECT DISTINCT table_name FROM _drop_tables ORDER BY 1").fetchall():
         con.execute(f"DROP TABLE IF EXISTS {ident(str(name))}")
     con.execute("DROP TABLE _drop_tables")
+
+
+def _run_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 49: the run tables renamed (``*_rows``) and the views of every run's full rows made under their
+    names, where they are still tables (a store whose migrations are taken again keeps its views)."""
+    if not _listed(con, "_run_views"):
+        return
+    con.execute("DROP TABLE _run_views")
+    for table in ("run_results", "run_points", "run_result_keys"):
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = ? AND schema_name = 'main'",
+            [table],
+        ).fetchone()
+        if found and found[0]:
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}_rows")
+    con.execute(_RUN_VIEWS.replace("CREATE VIEW", "CREATE OR REPLACE VIEW"))
 
 
 def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -1490,6 +1503,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
             for _, _, sql in group:
                 con.execute(sql)
                 _drop_listed_tables(con)
+                _run_views(con)
                 _region_first_keys(con)
                 _add_first_keys(con)
             con.execute(
