@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 pd = pytest.importorskip("pandas", reason="the benchmark baselines need pandas (the `bench` extra)")
 
 from socialcredit.catalog import load_catalog  # noqa: E402
-from socialcredit.compiler.plan import ScorePlan  # noqa: E402
+from socialcredit.compiler.plan import histogram_ranks  # noqa: E402
 from socialcredit.generate import AS_OF, generate  # noqa: E402
 from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy, record_env  # noqa: E402
 from socialcredit.registry.records.population import load_population  # noqa: E402
@@ -316,9 +316,9 @@ def test_engine_compares_comparisons(population: Path, tmp_path: Path) -> None:
 
 @functools.cache
 def engine_percentile_sql() -> str:
-    """The engine's own percentile expression, from the ranked stage of a score plan (it reads h.cum, h.total)."""
-    ranked = ScorePlan(builtin_policy("beijing"), as_of=AS_OF).ranked()
-    (percentile,) = [e for e in ranked.expressions if e.alias == "percentile"]
+    """The engine's own percentile expression, from the ranks of a histogram the ranked stage of a score plan and
+    every stored run's histogram use (compiler.plan.histogram_ranks; it reads cum and total)."""
+    (percentile,) = [e for e in histogram_ranks().expressions if e.alias == "percentile"]
     return str(percentile.this.sql(dialect="duckdb"))
 
 

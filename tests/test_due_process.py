@@ -1365,9 +1365,9 @@ def test_the_residents_file_shows_no_unfinished_run(store: Store) -> None:
             [unfinished, finished],
         )
         for table, change in (
-            ("run_results", ", score + 1 AS score"),
+            ("run_results_rows", ", score + 1 AS score"),
             ("run_rules", ""),
-            ("run_points", ""),
+            ("run_points_rows", ""),
             ("run_list_entries", ""),
         ):
             store.execute(

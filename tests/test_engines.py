@@ -187,10 +187,10 @@ def test_the_comparison_catches_one_changed_value(world: dict[str, Any]) -> None
     one = store.one("SELECT subject_id FROM run_results WHERE run_id = ? ORDER BY subject_id LIMIT 1", [spark])
     store.execute("BEGIN TRANSACTION")
     try:
-        store.execute("UPDATE run_results SET tier = 'X' WHERE run_id = ? AND subject_id = ?", [spark, one])
+        store.execute("UPDATE run_results_rows SET tier = 'X' WHERE run_id = ? AND subject_id = ?", [spark, one])
         store.execute(
-            "UPDATE run_points SET points = points + 1e-6 WHERE rowid = "
-            "(SELECT min(rowid) FROM run_points WHERE run_id = ? AND points <> 0)",
+            "UPDATE run_points_rows SET points = points + 1e-6 WHERE rowid = "
+            "(SELECT min(rowid) FROM run_points_rows WHERE run_id = ? AND points <> 0)",
             [spark],
         )
         assert _differences(store, "run_results", ["subject_id"], duck, spark) == {"tier": 1}

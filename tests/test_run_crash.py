@@ -92,15 +92,16 @@ def test_a_crash_between_a_run_and_its_listings_leaves_no_run(world: Path, tmp_p
         "listings",
         "notifications",
         "run_catalogs",  # the catalog version the run was scored with (docs/catalog.md)
+        "run_histogram",  # how many subjects have each score, ranked (docs/architecture.md)
         "run_list_entries",
-        "run_points",
-        "run_result_keys",  # the subject key of each result row, in its order (read by the explained snapshot)
-        "run_results",
+        "run_points_rows",  # the tables of the views run_points, run_result_keys, run_results (migration 49)
+        "run_result_keys_rows",  # the subject key of each result row, in its order (read by the explained snapshot)
+        "run_results_rows",
         "run_rules",
         "score_runs",
         "store_info",  # the first run's audit checkpoint records the registry's signing key (docs/audit.md)
     }
-    assert (changed["score_runs"], changed["run_results"], changed["run_list_entries"]) == (1, 3, 1)
+    assert (changed["score_runs"], changed["run_results_rows"], changed["run_list_entries"]) == (1, 3, 1)
     assert (changed["listings"], changed["notifications"], changed["audit_log"]) == (1, 1, 2)  # score_run, listings
     verified = cli("audit", "verify", db=world)
     assert verified.returncode == 0 and "intact" in verified.stdout, verified.stdout + verified.stderr

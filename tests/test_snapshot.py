@@ -201,7 +201,7 @@ def test_a_run_is_written_in_subject_order_so_a_snapshot_loads_with_a_plain_scan
     """run_results rows are written in subject order; read without ORDER BY (one thread or several), they come back
     in that order, and a snapshot of a run written in another order sorts it itself."""
     run_id = int(store.one("SELECT max(run_id) FROM score_runs"))
-    ids = [r[0] for r in store.execute("SELECT subject_id FROM run_results WHERE run_id = ?", [run_id]).fetchall()]
+    ids = [r[0] for r in store.execute("SELECT subject_id FROM run_results_rows WHERE run_id = ?", [run_id]).fetchall()]
     assert len(ids) > 100 and ids == sorted(ids)
     # an older run, written in another order: the snapshot sorts its rows (every column alike)
     shuffled = run_id + 1000
@@ -209,7 +209,7 @@ def test_a_run_is_written_in_subject_order_so_a_snapshot_loads_with_a_plain_scan
         "INSERT INTO score_runs SELECT * REPLACE (? AS run_id) FROM score_runs WHERE run_id = ?", [shuffled, run_id]
     )
     store.execute(
-        "INSERT INTO run_results SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
+        "INSERT INTO run_results_rows SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
         "ORDER BY subject_id DESC",
         [shuffled, run_id],
     )
@@ -222,7 +222,7 @@ def test_a_run_is_written_in_subject_order_so_a_snapshot_loads_with_a_plain_scan
         assert [b.effective_lists(i) for i in range(len(b))] == [a.effective_lists(i) for i in range(len(a))]
         assert b.histogram.equals(a.histogram)
     finally:
-        store.execute("DELETE FROM run_results WHERE run_id = ?", [shuffled])
+        store.execute("DELETE FROM run_results_rows WHERE run_id = ?", [shuffled])
         store.execute("DELETE FROM score_runs WHERE run_id = ?", [shuffled])
 
 
@@ -247,7 +247,7 @@ def test_kinds_read_as_numbers_equal_the_stored_names_and_one_unknown_kind_is_re
     assert {"person", "org"} == set(snap.kinds.to_pylist())
     assert snap.old_scores([stored[0][0], stored[-1][0]]) == {s: (k, v) for s, k, v in (stored[0], stored[-1])}
     other = stored[3][0]
-    store.execute("UPDATE run_results SET kind = 'trust' WHERE run_id = ? AND subject_id = ?", [run_id, other])
+    store.execute("UPDATE run_results_rows SET kind = 'trust' WHERE run_id = ? AND subject_id = ?", [run_id, other])
     try:
         odd = Snapshot.load(store, "beijing")
         assert odd.kinds.to_pylist() == [("trust" if s == other else k) for s, k, _ in stored]
@@ -258,7 +258,7 @@ def test_kinds_read_as_numbers_equal_the_stored_names_and_one_unknown_kind_is_re
         assert odd.histogram.equals(expected) and "trust" in odd.histogram.column("kind").to_pylist()
     finally:
         store.execute(
-            "UPDATE run_results SET kind = ? WHERE run_id = ? AND subject_id = ?", [stored[3][1], run_id, other]
+            "UPDATE run_results_rows SET kind = ? WHERE run_id = ? AND subject_id = ?", [stored[3][1], run_id, other]
         )
 
 
@@ -351,13 +351,13 @@ def test_a_snapshot_read_batch_by_batch_holds_what_the_plain_query_reads(
     )
     # identifiers 18 to 20 bytes long, the shortest read first (rows written in descending order), one kind unknown
     store.execute(
-        "INSERT INTO run_results SELECT * REPLACE (? AS run_id, subject_id || repeat('z', (2 - (row_number() OVER "
+        "INSERT INTO run_results_rows SELECT * REPLACE (? AS run_id, subject_id || repeat('z', (2 - (row_number() OVER "
         "(ORDER BY subject_id) - 1) * 3 // (count(*) OVER ()))::INTEGER) AS subject_id) FROM run_results "
         "WHERE run_id = ? ORDER BY subject_id DESC",
         [odd, run["run_id"]],
     )
     store.execute(
-        "UPDATE run_results SET kind = 'trust' WHERE run_id = ? AND subject_id = "
+        "UPDATE run_results_rows SET kind = 'trust' WHERE run_id = ? AND subject_id = "
         "(SELECT min(subject_id) FROM run_results WHERE run_id = ? AND kind = 'org')",
         [odd, odd],
     )
@@ -386,7 +386,7 @@ def test_a_snapshot_read_batch_by_batch_holds_what_the_plain_query_reads(
             store.execute("UPDATE listings SET status = 'effective' WHERE listing_id = ?", [listed])
         assert inside == plain and inside != _held(Snapshot(store, run))
     finally:
-        store.execute("DELETE FROM run_results WHERE run_id = ?", [odd])
+        store.execute("DELETE FROM run_results_rows WHERE run_id = ?", [odd])
         store.execute("DELETE FROM score_runs WHERE run_id = ?", [odd])
 
 
@@ -466,18 +466,18 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
     decisions = [snap.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample]
 
     store.execute("CREATE TABLE kept_keys AS SELECT * FROM run_result_keys WHERE run_id = ?", [run_id])
-    store.execute("DELETE FROM run_result_keys WHERE run_id = ?", [run_id])
+    store.execute("DELETE FROM run_result_keys_rows WHERE run_id = ?", [run_id])
     try:
         older = Snapshot.load(store, "beijing", explain=True)  # a run written before its keys were
         assert searched == [run_id] and _reasons_held(older) == held
         assert [older.decision(s, "high_speed_rail", "check", requester="t").as_dict() for s in sample] == decisions
-        store.execute("ALTER TABLE run_result_keys RENAME TO run_result_keys_away")
+        store.execute("ALTER TABLE run_result_keys_rows RENAME TO run_result_keys_away")
         try:  # a store before migration 40 (opened read-only, not migrated): no table
             assert _reasons_held(Snapshot.load(store, "beijing", explain=True)) == held and len(searched) == 2
         finally:
-            store.execute("ALTER TABLE run_result_keys_away RENAME TO run_result_keys")
+            store.execute("ALTER TABLE run_result_keys_away RENAME TO run_result_keys_rows")
     finally:
-        store.execute("INSERT INTO run_result_keys SELECT * FROM kept_keys")
+        store.execute("INSERT INTO run_result_keys_rows SELECT * FROM kept_keys")
         store.execute("DROP TABLE kept_keys")
 
     def copy_run(copy_id: int) -> None:
@@ -489,20 +489,21 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
             store.execute(copy, [copy_id, run_id])
 
     def drop_run(copy_id: int) -> None:
-        for table in ("run_results", "run_rules", "run_points", "run_list_entries", "run_result_keys", "score_runs"):
+        for table in ("run_results_rows", "run_rules", "run_points_rows", "run_list_entries", "run_result_keys_rows"):
             store.execute(f"DELETE FROM {table} WHERE run_id = ?", [copy_id])
+        store.execute("DELETE FROM score_runs WHERE run_id = ?", [copy_id])
 
     # a run written before its points were written by key: in the order of its results, each subject's by rule
     # index; found by row, as they lie
     by_row = run_id + 2000
     copy_run(by_row)
-    for table in ("run_results", "run_result_keys"):
+    for table in ("run_results_rows", "run_result_keys_rows"):  # as the run lies in the tables
         store.execute(
             f"INSERT INTO {table} SELECT * REPLACE (? AS run_id) FROM {table} WHERE run_id = ?", [by_row, run_id]
         )
     store.execute(
-        "INSERT INTO run_points SELECT p.* REPLACE (? AS run_id) FROM run_points p "
-        "JOIN (SELECT subject_key, rowid AS pos FROM run_result_keys WHERE run_id = ?) k USING (subject_key) "
+        "INSERT INTO run_points_rows SELECT p.* REPLACE (? AS run_id) FROM run_points p "
+        "JOIN (SELECT subject_key, rowid AS pos FROM run_result_keys_rows WHERE run_id = ?) k USING (subject_key) "
         "WHERE p.run_id = ? ORDER BY k.pos, p.rule_index",
         [by_row, run_id, run_id],
     )
@@ -522,17 +523,18 @@ def test_a_run_writes_its_subjects_keys_in_the_order_of_its_results_and_an_older
     copy_run(shuffled)
     # its points in no order either (as runs wrote them before they were written in the order of the results)
     store.execute(
-        "INSERT INTO run_points SELECT * REPLACE (? AS run_id) FROM run_points WHERE run_id = ? "
+        "INSERT INTO run_points_rows SELECT * REPLACE (? AS run_id) FROM run_points WHERE run_id = ? "
         "ORDER BY hash(subject_key, rule_index)",
         [shuffled, run_id],
     )
     store.execute(
-        "INSERT INTO run_results SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
+        "INSERT INTO run_results_rows SELECT * REPLACE (? AS run_id) FROM run_results WHERE run_id = ? "
         "ORDER BY subject_id DESC",
         [shuffled, run_id],
     )
     store.execute(
-        "INSERT INTO run_result_keys SELECT ?, k.subject_key FROM run_results r JOIN subject_keys k USING (subject_id) "
+        "INSERT INTO run_result_keys_rows SELECT ?, k.subject_key FROM run_results r "
+        "JOIN subject_keys k USING (subject_id) "
         "WHERE r.run_id = ? ORDER BY r.subject_id DESC",
         [shuffled, run_id],
     )

@@ -378,7 +378,8 @@ def _hand_made_run(store: Store, run_id: int, people: list[tuple[str, int, int, 
     )
     for sid, score, age, lists in people:
         store.execute(
-            "INSERT INTO run_results VALUES (?, ?, 'person', 'other', ?, [0.0], 0, ?, 'A', 1, 1, 50.0, NULL, ?, 0)",
+            "INSERT INTO run_results_rows "
+            "VALUES (?, ?, 'person', 'other', ?, [0.0], 0, ?, 'A', 1, 1, 50.0, NULL, ?, 0)",
             [run_id, sid, age, score, lists],
         )
         for lst in lists:

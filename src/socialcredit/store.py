@@ -19,7 +19,7 @@ import sqlglot.expressions as exp
 
 from socialcredit.catalog import Catalog, catalog_from_text, catalog_sha256, load_catalog, shipped_catalog_text
 from socialcredit.catalog.versions import lacking, merged_text
-from socialcredit.compiler.plan import MAX_REASONS
+from socialcredit.compiler.plan import MAX_REASONS, histogram_ranks
 from socialcredit.errors import StoreError
 from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
 from socialcredit.policy.model import RELATION_RECORD_TYPE
@@ -312,6 +312,45 @@ def _fold_copies(table: str) -> str:
         f"UPDATE {table} SET record_id = {fold_record_id_sql('record_id')} "
         f"WHERE regexp_matches(record_id, '{RECORD_ID_WIDE_CHAR}');"
     )
+
+
+# Every run's histogram of (kind, score) counted from its stored results, ranked (migration 49).
+_RUNS_HISTOGRAMS = histogram_ranks(
+    exp.Subquery(
+        this=exp.select("run_id", "kind", "score", "count(*) AS n")
+        .from_("run_results")
+        .group_by("run_id", "kind", "score")
+    ),
+    per_run=True,
+).sql(dialect="duckdb")
+
+
+# The delta runs (score_runs.root_run_id set) and their root runs, as the views below join them.
+_DELTAS = "(SELECT run_id, root_run_id FROM score_runs WHERE root_run_id IS NOT NULL)"
+# Every run's full rows (migration 49): a run stored whole as stored, a delta run as its own rows and its root's rows
+# of every subject it does not own (run_own), the root's rank and percentile replaced by the delta run's histogram's.
+_RUN_VIEWS = f"""
+CREATE VIEW run_results AS
+    SELECT * FROM run_results_rows
+    UNION ALL
+    SELECT d.run_id, r.subject_id, r.kind, r.profession, r.age, r.dims, r.total, r.score, r.tier, r.tier_rank,
+           h.rank, h.percentile, r.last_negative, r.lists, r.grants
+    FROM {_DELTAS} d JOIN run_results_rows r ON r.run_id = d.root_run_id
+    JOIN run_histogram h ON h.run_id = d.run_id AND h.kind = r.kind AND h.score = r.score
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_id = r.subject_id;
+CREATE VIEW run_points AS
+    SELECT * FROM run_points_rows
+    UNION ALL
+    SELECT d.run_id, p.subject_key, p.rule_index, p.points, p.hits, p.last_event
+    FROM {_DELTAS} d JOIN run_points_rows p ON p.run_id = d.root_run_id
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = p.subject_key;
+CREATE VIEW run_result_keys AS
+    SELECT * FROM run_result_keys_rows
+    UNION ALL
+    SELECT d.run_id, k.subject_key
+    FROM {_DELTAS} d JOIN run_result_keys_rows k ON k.run_id = d.root_run_id
+    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = k.subject_key;
+"""
 
 
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -1163,6 +1202,34 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE inquiries ADD COLUMN IF NOT EXISTS lists VARCHAR[];
         """,
     ),
+    (
+        49,
+        "a run stored as its changes over a root run; each run's histogram of scores",
+        # Per run and kind, how many subjects have each score, with the rank and percentile of that score
+        # (compiler/plan.py histogram_ranks: the one definition the run's stages rank by). Every run writes its own
+        # (registry/scoring/runs.py save_run); the runs made before take theirs from their results here (at city, a
+        # million rows a run: a scan of two columns). A live pass moves a few subjects in it instead of counting
+        # every row of the run's results (registry/decisions/live.py).
+        # A next-day run (an incremental run computing only the subjects it rescored) is stored as a delta run over
+        # a root run stored whole (score_runs.root_run_id; NULL: stored whole): its rows of results, rule points and
+        # result keys only for its own subjects (run_own: those it rescored, and those its base run owned if that
+        # is a delta run of the same root), every other subject's being the root's, its rank and percentile from the
+        # delta run's histogram. The tables are renamed (*_rows) and the names every reader reads become views of
+        # every run's full rows: a run stored whole as stored, a delta run as its own rows and its root's rows of the
+        # others. A view's rows come in no set order (DuckDB's threads interleave its branches): a reader that needs
+        # a run's rows as they lie reads a run stored whole from the tables (registry/decisions/snapshot.py).
+        f"""
+        CREATE TABLE IF NOT EXISTS run_histogram (
+            run_id BIGINT NOT NULL, kind VARCHAR NOT NULL, score INTEGER NOT NULL, n BIGINT NOT NULL,
+            rank INTEGER NOT NULL, percentile DOUBLE NOT NULL
+        );
+        INSERT INTO run_histogram SELECT * FROM ({_RUNS_HISTOGRAMS}) WHERE NOT EXISTS (SELECT 1 FROM run_histogram)
+        ORDER BY run_id, kind, score;
+        ALTER TABLE score_runs ADD COLUMN IF NOT EXISTS root_run_id BIGINT;
+        CREATE TABLE IF NOT EXISTS run_own (run_id BIGINT NOT NULL, subject_key BIGINT NOT NULL, subject_id VARCHAR);
+        CREATE OR REPLACE TEMP TABLE _run_views AS SELECT 49 AS migration;
+        """,
+    ),
 ]
 
 
@@ -1278,6 +1345,22 @@ def _drop_listed_tables(con: duckdb.DuckDBPyConnection) -> None:
     for (name,) in con.execute("SELECT DISTINCT table_name FROM _drop_tables ORDER BY 1").fetchall():
         con.execute(f"DROP TABLE IF EXISTS {ident(str(name))}")
     con.execute("DROP TABLE _drop_tables")
+
+
+def _run_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 49: the run tables renamed (``*_rows``) and the views of every run's full rows made under their
+    names, where they are still tables (a store whose migrations are taken again keeps its views)."""
+    if not _listed(con, "_run_views"):
+        return
+    con.execute("DROP TABLE _run_views")
+    for table in ("run_results", "run_points", "run_result_keys"):
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = ? AND schema_name = 'main'",
+            [table],
+        ).fetchone()
+        if found and found[0]:
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}_rows")
+    con.execute(_RUN_VIEWS.replace("CREATE VIEW", "CREATE OR REPLACE VIEW"))
 
 
 def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -1432,6 +1515,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
             for _, _, sql in group:
                 con.execute(sql)
                 _drop_listed_tables(con)
+                _run_views(con)
                 _region_first_keys(con)
                 _add_first_keys(con)
             con.execute(

@@ -45,27 +45,59 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler.dialects import Dialect, DuckDBDialect
 from socialcredit.compiler.lower import date_literal, literal, lower
 from socialcredit.policy import LoadedPolicy
+from socialcredit.policy.expr import Node, names_in
 from socialcredit.policy.model import RELATION_RECORD_TYPE, ListCriterion, Policy, Rule
 
-__all__ = ["MAX_REASONS", "MICRO", "STAGES", "ScorePlan", "StateItem", "from_micro", "micro", "to_micro"]
+__all__ = [
+    "MAX_REASONS",
+    "MICRO",
+    "STAGES",
+    "ScorePlan",
+    "StateItem",
+    "from_micro",
+    "histogram_ranks",
+    "micro",
+    "to_micro",
+]
 
-# Constant SQL (no policy text in it): rank and percentile from the histogram of (kind, score).
+
+# Constant SQL (no policy text in it): rank and percentile of each (kind, score) of a histogram of (kind, score, n).
 # The percentile is the share at or below the score, in hundredths of a percent rounded half up, computed with
-# integers so that every engine gets the same digits (rounding a double differs between engines at .5).
-_RANKED_SQL = """
-SELECT l.*, CAST(h.rank AS INTEGER) AS rank,
-       CAST((20000 * h.cum + h.total) // (2 * h.total) AS DOUBLE) / 100 AS percentile
-FROM sc_local AS l
-JOIN (
-    SELECT kind, score,
-           SUM(n) OVER (PARTITION BY kind ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+# integers so that every engine gets the same digits (rounding a double differs between engines at .5). One
+# definition: a run's stages rank with it, and a stored run's histogram (run_histogram) is ranked with it.
+def _histogram_ranks_sql(within: str) -> str:
+    return f"""
+SELECT {within}, score, n, CAST(rank AS INTEGER) AS rank,
+       CAST((20000 * cum + total) // (2 * total) AS DOUBLE) / 100 AS percentile
+FROM (
+    SELECT {within}, score, n,
+           SUM(n) OVER (PARTITION BY {within} ORDER BY score DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                - n + 1 AS rank,
-           CAST(SUM(n) OVER (PARTITION BY kind ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+           CAST(SUM(n) OVER (PARTITION BY {within} ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                AS BIGINT) AS cum,
-           CAST(SUM(n) OVER (PARTITION BY kind) AS BIGINT) AS total
-    FROM (SELECT kind, score, COUNT(*) AS n FROM sc_local GROUP BY kind, score) AS c
-) AS h ON h.kind = l.kind AND h.score = l.score
+           CAST(SUM(n) OVER (PARTITION BY {within}) AS BIGINT) AS total
+    FROM (SELECT {within}, score, COUNT(*) AS n FROM sc_local GROUP BY {within}, score) AS c
+) AS w
 """
+
+
+_RANKED_SQL = f"""
+SELECT l.*, h.rank, h.percentile
+FROM sc_local AS l
+JOIN ({_histogram_ranks_sql("kind")}) AS h ON h.kind = l.kind AND h.score = l.score
+"""
+
+
+def histogram_ranks(counts: exp.Expr | None = None, *, per_run: bool = False) -> exp.Select:
+    """The rows (kind, score, n, rank, percentile) of a histogram: by default of ``sc_local``'s scores; ``counts``
+    replaces it (a relation of kind, score and n, aliased or not). ``per_run``: of several runs' histograms at once,
+    each row led by its ``run_id`` (``counts`` then has that column too)."""
+    query = sqlglot.parse_one(_histogram_ranks_sql("run_id, kind" if per_run else "kind"), read="duckdb")
+    if counts is not None:
+        inner = next(s for s in query.find_all(exp.Subquery) if s.alias == "c")
+        inner.replace(exp.alias_(counts, "c", table=True))
+    return cast(exp.Select, query)
+
 
 MAX_REASONS = 4
 STAGES = (
@@ -80,6 +112,11 @@ STAGES = (
 
 
 _WHOLE_FACTS = frozenset({"score", "rank", "age", "last_negative_days"})
+
+
+def expr_names(node: Node | None) -> set[str]:
+    """Every name a condition reads (none for a missing one)."""
+    return set() if node is None else names_in(node)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -255,6 +292,82 @@ class ScorePlan:
 
     def _age_days(self, column: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
         return exp.DateDiff(this=date_literal(as_of or self.as_of), expression=column, unit=exp.var("DAY"))
+
+    def _age(self, birth: exp.Expr, as_of: dt.date | None = None) -> exp.Expr:
+        """The age in whole years at ``as_of`` (the plan's date) of one born on ``birth``."""
+        day = date_literal(as_of or self.as_of)
+        had_birthday = exp.GTE(
+            this=exp.Add(
+                this=exp.Mul(this=exp.Month(this=day), expression=_num(100)),
+                expression=exp.Day(this=day.copy()),
+            ),
+            expression=exp.Add(
+                this=exp.Mul(this=exp.Month(this=birth), expression=_num(100)),
+                expression=exp.Day(this=birth.copy()),
+            ),
+        )
+        return exp.Sub(
+            this=exp.Sub(this=exp.Year(this=day.copy()), expression=exp.Year(this=birth.copy())),
+            expression=exp.Case(ifs=[exp.If(this=had_birthday, true=_num(0))], default=_num(1)),
+        )
+
+    def age_changed(self, since: dt.date) -> exp.Select:
+        """The subjects of ``sc_subjects`` whose age differs between ``since`` and the plan's date."""
+        birth = _col("birth_date", "s")
+        return (
+            exp.select(_col("subject_id", "s"))
+            .from_(exp.alias_(exp.to_table("sc_subjects"), "s", table=True))
+            .where(
+                exp.Not(
+                    this=exp.Paren(
+                        this=exp.NullSafeEQ(this=self._age(birth, since), expression=self._age(birth.copy()))
+                    )
+                )
+            )
+        )
+
+    def kept(self, results: exp.Expr) -> exp.Select:
+        """Rows of ``sc_ranked``'s columns from a stored run's rows of ``results`` (run_results' columns, and the
+        subject's integer key as ``subject_key``), the facts that depend on the date (days since the last negative
+        record) at the plan's date; rank and percentile NULL (a delta run is made only when no condition reads them).
+        A delta run judges the score's list criteria of the subjects it does not rescore on them."""
+        dims = [
+            exp.alias_(
+                exp.Anonymous(this="list_extract", expressions=[_col("dims", "r"), _num(i + 1)]),
+                name,
+            )
+            for i, name in enumerate(self.dimension_columns())
+        ]
+        return exp.select(
+            exp.alias_(_col("subject_key", "r"), "subject_id"),
+            *[_col(c, "r") for c in ("kind", "profession", "age")],
+            *dims,
+            *[_col(c, "r") for c in ("last_negative", "total", "score")],
+            exp.alias_(self._age_days(_col("last_negative", "r")), "last_negative_days"),
+            *[_col(c, "r") for c in ("tier", "tier_rank")],
+            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("INTEGER")), "rank"),
+            exp.alias_(exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")), "percentile"),
+        ).from_(exp.alias_(results, "r", table=True))
+
+    def list_entries_over(self, ranked: str) -> exp.Query:
+        """``list_entries`` with the score's criteria judged on ``ranked`` instead of ``sc_ranked``."""
+        query = self.list_entries()
+        for table in query.find_all(exp.Table):
+            if table.name == "sc_ranked":
+                table.set("this", exp.to_identifier(ranked))
+        return query
+
+    def conditions_read(self) -> tuple[set[str], set[str]]:
+        """The names the services' grants read, and those the list criteria on the score read."""
+        grants = {name for s in self.policy.services for name in expr_names(self.loaded.condition(f"service:{s.id}"))}
+        criteria = {
+            name
+            for lst in self.policy.lists
+            for c in lst.criteria
+            if c.when is not None
+            for name in expr_names(self.loaded.condition(f"list:{lst.id}.{c.id}"))
+        }
+        return grants, criteria
 
     def _younger_than(self, column: exp.Expr, days: int, as_of: dt.date | None = None) -> exp.Expr:
         """``column``'s age in days at ``as_of`` (the plan's date) is below ``days``, as a comparison with a date:
@@ -441,7 +554,9 @@ class ScorePlan:
     def dimension_columns(self) -> list[str]:
         return [f"d_{d.id}" for d in self.policy.dimensions]
 
-    def local(self) -> exp.Select:
+    def local(self, only: str | None = None) -> exp.Select:
+        """Per subject: dimension points, total, score, tier; with ``only`` (a relation of ``subject_id``), of those
+        subjects alone (a delta run computes its own subjects only)."""
         p = self.policy
         # The rule points are summed per subject first (grouped by its integer key alone), then joined to every
         # subject: grouping the join by the subject's kind, profession and birth date too hashed texts and dates
@@ -488,22 +603,7 @@ class ScorePlan:
             for d in p.dimensions
         ]
         last_negative = _col("last_negative", "p")
-        birth = _col("birth_date", "s")
-        as_of = date_literal(self.as_of)
-        had_birthday = exp.GTE(
-            this=exp.Add(
-                this=exp.Mul(this=exp.Month(this=as_of), expression=_num(100)),
-                expression=exp.Day(this=as_of.copy()),
-            ),
-            expression=exp.Add(
-                this=exp.Mul(this=exp.Month(this=birth), expression=_num(100)),
-                expression=exp.Day(this=birth.copy()),
-            ),
-        )
-        age = exp.Sub(
-            this=exp.Sub(this=exp.Year(this=as_of.copy()), expression=exp.Year(this=birth.copy())),
-            expression=exp.Case(ifs=[exp.If(this=had_birthday, true=_num(0))], default=_num(1)),
-        )
+        age = self._age(_col("birth_date", "s"))
         inner = (
             exp.select(
                 _col("subject_id", "s"),
@@ -522,6 +622,10 @@ class ScorePlan:
         )
         if self._kind_filter() is not None:
             inner = inner.where(self._kind_filter())
+        if only is not None:
+            inner = inner.where(
+                exp.In(this=_col("subject_id", "s"), query=exp.Subquery(this=exp.select("subject_id").from_(only)))
+            )
         # The total is summed in micro-points too (doubles holding integers, exact below 2^53 micro-points), then
         # divided once: base + dimensions added as doubles of points rounded their sum (100 - 4.948 + 3.448 came to
         # 98.49999999999999, scored 98 where the exact 98.5 rounds half up to 99).

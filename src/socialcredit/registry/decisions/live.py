@@ -757,7 +757,7 @@ def _views_since(store: Store, run: Mapping[str, Any], subjects: list[str]) -> d
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     params = {"run": int(run["run_id"]), "subjects": subjects}
     histogram = store.execute(
-        "SELECT kind, score, count(*)::BIGINT AS n FROM run_results WHERE run_id = $run GROUP BY ALL ORDER BY ALL",
+        "SELECT kind, score, n FROM run_histogram WHERE run_id = $run ORDER BY kind, score",
         {"run": params["run"]},
     ).to_arrow_table()
     old = {

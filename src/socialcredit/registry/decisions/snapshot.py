@@ -124,7 +124,7 @@ class SubjectIds(Sequence[str]):
 # reasons. A sort of the points, not run_reasons' window: 6.7 against 17.9 CPU s at beijing (44.6 million points).
 # How many subjects a decision read from the store while explanations load reads at once (``_stored_rows``).
 STORED_CHUNK = 1000
-_POINTS = "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0"
+_POINTS = "SELECT subject_key, rule_index, points FROM {points} WHERE run_id = $run AND points <> 0"
 _POINTS_RANKED = """
 SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
 ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)
@@ -166,6 +166,34 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
     return out.view(f"S{width}").ravel()
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """Where a snapshot reads a run's rows as they lie: a run stored whole from the tables themselves (the views of
+    every run's rows hand them back in no set order), a delta run through the views sorted by identifier (its rows
+    are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of old."""
+
+    results: str
+    keys: str | None  # None: the rows' keys are found by identifier (``_rows_of_identifiers``)
+    points: str
+    order: str  # how the results are read in subject order
+
+    @classmethod
+    def of(cls, store: Store, run_id: int) -> _Stored:
+        tables = {
+            str(r[0])
+            for r in store.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE table_name IN "
+                "('run_results_rows', 'run_result_keys', 'run_result_keys_rows') AND NOT temporary"
+            ).fetchall()
+        }
+        if "run_results_rows" not in tables:  # read-only, before migration 49
+            return cls("run_results", "run_result_keys" if "run_result_keys" in tables else None, "run_points", "")
+        if store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]) is not None:
+            return cls("run_results", None, "run_points", " ORDER BY subject_id")
+        keys = "run_result_keys_rows" if "run_result_keys_rows" in tables else None
+        return cls("run_results_rows", keys, "run_points_rows", "")
+
+
 def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
     """The subjects' kinds in row order, as indices into a small dictionary of the kinds' names.
 
@@ -173,7 +201,10 @@ def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, 
     kind not among them, when the names are read again)."""
     if isinstance(column, np.ndarray):
         if len(column) and int(column.min()) == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
-            names = store.execute("SELECT kind FROM run_results WHERE run_id = ?", [run_id]).to_arrow_table()
+            stored = _Stored.of(store, run_id)
+            names = store.execute(
+                f"SELECT kind FROM {stored.results} WHERE run_id = ?{stored.order}", [run_id]
+            ).to_arrow_table()
             return _kinds(store, run_id, names.column("kind"))
         indices = pa.array((column - np.uint8(1)).view(np.int8))
         return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
@@ -229,12 +260,13 @@ class _Results:
         # costs half a CPU second more to hand over than one of bytes.
         columns = "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
         params: dict[str, Any] = {"run": run_id, "kinds": list(SUBJECT_KINDS)}
-        n = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ?", [run_id]))
+        stored = _Stored.of(store, run_id)
+        n = int(store.one(f"SELECT count(*) FROM {stored.results} WHERE run_id = ?", [run_id]))
         # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
         # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted after.
-        reader = store.execute(f"SELECT {columns} FROM run_results WHERE run_id = $run", params).to_arrow_reader(
-            BATCH_ROWS
-        )
+        reader = store.execute(
+            f"SELECT {columns} FROM {stored.results} WHERE run_id = $run{stored.order}", params
+        ).to_arrow_reader(BATCH_ROWS)
         names = ("score", "grants", "tier_rank", "kind")
         numbers = {c: np.empty(n, dtype=reader.schema.field(c).type.to_pandas_dtype()) for c in names}
         keys = np.zeros(0, dtype="S1")
@@ -265,8 +297,9 @@ class _Results:
 def _explanation_table(store: Store, run_id: int, n: int) -> pa.Table:
     """The run's other columns, for explanations, in one go as Arrow (in the order of the arrays: a plain scan too);
     the identifiers and kinds, text, are not read twice (a decision takes them from the arrays)."""
+    stored = _Stored.of(store, run_id)
     table = store.execute(
-        f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM run_results WHERE run_id = ?", [run_id]
+        f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM {stored.results} WHERE run_id = ?{stored.order}", [run_id]
     ).to_arrow_table()
     if table.num_rows != n:
         raise ValueError(f"the results of run {run_id} changed while they were read")
@@ -605,9 +638,10 @@ class Snapshot:
         From the keys the run wrote with its results, in their order (run_result_keys: one scan of integers); for a
         run written before them, or a store opened read-only before its migration, by searching every known identifier
         among the run's (``_rows_of_identifiers``)."""
-        if not store.one("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'run_result_keys'"):
+        stored = _Stored.of(store, self.run_id)
+        if stored.keys is None:
             return self._rows_of_identifiers(store)
-        held = store.execute("SELECT subject_key FROM run_result_keys WHERE run_id = ?", [self.run_id]).fetchnumpy()
+        held = store.execute(f"SELECT subject_key FROM {stored.keys} WHERE run_id = ?", [self.run_id]).fetchnumpy()
         keys = held["subject_key"]
         if not len(keys) or len(keys) != len(self._keys):
             return self._rows_of_identifiers(store)
@@ -658,7 +692,9 @@ class Snapshot:
         # A run writes its points by subject key (runs._POINTS_INSERT), so a decision read from the store finds a
         # subject's in the few row groups that hold its key: read as they lie, each subject's points are a slice at
         # its key, ranked when a decision asks for them (a few per subject), neither sorted nor moved here.
-        stored = store.execute(_POINTS, {"run": self.run_id}).fetchnumpy()
+        stored = store.execute(
+            _POINTS.format(points=_Stored.of(store, self.run_id).points), {"run": self.run_id}
+        ).fetchnumpy()
         key = stored["subject_key"]
         # the key of each row, where its points are stored by key (None: by row, reason_offsets indexed by row)
         self._reason_slot: np.ndarray[Any, Any] | None = None

@@ -45,6 +45,10 @@ RELATIONS = frozenset(
         "sc_state",
         "sc_histogram",
         "sc_role_records",
+        "sc_own",
+        "sc_extras",
+        "sc_kept",
+        "sc_ranked_all",
         *STAGES,
     }
 )

@@ -19,6 +19,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
+from socialcredit.compiler.plan import histogram_ranks
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
@@ -270,16 +271,22 @@ def score(
     plan = ScorePlan(loaded, as_of=as_of, dialect=backend.dialect, source="records" if state is None else "state")
     with prepare_inputs(store, loaded, wm, state_table=state) as inputs:
         only, affected = _affected(inputs, backend, plan, base, wm, max_share)
+        root = _delta_root(store, inputs, plan, base, max_share) if base is not None and only else None
         # Reasons are not materialised here: the store derives them from the rule points (the run_reasons view).
         stages = [(name, q) for name, q in plan.stages(only_affected=only) if name != "sc_reasons"]
         for i, (name, query) in enumerate(stages):
             step(name, i + 1, len(stages) + 1)
+            if root is not None:  # a delta run: its own subjects computed, the others judged on the root's rows
+                query = _delta_stage(inputs, plan, name, query, root)
             if name in VIEW_STAGES:
                 inputs.create(name, query, view=True)
             else:
                 inputs.materialize(backend, name, query)
             if base is not None and only:  # computed for the affected only: the rest comes from the base run
-                _merge_base(inputs, name, int(base["run_id"]), _relation_criteria(loaded))
+                if root is not None:
+                    _merge_delta(inputs, backend, plan, name, base, root)
+                else:
+                    _merge_base(inputs, name, int(base["run_id"]), _relation_criteria(loaded))
         rescored = affected if only else None
         step("saving", len(stages) + 1, len(stages) + 1)
         return save_run(
@@ -297,6 +304,7 @@ def score(
             source=plan.source,
             today=today,
             full_because=full_because,
+            root_run_id=None if root is None else int(root["run_id"]),
         )
 
 
@@ -341,6 +349,116 @@ def _affected(
     # is cheaper than computing most and copying the rest; the results are the same either way.
     affected = inputs.count("sc_affected")
     return affected <= max_share * inputs.count("sc_subjects"), affected
+
+
+# Facts that move for subjects a run does not rescore: a policy judging on them is stored whole.
+_MOVING_FACTS = frozenset({"rank", "percentile"})
+
+
+def _delta_root(
+    store: Store, inputs: RunInputs, plan: ScorePlan, base: dict[str, Any], max_share: float
+) -> dict[str, Any] | None:
+    """The root run an incremental run computing only the affected is stored over (a delta run: docs/architecture.md
+    "Score runs stored as their changes"), with its own subjects so far in ``sc_own`` (those it rescores, those its
+    base run owned, those whose age the new date changes); None when it is stored whole: its policy grants or lists
+    on rank or percentile (they move for subjects not rescored), grants on the days since a negative record (they
+    move with the date for everyone), or its own subjects would pass ``max_share`` of all subjects."""
+    grants, criteria = plan.conditions_read()
+    if (grants | criteria) & _MOVING_FACTS or "last_negative_days" in grants:
+        return None
+    root_id = int(base["root_run_id"] if base.get("root_run_id") is not None else base["run_id"])
+    root = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [root_id])[0]
+    inherited = "" if base.get("root_run_id") is None else " UNION SELECT subject_key FROM run_own WHERE run_id = $base"
+    aged = plan.age_changed(root["as_of"]).sql(dialect="duckdb")
+    inputs.create(
+        "sc_own",
+        f"""SELECT o.subject_id, k.subject_id AS sid FROM (
+            SELECT subject_id FROM sc_affected{inherited} UNION {aged}
+        ) o LEFT JOIN subject_keys k ON k.subject_key = o.subject_id""",
+        {"base": int(base["run_id"])} if inherited else None,
+    )
+    if inputs.count("sc_own") > max_share * inputs.count("sc_subjects"):
+        return None
+    return root
+
+
+def _delta_stage(inputs: RunInputs, plan: ScorePlan, name: str, query: exp.Query, root: dict[str, Any]) -> exp.Query:
+    """A stage of a delta run: the local scores of its own subjects, ranked in its histogram (``sc_histogram``); the
+    list entries of every subject, those it does not own judged on the root run's rows (``sc_ranked_all``)."""
+    if name == "sc_local":
+        return plan.local(only="sc_own")
+    if name == "sc_ranked":
+        return plan.ranked_from_histogram()
+    if name == "sc_list_entries":
+        results = sqlglot.parse_one(
+            "(SELECT r.*, s.subject_id AS subject_key FROM run_results_rows r "
+            "JOIN sc_subjects s ON s.sid = r.subject_id "
+            f"WHERE r.run_id = {int(root['run_id'])} AND s.subject_id NOT IN (SELECT subject_id FROM sc_own))",
+            read="duckdb",
+        )
+        inputs.create("sc_kept", plan.kept(results), view=True)
+        inputs.create("sc_ranked_all", "SELECT * FROM sc_ranked UNION ALL BY NAME SELECT * FROM sc_kept", view=True)
+        return plan.list_entries_over("sc_ranked_all")
+    return query
+
+
+def _merge_delta(
+    inputs: RunInputs, backend: DuckDBBackend, plan: ScorePlan, stage: str, base: dict[str, Any], root: dict[str, Any]
+) -> None:
+    """After a stage of a delta run: the rule points of its own subjects not rescored, from the base run; the list
+    records of everyone else, from the base run (as a run stored whole takes them); after the local scores, its
+    histogram (the base run's, its own subjects moved from their old scores to their new ones); after the list
+    entries, the subjects not owned whose lists changed (an organisation's officer, a criterion on the days since a
+    negative record) become its own too, computed from their rule points like the others."""
+    base_id, root_id = int(base["run_id"]), int(root["run_id"])
+    if stage == "sc_rule_points":
+        _points_of(inputs, base_id, "SELECT subject_id FROM sc_own EXCEPT SELECT subject_id FROM sc_affected")
+    elif stage == "sc_list_records":
+        _merge_base(inputs, stage, base_id, _relation_criteria(plan.loaded))
+    elif stage == "sc_local":
+        inputs.create(
+            "sc_histogram",
+            """SELECT kind, score, CAST(sum(n) AS BIGINT) AS n FROM (
+                SELECT kind, score, n FROM run_histogram WHERE run_id = $base
+                UNION ALL SELECT r.kind, r.score, -1 FROM run_results_rows r SEMI JOIN sc_own o ON o.sid = r.subject_id
+                    WHERE r.run_id = $base
+                UNION ALL SELECT r.kind, r.score, -1 FROM run_results_rows r SEMI JOIN sc_own o ON o.sid = r.subject_id
+                    WHERE r.run_id = $root AND $base <> $root
+                    AND r.subject_id NOT IN (SELECT subject_id FROM run_own WHERE run_id = $base)
+                UNION ALL SELECT kind, score, 1 FROM sc_local
+            ) GROUP BY kind, score HAVING sum(n) > 0""",
+            {"base": base_id, "root": root_id},
+        )
+    elif stage == "sc_list_entries":
+        inputs.create(
+            "sc_extras",
+            f"""SELECT subject_id FROM (
+                SELECT s.subject_id, list_sort(r.lists) AS lists FROM run_results_rows r
+                JOIN sc_subjects s ON s.sid = r.subject_id WHERE r.run_id = {root_id} AND len(r.lists) > 0
+            ) o FULL JOIN (
+                SELECT subject_id, list_sort(list(DISTINCT list_id)) AS lists FROM sc_list_entries GROUP BY subject_id
+            ) e USING (subject_id)
+            WHERE coalesce(o.lists, []) <> coalesce(e.lists, [])
+            AND subject_id NOT IN (SELECT subject_id FROM sc_own)""",
+        )
+        if inputs.count("sc_extras"):
+            inputs.execute(
+                "INSERT INTO sc_own SELECT x.subject_id, s.sid FROM sc_extras x JOIN sc_subjects s USING (subject_id)"
+            )
+            _points_of(inputs, root_id, "SELECT subject_id FROM sc_extras")
+            inputs.execute(
+                exp.insert(plan.local(only="sc_extras"), exp.to_table("sc_local")),
+            )
+
+
+def _points_of(inputs: RunInputs, run_id: int, subjects: str) -> None:
+    """Add to ``sc_rule_points`` run ``run_id``'s rule points of ``subjects`` (a query of subject keys)."""
+    inputs.execute(
+        "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, p.last_event "
+        "FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
+        f"WHERE p.run_id = ? AND p.subject_key IN ({subjects})",
+        [run_id],
+    )
 
 
 def _base_names_first_stored(store: Store, run_id: int) -> bool:
@@ -393,13 +511,16 @@ def save_run(
     source: str = "records",
     today: dt.date | None = None,
     full_because: tuple[str, str] | None = None,
+    root_run_id: int | None = None,
 ) -> RunSummary:
     """Store a run from the relations ``sc_results``, ``sc_rule_points``, ``sc_list_entries`` and ``sc_subjects``
     of ``inputs`` (``subject_id`` is the subject's integer key, ``sid`` the identifier), whichever engine computed
     them; in one transaction with what the ``run_finished`` plugins write (the run's notices and listings). Its
     standing is decided here, on the registry's ``today`` (:func:`run_standing`); an ordinary run of a version other
     than the one in force is refused if its consent block would give residents less notice (``refuse_short_notice``:
-    a run in force is where a version's consent comes to apply, whichever face made it)."""
+    a run in force is where a version's consent comes to apply, whichever face made it). With ``root_run_id``, a delta
+    run over that root: the relations hold its own subjects' rows only (``sc_own``), and its histogram
+    (``sc_histogram``) counts every subject."""
     policy = loaded.policy
     with store.transaction():
         standing = run_standing(store, policy.id, as_of, watermark, mode, today)
@@ -408,8 +529,11 @@ def save_run(
         run_id = store.take_ids("run", 1)
         store.execute(
             "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, "
-            "base_run_id, engine, started_at, standing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
-            [run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine, standing],
+            "base_run_id, engine, started_at, standing, root_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
+            [
+                *(run_id, policy.id, policy.version, loaded.sha256, as_of, watermark, mode, base_run_id, engine),
+                *(standing, root_run_id),
+            ],
         )
         inserted = inputs.execute(_results_insert(loaded, as_of), [run_id]).fetchone()
         n = int(inserted[0]) if inserted is not None else 0
@@ -418,6 +542,12 @@ def save_run(
             "unnest(?) AS rule_id, unnest(?) AS dimension)",
             [run_id, len(policy.rules), [r.id for r in policy.rules], [r.dimension for r in policy.rules]],
         )
+        if root_run_id is None:
+            store.execute(_HISTOGRAM_INSERT, [run_id, run_id])
+        else:
+            inputs.execute(_DELTA_HISTOGRAM_INSERT, [run_id])
+            inputs.execute("INSERT INTO run_own SELECT ?, subject_id, sid FROM sc_own ORDER BY subject_id", [run_id])
+            n = int(store.one("SELECT sum(n) FROM run_histogram WHERE run_id = ?", [run_id]) or 0)
         inputs.execute(_RESULT_KEYS, [run_id])
         inputs.execute(_POINTS_INSERT, [run_id, run_id])
         # Stored rows name subjects by their identifier again (s.sid), so results read as they always did.
@@ -500,10 +630,29 @@ FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id
 """
 
 
+# The run's histogram of (kind, score), ranked as its stages ranked it (binds the run id twice): counted from the
+# results just written, whichever engine computed them.
+_HISTOGRAM_INSERT = f"""
+INSERT INTO run_histogram
+SELECT ?, * FROM ({
+    histogram_ranks(
+        sqlglot.parse_one(
+            "(SELECT kind, score, count(*) AS n FROM run_results_rows WHERE run_id = ? GROUP BY kind, score)"
+        )
+    ).sql(dialect="duckdb")
+}) ORDER BY kind, score
+"""
+# A delta run's: ranked from the histogram its stages ranked with (``sc_histogram``: every subject's score).
+_DELTA_HISTOGRAM_INSERT = f"""
+INSERT INTO run_histogram SELECT ?, * FROM ({histogram_ranks(exp.to_table("sc_histogram")).sql(dialect="duckdb")})
+ORDER BY kind, score
+"""
+
+
 # The subject key of each row of run_results, in its order (the identifiers', as _results_insert writes them): a
 # snapshot with explanations maps its rule points (read by key) to rows with it (registry/decisions/snapshot.py).
 _RESULT_KEYS = """
-INSERT INTO run_result_keys
+INSERT INTO run_result_keys_rows
 SELECT ?, x.subject_id FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.subject_id ORDER BY s.sid
 """
 
@@ -515,7 +664,7 @@ SELECT ?, x.subject_id FROM sc_results x JOIN sc_subjects s ON s.subject_id = x.
 # An explained snapshot reads them with a plain scan and finds each subject's points by its key, without sorting them
 # (registry/decisions/snapshot.py).
 _POINTS_INSERT = """
-INSERT INTO run_points
+INSERT INTO run_points_rows
 SELECT ?, x.subject_id, r.rule_index, x.points, x.hits, x.last_event
 FROM sc_rule_points x JOIN (SELECT * FROM run_rules WHERE run_id = ?) r USING (rule_id)
 ORDER BY x.subject_id, r.rule_index
@@ -547,7 +696,7 @@ def _results_insert(loaded: LoadedPolicy, as_of: dt.date) -> exp.Expr:
     # of sorting a million identifiers at every snapshot load (registry/decisions/snapshot.py checks the order).
     rows = exp.Subquery(this=results_select(loaded, as_of), alias=exp.TableAlias(this=exp.to_identifier("r")))
     ordered = exp.select(exp.Placeholder(), exp.Star()).from_(rows).order_by(exp.column("subject_id", "r"))
-    return exp.insert(ordered, "run_results")
+    return exp.insert(ordered, "run_results_rows")
 
 
 def _no_run(run_id: int) -> NotFoundError:

@@ -1,0 +1,148 @@
+"""A next-day run stored as its changes (migration 49): an incremental run that computed only the subjects it
+rescored stores rows for its own subjects only, over a root run stored whole (one link: a delta of a delta has the
+same root); the views run_results, run_points (run_rule_points, run_reasons) and run_result_keys give its full rows,
+rank and percentile from its histogram. Read through them, every run equals the full run at its date, table by
+table, whatever came between: a correction, a withdrawal, a new judgment (tests/test_scoring.py checks the
+comparison itself)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoring_helpers import EX_AS_OF, build_example_store, run_differences, tax, write_csv
+from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting.report import record_fields
+from socialcredit.registry.scoring.policies import publish_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("delta")
+    store, base = build_example_store(folder)
+    yield store, base, folder
+    store.close()
+
+
+def _send(store: Store, folder: Path, source: str, rows: list[dict[str, Any]], day: dt.date) -> None:
+    seq = store.one("SELECT value FROM counters WHERE name = 'seq'")
+    name = f"{source}-{seq}.csv"
+    report = ingest_file(store, write_csv(folder / name, rows), source, today=day)
+    assert (report.errors, report.accepted) == ([], len(rows))
+
+
+def _record_row(record: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {
+        "record_id": record["record_id"],
+        "subject_id": record["subject_id"],
+        "record_type": record["record_type"],
+        "event_date": record["event_date"].isoformat(),
+        **{k: ("true" if v is True else "false" if v is False else v) for k, v in record_fields(record).items()},
+        **changes,
+    }
+
+
+def _keys(store: Store, run_id: int) -> list[int]:
+    return sorted(
+        int(r[0])
+        for r in store.execute("SELECT subject_key FROM run_result_keys WHERE run_id = ?", [run_id]).fetchall()
+    )
+
+
+def _histogram(store: Store, run_id: int) -> list[tuple[Any, ...]]:
+    sql = "SELECT kind, score, n, rank, percentile FROM run_histogram WHERE run_id = ? ORDER BY kind, score"
+    return [tuple(r) for r in store.execute(sql, [run_id]).fetchall()]
+
+
+def _same_as_full(store: Store, delta: int, full: int) -> None:
+    assert run_differences(store, delta, full) == []
+    assert _keys(store, delta) == _keys(store, full)
+    assert _histogram(store, delta) == _histogram(store, full)
+    assert store.one("SELECT n_subjects FROM score_runs WHERE run_id = ?", [delta]) == store.one(
+        "SELECT n_subjects FROM score_runs WHERE run_id = ?", [full]
+    )
+
+
+@pytest.mark.parametrize("policy_id", ["beijing", "sesame"])
+def test_a_chain_of_next_day_runs_equals_the_full_runs_with_one_root(example: Any, policy_id: str) -> None:
+    store, base, folder = example
+    loaded = builtin_policy(policy_id)
+    root = base[policy_id]
+    previous = root
+    once = "version = 1 AND NOT withdrawn AND record_id NOT IN (SELECT record_id FROM records WHERE version > 1)"
+    late = store.rows(
+        f"SELECT * FROM records WHERE source_id = 'tax_bureau' AND status = 'paid' AND {once} ORDER BY record_id"
+    )
+    tickets = store.rows(f"SELECT * FROM records WHERE source_id = 'traffic_police' AND {once} ORDER BY record_id")
+    at = 3 + ["beijing", "sesame"].index(policy_id)  # each policy's chain corrects and withdraws records of its own
+    for day in range(1, 4):
+        as_of = EX_AS_OF + dt.timedelta(days=day)
+        if day == 2:  # a correction (paid on time was late) and a withdrawal between two next-day runs
+            _send(store, folder, "tax_bureau", [_record_row(late[at], status="late", correction="true")], as_of)
+            _send(store, folder, "traffic_police", [_record_row(tickets[at], withdrawn="true")], as_of)
+        if day == 3:  # a new record of a subject the runs before did not rescore
+            other = store.one(
+                "SELECT subject_id FROM run_results WHERE run_id = $run AND kind = 'person' AND subject_id NOT IN "
+                "(SELECT subject_id FROM run_own WHERE run_id = $run) ORDER BY 1 LIMIT 1",
+                {"run": previous},
+            )
+            _send(
+                store,
+                folder,
+                "tax_bureau",
+                [tax(f"DELTA-{policy_id}-{day}", other, as_of.isoformat(), amount=500000, status="evaded")],
+                as_of,
+            )
+        delta = score(store, loaded, as_of, incremental=True, base_run_id=previous, max_share=1.0)
+        full = score(store, loaded, as_of)
+        run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [delta.run_id])[0]
+        assert (run["mode"], run["base_run_id"], run["root_run_id"]) == ("incremental", previous, root)
+        own = store.one("SELECT count(*) FROM run_results_rows WHERE run_id = ?", [delta.run_id])
+        assert 0 < own < full.subjects  # stored as its changes, not whole
+        assert own <= store.one("SELECT count(*) FROM run_own WHERE run_id = ?", [delta.run_id])
+        assert delta.subjects == full.subjects
+        _same_as_full(store, delta.run_id, full.run_id)
+        previous = delta.run_id
+
+
+def test_a_snapshot_of_a_delta_run_decides_and_explains_as_one_of_the_full_run(example: Any) -> None:
+    store, base, _ = example
+    loaded = builtin_policy("beijing")
+    as_of = EX_AS_OF + dt.timedelta(days=1)
+    delta = score(store, loaded, as_of, incremental=True, base_run_id=base["beijing"], max_share=1.0)
+    full = score(store, loaded, as_of)
+    assert store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == base["beijing"]
+    ids = [
+        r[0]
+        for r in store.execute(
+            "SELECT subject_id FROM run_results WHERE run_id = ? ORDER BY 1", [full.run_id]
+        ).fetchall()
+    ]
+    runs = [store.rows("SELECT * FROM score_runs WHERE run_id = ?", [r])[0] for r in (delta.run_id, full.run_id)]
+    snaps = [Snapshot(store, run, explain=True) for run in runs]
+    for sid in ids:
+        a, b = (s.decision(sid, "bank_loan", "credit", requester="test") for s in snaps)
+        assert (a.granted, a.score, a.tier, a.lists, a.reasons) == (b.granted, b.score, b.tier, b.lists, b.reasons)
+        quick = [s.decide(sid, "flight", "travel", requester="test") for s in snaps]
+        assert (quick[0].granted, quick[0].score) == (quick[1].granted, quick[1].score)
+
+
+def test_a_policy_granting_on_rank_is_stored_whole(example: Any) -> None:
+    store, _, _ = example
+    text = builtin_policy("sesame").text.replace("id: sesame", "id: ranked", 1)
+    text = text.replace('grant_if: "', 'grant_if: "rank <= 100000 and ', 1)
+    loaded = parse_policy(text, "sesame-ranked.yaml")
+    publish_policy(store, loaded)
+    first = score(store, loaded, EX_AS_OF)
+    nextday = score(store, loaded, EX_AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=first.run_id)
+    run = store.rows("SELECT * FROM score_runs WHERE run_id = ?", [nextday.run_id])[0]
+    assert (run["mode"], run["root_run_id"]) == ("incremental", None)
+    assert nextday.rescored < nextday.subjects
+    assert store.one("SELECT count(*) FROM run_results_rows WHERE run_id = ?", [nextday.run_id]) == nextday.subjects
