@@ -13,14 +13,25 @@ from typing import Any
 
 import pytest
 
-from scoring_helpers import EX_AS_OF, build_example_store, run_differences, tax, write_csv
+from scoring_helpers import (
+    AS_OF,
+    EX_AS_OF,
+    build_example_store,
+    days_before,
+    make_policy,
+    open_registry,
+    person,
+    run_differences,
+    tax,
+    write_csv,
+)
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store
+from socialcredit.store import Store, run_rows
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +157,97 @@ def test_a_policy_granting_on_rank_is_stored_whole(example: Any) -> None:
     assert (run["mode"], run["root_run_id"]) == ("incremental", None)
     assert nextday.rescored < nextday.subjects
     assert store.one("SELECT count(*) FROM run_results_rows WHERE run_id = ?", [nextday.run_id]) == nextday.subjects
+
+
+def test_run_rows_reads_a_run_as_its_view_with_its_ids_as_constants(example: Any) -> None:
+    store, base, _ = example
+    loaded = builtin_policy("beijing")
+    delta = score(store, loaded, EX_AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=base["beijing"])
+    root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id])
+    assert root == base["beijing"]
+    for view, order in (
+        ("run_results", "subject_id"),
+        ("run_points", "subject_key, rule_index"),
+        ("run_result_keys", "subject_key"),
+    ):
+        for run in (root, delta.run_id):
+            relation = run_rows(store, view, run)
+            got = store.execute(f"SELECT * FROM {relation} ORDER BY {order}").fetchall()
+            want = store.execute(f"SELECT * FROM {view} WHERE run_id = ? ORDER BY {order}", [run]).fetchall()
+            assert got == want and got
+    # the root's rows are chosen by the root's id, not by a join to score_runs the run id filter would not reach
+    assert run_rows(store, "run_results", root) == f"(SELECT * FROM run_results_rows WHERE run_id = {root})"
+    assert f"WHERE r.run_id = {root})" in run_rows(store, "run_results", delta.run_id)
+    assert "score_runs" not in run_rows(store, "run_results", delta.run_id)
+
+
+RULES = """\
+- id: late
+  record_type: tax_payment
+  when: "status == 'late'"
+  dimension: money
+  points: -5
+  reason: {code: LATE, zh: 逾期, en: late}
+"""
+SERVICES = """\
+- id: loan
+  name: {zh: 贷款, en: loan}
+  grant_if: "%s"
+  refusal: {zh: 不符合, en: not met}
+"""
+
+
+def _clean(when: str) -> str:
+    return f"""\
+- id: clean
+  kind: red
+  name: {{zh: 清白, en: clean}}
+  criteria:
+    - id: long_ago
+      when: "{when}"
+      reason: {{code: LONG_AGO, zh: 久无失信, en: long ago}}
+"""
+
+
+def test_a_list_on_the_days_since_a_negative_record_crosses_day_by_day_in_a_delta_run(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    people = [person(i + 1) for i in range(10)]
+    reg.register({p: None for p in people})
+    # person i's late payment is 6 + i days old: day d of the chain, person 6 - d reaches the list's 12 days
+    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
+    loaded = make_policy(RULES, lists=_clean("last_negative_days >= 12"), services=SERVICES % "clean")
+    root = previous = reg.score(loaded).run_id
+    for day in range(1, 6):
+        as_of = AS_OF + dt.timedelta(days=day)
+        delta = reg.score(loaded, as_of, incremental=True, base_run_id=previous, max_share=1.0)
+        full = reg.score(loaded, as_of)
+        assert reg.store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == root
+        assert delta.rescored == 0  # no record came: the subjects it owns are those the date moved onto the list
+        owned = reg.store.execute(
+            "SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]
+        ).fetchall()
+        assert [r[0] for r in owned] == sorted(people[6 - d] for d in range(1, day + 1))
+        _same_as_full(reg.store, delta.run_id, full.run_id)
+        listed = reg.store.one(
+            "SELECT count(*) FROM run_results WHERE run_id = ? AND list_contains(lists, 'clean')", [delta.run_id]
+        )
+        assert listed == 4 + day  # 6 + i + day >= 12
+        previous = delta.run_id
+
+
+@pytest.mark.parametrize(
+    ("when", "grant"), [("percentile >= 50", "clean"), ("last_negative_days >= 12", "last_negative_days >= 12")]
+)
+def test_a_policy_whose_lists_or_grants_move_for_everyone_is_stored_whole(
+    tmp_path: Path, when: str, grant: str
+) -> None:
+    reg = open_registry(tmp_path)
+    people = [person(i + 1) for i in range(4)]
+    reg.register({p: None for p in people})
+    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
+    loaded = make_policy(RULES, lists=_clean(when), services=SERVICES % grant)
+    first = reg.score(loaded).run_id
+    nextday = reg.score(loaded, AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=first)
+    run = reg.store.rows("SELECT * FROM score_runs WHERE run_id = ?", [nextday.run_id])[0]
+    assert (run["mode"], run["root_run_id"]) == ("incremental", None)
+    assert reg.store.one("SELECT count(*) FROM run_results_rows WHERE run_id = ?", [nextday.run_id]) == 4

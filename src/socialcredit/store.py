@@ -327,30 +327,48 @@ _RUNS_HISTOGRAMS = histogram_ranks(
 
 # The delta runs (score_runs.root_run_id set) and their root runs, as the views below join them.
 _DELTAS = "(SELECT run_id, root_run_id FROM score_runs WHERE root_run_id IS NOT NULL)"
+# A delta run's rows inherited from its root, by view: {run} the delta run's id, {rows} the root's rows table aliased
+# ``r`` (with the delta runs before it in the views) and {root} its root's id.
+_INHERITED = {
+    "run_results": """SELECT {run} AS run_id, r.subject_id, r.kind, r.profession, r.age, r.dims, r.total, r.score,
+           r.tier, r.tier_rank, h.rank, h.percentile, r.last_negative, r.lists, r.grants
+    FROM {rows} r
+    JOIN run_histogram h ON h.run_id = {run} AND h.kind = r.kind AND h.score = r.score
+    ANTI JOIN run_own o ON o.run_id = {run} AND o.subject_id = r.subject_id
+    WHERE r.run_id = {root}""",
+    "run_points": """SELECT {run} AS run_id, r.subject_key, r.rule_index, r.points, r.hits, r.last_event
+    FROM {rows} r
+    ANTI JOIN run_own o ON o.run_id = {run} AND o.subject_key = r.subject_key
+    WHERE r.run_id = {root}""",
+    "run_result_keys": """SELECT {run} AS run_id, r.subject_key
+    FROM {rows} r
+    ANTI JOIN run_own o ON o.run_id = {run} AND o.subject_key = r.subject_key
+    WHERE r.run_id = {root}""",
+}
 # Every run's full rows (migration 49): a run stored whole as stored, a delta run as its own rows and its root's rows
 # of every subject it does not own (run_own), the root's rank and percentile replaced by the delta run's histogram's.
-_RUN_VIEWS = f"""
-CREATE VIEW run_results AS
-    SELECT * FROM run_results_rows
+# A filter on run_id does not reach the second branch's rows (DuckDB does not carry it through the join to the
+# root's id): a read of one run's rows goes through ``run_rows``, which names the run and its root as constants.
+_RUN_VIEWS = "".join(
+    f"""
+CREATE VIEW {view} AS
+    SELECT * FROM {view}_rows
     UNION ALL
-    SELECT d.run_id, r.subject_id, r.kind, r.profession, r.age, r.dims, r.total, r.score, r.tier, r.tier_rank,
-           h.rank, h.percentile, r.last_negative, r.lists, r.grants
-    FROM {_DELTAS} d JOIN run_results_rows r ON r.run_id = d.root_run_id
-    JOIN run_histogram h ON h.run_id = d.run_id AND h.kind = r.kind AND h.score = r.score
-    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_id = r.subject_id;
-CREATE VIEW run_points AS
-    SELECT * FROM run_points_rows
-    UNION ALL
-    SELECT d.run_id, p.subject_key, p.rule_index, p.points, p.hits, p.last_event
-    FROM {_DELTAS} d JOIN run_points_rows p ON p.run_id = d.root_run_id
-    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = p.subject_key;
-CREATE VIEW run_result_keys AS
-    SELECT * FROM run_result_keys_rows
-    UNION ALL
-    SELECT d.run_id, k.subject_key
-    FROM {_DELTAS} d JOIN run_result_keys_rows k ON k.run_id = d.root_run_id
-    ANTI JOIN run_own o ON o.run_id = d.run_id AND o.subject_key = k.subject_key;
-"""
+    {inherited.format(run="d.run_id", rows=f"{_DELTAS} d CROSS JOIN {view}_rows", root="d.root_run_id")};"""
+    for view, inherited in _INHERITED.items()
+)
+
+
+def run_rows(store: Store, view: str, run_id: int) -> str:
+    """A relation of run ``run_id``'s rows of ``view`` (run_results, run_points or run_result_keys), its ids written
+    in as constants: a run stored whole reads its table by run id, a delta run its own rows and its root's of every
+    subject it does not own, each scan filtered by its run id (the view scans the root rows of every run stored)."""
+    root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id])
+    own = f"SELECT * FROM {view}_rows WHERE run_id = {int(run_id)}"
+    if root is None:
+        return f"({own})"
+    inherited = _INHERITED[view].format(run=int(run_id), rows=f"{view}_rows", root=int(root))
+    return f"({own} UNION ALL {inherited})"
 
 
 MIGRATIONS: list[tuple[int, str, str]] = [

@@ -34,7 +34,7 @@ from socialcredit.registry.records.origin import origin_note
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force
-from socialcredit.store import Store, listed_strings
+from socialcredit.store import Store, listed_strings, run_rows
 
 if TYPE_CHECKING:
     from socialcredit.registry.decisions.live import LiveView
@@ -175,7 +175,7 @@ def ambiguous_service(service: str, policies: Sequence[str]) -> DecisionError:
 
 
 def subject_result(store: Store, run_id: int, subject_id: str) -> dict[str, Any]:
-    rows = store.rows("SELECT * FROM run_results WHERE run_id = ? AND subject_id = ?", [run_id, subject_id])
+    rows = store.rows(f"SELECT * FROM {run_rows(store, 'run_results', run_id)} WHERE subject_id = ?", [subject_id])
     if not rows:
         known = store.one("SELECT count(*) FROM subjects WHERE subject_id = ?", [subject_id])
         if not known:

@@ -54,7 +54,7 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import run_in_force
-from socialcredit.store import Store, listed_integers, listed_strings
+from socialcredit.store import Store, listed_integers, listed_strings, run_rows
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
@@ -860,9 +860,9 @@ class Snapshot:
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                f"SELECT * FROM run_results WHERE run_id = $run AND subject_id BETWEEN $first AND $last "
-                f"AND subject_id IN ({listed})",
-                {"run": self.run_id, "first": ids[0], "last": ids[-1]},
+                f"SELECT * FROM {run_rows(store, 'run_results', self.run_id)} "
+                f"WHERE subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
+                {"first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
             # the subjects' keys through subject_keys' index, then their points by a list of constants (integers the
             # store gave): a filter on the scan of the run's points, which a run writes by key (runs._POINTS_INSERT),
@@ -873,9 +873,8 @@ class Snapshot:
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
-                    "SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0 "
-                    f"AND subject_key IN ({listed_integers(sorted(id_of))})",
-                    {"run": self.run_id},
+                    f"SELECT subject_key, rule_index, points FROM {run_rows(store, 'run_points', self.run_id)} "
+                    f"WHERE points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
                 ).fetchall()
                 if id_of
                 else []

@@ -42,7 +42,7 @@ from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql, list_kinds, list_page, no_run_in_force, run_in_force
-from socialcredit.store import Store
+from socialcredit.store import Store, run_rows
 
 __all__ = ["PARTS", "list_entries", "list_members", "record_fields", "subject_key", "subject_report", "top_subjects"]
 
@@ -124,9 +124,16 @@ def _results(store: Store, subject_id: str, run_ids: list[int]) -> dict[int, lis
     so the runs' filter skips the blocks of every other run). ``run_results`` has no index on the identifier: one
     would cost every run several seconds a million results to write (6 s at the city scale), more than it saves."""
     out: dict[int, list[dict[str, Any]]] = {}
-    rows = store.rows(
-        "SELECT * FROM run_results WHERE run_id IN (SELECT unnest(?::BIGINT[])) AND subject_id = ? ORDER BY run_id",
-        [run_ids, subject_id],
+    rows = (
+        store.rows(
+            " UNION ALL ".join(
+                f"SELECT * FROM {run_rows(store, 'run_results', r)} WHERE subject_id = ?" for r in run_ids
+            )
+            + " ORDER BY run_id",
+            [subject_id] * len(run_ids),
+        )
+        if run_ids
+        else []
     )
     for row in rows:
         out.setdefault(int(row["run_id"]), []).append(row)
@@ -143,7 +150,7 @@ def _run_size(store: Store, run_id: int, kind: str) -> int:
     run = finished_runs(store, run_id)
     size = _RUN_SIZES.get((*run, kind)) if run else None
     if size is None:
-        size = int(store.one("SELECT count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run_id, kind]))
+        size = int(store.one(f"SELECT count(*) FROM {run_rows(store, 'run_results', run_id)} WHERE kind = ?", [kind]))
         if run:  # an unfinished run may still change
             if len(_RUN_SIZES) >= 256:
                 _RUN_SIZES.clear()

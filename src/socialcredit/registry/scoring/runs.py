@@ -423,8 +423,8 @@ def _merge_delta(
                 UNION ALL SELECT r.kind, r.score, -1 FROM run_results_rows r SEMI JOIN sc_own o ON o.sid = r.subject_id
                     WHERE r.run_id = $base
                 UNION ALL SELECT r.kind, r.score, -1 FROM run_results_rows r SEMI JOIN sc_own o ON o.sid = r.subject_id
+                    ANTI JOIN run_own b ON b.run_id = $base AND b.subject_id = r.subject_id
                     WHERE r.run_id = $root AND $base <> $root
-                    AND r.subject_id NOT IN (SELECT subject_id FROM run_own WHERE run_id = $base)
                 UNION ALL SELECT kind, score, 1 FROM sc_local
             ) GROUP BY kind, score HAVING sum(n) > 0""",
             {"base": base_id, "root": root_id},
