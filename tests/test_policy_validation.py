@@ -1225,6 +1225,7 @@ def _edited_policy(edits: list[tuple[int, int, int]]) -> str:
     from scoring_helpers import policy_text
 
     doc = yaml.safe_load(policy_text(EDGE_RULES, lists=EDGE_LISTS, services=EDGE_SERVICES))
+    service = doc["services"][0]  # the one each count of services copies (an edit to 0 services leaves none to copy)
     for key, item, value in edits:
         section, name = EDITED[key]
         v = EDGE_VALUES[value]
@@ -1236,7 +1237,7 @@ def _edited_policy(edits: list[tuple[int, int, int]]) -> str:
         elif section == "scale":
             doc["scale"][name] = v
         elif section == "services":  # 0 to 69 services
-            doc["services"] = [{**doc["services"][0], "id": f"s{i}"} for i in range(item % 70)]
+            doc["services"] = [{**service, "id": f"s{i}"} for i in range(item % 70)]
         else:
             doc[section] = v
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
