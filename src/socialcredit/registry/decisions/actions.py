@@ -314,27 +314,28 @@ def _wait(
     p = loaded.policy
     # each record with the first day it no longer counts (one counted for good: never)
     dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
-    whole: dict[str, float] = {}  # each rule's points taken, all its records counting (as on the run's day)
-    for _, r in dated:
-        for hit in r["rules"]:
-            if float(hit["points"]) < 0:
-                whole[str(hit["rule_id"])] = whole.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
+    limits = {d.id: d for d in p.dimensions}
 
-    def least_total(day: dt.date) -> float:
-        """The least the total can be on ``day``: every record whose last day is after it still counts."""
+    def taken(day: dt.date) -> dict[str, float]:
+        """Each rule's points taken by the records still counting on ``day`` (their last day after it)."""
         by_rule: dict[str, float] = {}
         for until, r in dated:
             for hit in r["rules"]:
                 if float(hit["points"]) < 0 and until > day:
                     by_rule[str(hit["rule_id"])] = by_rule.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
+        return by_rule
+
+    whole = taken(dt.date.min)  # all its records counting (as on the run's day)
+
+    def least_total(day: dt.date) -> float:
+        """The least the total can be on ``day``: every record whose last day is after it still counts."""
         by_dimension: dict[str, float] = {}
-        for rule_id, points in by_rule.items():
+        for rule_id, points in taken(day).items():
             rule = p.rule(rule_id)
             if rule.per != "occurrence":  # as counted on the run's day while any of its records counts
                 points = whole[rule_id]
             capped = max(points, -rule.cap) if rule.cap is not None else points
             by_dimension[rule.dimension] = by_dimension.get(rule.dimension, 0.0) + capped
-        limits = {d.id: d for d in p.dimensions}
         total = float(p.scale.base)
         for dim_id, points in by_dimension.items():
             d = limits.get(dim_id)
