@@ -363,7 +363,11 @@ def run_rows(store: Store, view: str, run_id: int) -> str:
     """A relation of run ``run_id``'s rows of ``view`` (run_results, run_points or run_result_keys), its ids written
     in as constants: a run stored whole reads its table by run id, a delta run its own rows and its root's of every
     subject it does not own, each scan filtered by its run id (the view scans the root rows of every run stored)."""
-    root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id])
+    return rows_of_run(view, run_id, store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]))
+
+
+def rows_of_run(view: str, run_id: int, root: int | None) -> str:
+    """``run_rows`` of a run whose root (``score_runs.root_run_id``) the caller already holds."""
     own = f"SELECT * FROM {view}_rows WHERE run_id = {int(run_id)}"
     if root is None:
         return f"({own})"

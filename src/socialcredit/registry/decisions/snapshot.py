@@ -54,7 +54,7 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import run_in_force
-from socialcredit.store import Store, listed_integers, listed_strings, run_rows
+from socialcredit.store import Store, listed_integers, listed_strings, rows_of_run
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
@@ -371,6 +371,12 @@ class Snapshot:
         background: bool = False,
     ) -> None:
         self.run_id = int(run["run_id"])
+        # the root a delta run's rows are read over, None for a run stored whole (store.rows_of_run)
+        self.root_run_id: int | None = (
+            run["root_run_id"]
+            if "root_run_id" in run
+            else store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [self.run_id])
+        )
         # With explanations: held in memory (``results`` set), or being read by a thread of their own after the plain
         # load (``background``: decisions meanwhile read what they explain from the store, ``_stored_rows``)
         self.explain = explain
@@ -860,7 +866,7 @@ class Snapshot:
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                f"SELECT * FROM {run_rows(store, 'run_results', self.run_id)} "
+                f"SELECT * FROM {rows_of_run('run_results', self.run_id, self.root_run_id)} "
                 f"WHERE subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
                 {"first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
@@ -873,7 +879,8 @@ class Snapshot:
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
-                    f"SELECT subject_key, rule_index, points FROM {run_rows(store, 'run_points', self.run_id)} "
+                    "SELECT subject_key, rule_index, points "
+                    f"FROM {rows_of_run('run_points', self.run_id, self.root_run_id)} "
                     f"WHERE points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
                 ).fetchall()
                 if id_of
