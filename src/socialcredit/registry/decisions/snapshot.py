@@ -125,10 +125,7 @@ class SubjectIds(Sequence[str]):
 # How many subjects a decision read from the store while explanations load reads at once (``_stored_rows``).
 STORED_CHUNK = 1000
 _POINTS = "SELECT subject_key, rule_index, points FROM {points} WHERE run_id = $run AND points <> 0"
-_POINTS_RANKED = """
-SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
-ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)
-"""
+_POINTS_RANKED = _POINTS + " ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)"
 
 
 def _rows_at(row_of_key: np.ndarray[Any, Any], keys: np.ndarray[Any, Any], run_id: int) -> np.ndarray[Any, Any]:
@@ -169,8 +166,9 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
 @dataclass(frozen=True)
 class _Stored:
     """Where a snapshot reads a run's rows as they lie: a run stored whole from the tables themselves (the views of
-    every run's rows hand them back in no set order), a delta run through the views sorted by identifier (its rows
-    are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of old."""
+    every run's rows hand them back in no set order), a delta run through ``store.run_rows`` sorted by identifier
+    (its rows are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of
+    old."""
 
     results: str
     keys: str | None  # None: the rows' keys are found by identifier (``_rows_of_identifiers``)
@@ -189,7 +187,8 @@ class _Stored:
         if "run_results_rows" not in tables:  # read-only, before migration 49
             return cls("run_results", "run_result_keys" if "run_result_keys" in tables else None, "run_points", "")
         if store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]) is not None:
-            return cls("run_results", None, "run_points", " ORDER BY subject_id")
+            results, points = (run_rows(store, view, run_id) for view in ("run_results", "run_points"))
+            return cls(results, None, points, " ORDER BY subject_id")
         keys = "run_result_keys_rows" if "run_result_keys_rows" in tables else None
         return cls("run_results_rows", keys, "run_points_rows", "")
 
@@ -709,7 +708,10 @@ class Snapshot:
             if not self._reasons_ranked:  # a run written before, its points in the order of its results
                 points, rule_index = stored["points"], stored["rule_index"]
             else:  # a run written before that (points in no order): sorted by the store, its first MAX_REASONS kept
-                ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
+                ranked = store.execute(
+                    _POINTS_RANKED.format(points=_Stored.of(store, self.run_id).points),
+                    {"run": self.run_id, "ranks": ranks},
+                ).fetchnumpy()
                 key = ranked["subject_key"]
                 # each point's place among its subject's (they come together, largest first); every one is kept: a
                 # refusal tells every rule that lowered the score (``reasons_of(every=True)``)
