@@ -385,6 +385,9 @@ class Snapshot:
         self._ranks: tuple[pa.Table, dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
+        # The run's rows of its results and points, as store.run_rows names them (its root looked up once, not at
+        # each decision read from the store while explanations load)
+        self._run_rows = {view: run_rows(store, view, self.run_id) for view in ("run_results", "run_points")}
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
         # (``effective_results``). Its query runs on a second connection while this one reads the run's results (DuckDB
         # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
@@ -862,7 +865,7 @@ class Snapshot:
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                f"SELECT * FROM {run_rows(store, 'run_results', self.run_id)} "
+                f"SELECT * FROM {self._run_rows['run_results']} "
                 f"WHERE subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
                 {"first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
@@ -875,7 +878,7 @@ class Snapshot:
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
-                    f"SELECT subject_key, rule_index, points FROM {run_rows(store, 'run_points', self.run_id)} "
+                    f"SELECT subject_key, rule_index, points FROM {self._run_rows['run_points']} "
                     f"WHERE points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
                 ).fetchall()
                 if id_of
