@@ -8,6 +8,8 @@ comparison itself)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,11 @@ from scoring_helpers import (
     write_csv,
 )
 from socialcredit.policy import builtin_policy, parse_policy
+from socialcredit.registry.decisions.decide import explain, subject_result
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting.drift import run_drift
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import score
@@ -251,3 +256,68 @@ def test_a_policy_whose_lists_or_grants_move_for_everyone_is_stored_whole(
     run = reg.store.rows("SELECT * FROM score_runs WHERE run_id = ?", [nextday.run_id])[0]
     assert (run["mode"], run["root_run_id"]) == ("incremental", None)
     assert reg.store.one("SELECT count(*) FROM run_results_rows WHERE run_id = ?", [nextday.run_id]) == 4
+
+
+class _ScanCounting:
+    """A store's connection that adds up the rows every table scan of each statement hands on (DuckDB's profile:
+    the rows left after the filters the scan applies itself), to tell a read filtered by its run from one that
+    takes every run's rows and filters them later."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.rows = 0
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        self.rows += _scanned(json.loads(self.con.get_profiling_information(format="json")))
+        return cur
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.con, name)
+
+
+def _scanned(node: dict[str, Any]) -> int:
+    own = int(node.get("operator_cardinality", 0)) if node.get("operator_type") == "TABLE_SCAN" else 0
+    return own + sum(_scanned(child) for child in node.get("children", []))
+
+
+def _rows_read(store: Store, run_id: int, subject_id: str) -> dict[str, int]:
+    """The rows every reader of one run scans to read run ``run_id`` (for one subject where it reads one)."""
+    loaded = builtin_policy("beijing")
+    store.con.execute("PRAGMA enable_profiling = 'no_output'")
+    try:
+        out = {}
+        readers = {
+            "histogram": lambda s: dashboard.histogram(s, run_id),
+            "tier counts": lambda s: dashboard.tier_counts(s, run_id),
+            "drift": lambda s: run_drift(s, run_id, run_id),
+            "reasons": lambda s: explain(s, loaded, run_id, subject_id, subject_result(s, run_id, subject_id), "en"),
+        }
+        for name, read in readers.items():
+            counting = _ScanCounting(store.con)
+            read(replace(store, con=counting))
+            out[name] = counting.rows
+        return out
+    finally:
+        store.con.execute("PRAGMA disable_profiling")
+
+
+def test_a_read_of_one_run_does_not_grow_with_the_runs_stored(example: Any) -> None:
+    # Each reader of a run reads it through store.run_rows, each scan filtered by a constant run id: the views'
+    # filter on run_id did not reach their second branch, whose anti join read run_own of every delta run stored.
+    store, base, _ = example
+    loaded = builtin_policy("beijing")
+    previous = base["beijing"]
+    first = score(store, loaded, EX_AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=previous)
+    assert store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [first.run_id]) == previous
+    subject = str(store.one("SELECT min(subject_id) FROM run_own WHERE run_id = ?", [first.run_id]))
+    before = _rows_read(store, first.run_id, subject)
+    previous = first.run_id
+    for day in (2, 3):
+        later = score(store, loaded, EX_AS_OF + dt.timedelta(days=day), incremental=True, base_run_id=previous)
+        assert store.one("SELECT count(*) FROM run_own WHERE run_id = ?", [later.run_id]) > 0
+        previous = later.run_id
+    score(store, loaded, EX_AS_OF + dt.timedelta(days=3))
+    after = _rows_read(store, first.run_id, subject)
+    assert after == before
+    assert all(before.values())

@@ -8,7 +8,6 @@ once they are in.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -594,9 +593,8 @@ def test_a_decision_read_from_the_store_filters_each_scan_by_its_subjects_consta
     for d in (got, expected):
         d.pop("inquiry_id")
     assert got == expected
-    # the first table each statement scans (a run's rows come as a relation of its table: store.rows_of_run)
-    scanned = [re.search(r"FROM \(?(?:SELECT \* FROM )?(\w+)", sql) for sql, _ in statements]
-    assert [m.group(1) if m else None for m in scanned] == [
+    # the run's rows through store.run_rows (a run stored whole: its table by its id), its root not looked up again
+    assert [sql.replace("(SELECT * FROM ", "").split("FROM")[1].split()[0] for sql, _ in statements] == [
         "run_results_rows",
         "subject_keys",
         "run_points_rows",

@@ -22,7 +22,7 @@ from socialcredit.registry.reporting.report import list_members
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.serving import serve_until_stopped
-from socialcredit.store import Store, open_store
+from socialcredit.store import Store, open_store, run_rows
 
 __all__ = ["run_demo"]
 
@@ -151,9 +151,9 @@ def _tiers(store: Store, run_id: int, con: Console) -> None:
     """The run's residents by tier, as the operators' dashboard counts them (persons only: organisations, scored
     too, are not residents; the table counted them)."""
     rows = store.rows(
-        "SELECT tier, count(*) AS n, min(score) AS lo, max(score) AS hi FROM run_results WHERE run_id = ? "
-        "AND kind = 'person' GROUP BY tier ORDER BY min(tier_rank) DESC",
-        [run_id],
+        "SELECT tier, count(*) AS n, min(score) AS lo, max(score) AS hi "
+        f"FROM {run_rows(store, 'run_results', run_id)} WHERE kind = 'person' "
+        "GROUP BY tier ORDER BY min(tier_rank) DESC",
     )
     total = sum(r["n"] for r in rows)
     table = Table("tier", "residents", "share", "scores", box=None, title="Residents by tier (persons only)")

@@ -359,15 +359,20 @@ CREATE VIEW {view} AS
 )
 
 
+# The view run_rule_points (migration 5) over a relation of run_points' rows {points}.
+_RULE_POINTS = """SELECT p.run_id, k.subject_id, r.rule_id, r.dimension, p.points, p.hits, p.last_event
+    FROM {points} p JOIN subject_keys k USING (subject_key) JOIN run_rules r USING (run_id, rule_index)"""
+
+
 def run_rows(store: Store, view: str, run_id: int) -> str:
-    """A relation of run ``run_id``'s rows of ``view`` (run_results, run_points or run_result_keys), its ids written
-    in as constants: a run stored whole reads its table by run id, a delta run its own rows and its root's of every
-    subject it does not own, each scan filtered by its run id (the view scans the root rows of every run stored)."""
-    return rows_of_run(view, run_id, store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]))
-
-
-def rows_of_run(view: str, run_id: int, root: int | None) -> str:
-    """``run_rows`` of a run whose root (``score_runs.root_run_id``) the caller already holds."""
+    """A relation of run ``run_id``'s rows of ``view`` (run_results, run_points, run_result_keys or
+    run_rule_points), its ids written in as constants: a run stored whole reads its table by run id, a delta run its
+    own rows and its root's of every subject it does not own, each scan filtered by its run id. Every reader of one
+    run reads through it: a filter on run_id does not reach a view's root rows, so the view's cost grows with the
+    runs stored (at 120 runs of 100,000 subjects, docs/benchmarks.md)."""
+    if view == "run_rule_points":
+        return f"({_RULE_POINTS.format(points=run_rows(store, 'run_points', run_id))})"
+    root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id])
     own = f"SELECT * FROM {view}_rows WHERE run_id = {int(run_id)}"
     if root is None:
         return f"({own})"
@@ -496,9 +501,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             FROM run_rule_points p JOIN subject_keys k USING (subject_id) JOIN run_rules r USING (run_id, rule_id);
         DROP VIEW run_reasons;
         DROP TABLE run_rule_points;
-        CREATE VIEW run_rule_points AS
-        SELECT p.run_id, k.subject_id, r.rule_id, r.dimension, p.points, p.hits, p.last_event
-        FROM run_points p JOIN subject_keys k USING (subject_key) JOIN run_rules r USING (run_id, rule_index);
+        CREATE VIEW run_rule_points AS {_RULE_POINTS.format(points="run_points")};
         {_RUN_REASONS};
         """,
     ),

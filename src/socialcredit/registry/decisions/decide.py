@@ -299,9 +299,9 @@ def explain(
     # Every rule that gave or took points, ranked as run_reasons ranks them (largest points first, ties by rule id): a
     # refusal tells the rules that lowered the score most, which need not be among the four largest either way.
     scored = store.execute(
-        "SELECT rule_id, points FROM run_rule_points WHERE run_id = ? AND subject_id = ? AND points <> 0 "
-        "ORDER BY abs(points) DESC, rule_id",
-        [run_id, subject_id],
+        f"SELECT rule_id, points FROM {run_rows(store, 'run_rule_points', run_id)} "
+        "WHERE subject_id = ? AND points <> 0 ORDER BY abs(points) DESC, rule_id",
+        [subject_id],
     ).fetchall()
     return explain_rows(loaded, result, entries, scored, lang, service=service, as_of=as_of)
 

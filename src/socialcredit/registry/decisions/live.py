@@ -35,7 +35,7 @@ from socialcredit.registry.scoring.inputs import RELATIONS, RunInputs, prepare_i
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import results_select
 from socialcredit.registry.scoring.state import StateInfo, catch_up, fold_all, state_info
-from socialcredit.store import Store, listed_integers, listed_strings
+from socialcredit.store import Store, listed_integers, listed_strings, run_rows
 
 __all__ = [
     "POSITIONAL_FACTS",
@@ -755,17 +755,16 @@ def views_since_run(store: Store, run: Mapping[str, Any], subject_ids: Sequence[
 def _views_since(store: Store, run: Mapping[str, Any], subjects: list[str]) -> dict[str, LiveView]:
     """``subjects`` (changed since ``run``) rescored on the states folded up to their changes."""
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
-    params = {"run": int(run["run_id"]), "subjects": subjects}
+    run_id = int(run["run_id"])
     histogram = store.execute(
-        "SELECT kind, score, n FROM run_histogram WHERE run_id = $run ORDER BY kind, score",
-        {"run": params["run"]},
+        "SELECT kind, score, n FROM run_histogram WHERE run_id = ? ORDER BY kind, score", [run_id]
     ).to_arrow_table()
     old = {
         str(s): (str(k), int(v))
         for s, k, v in store.execute(
-            "SELECT subject_id, kind, score FROM run_results "
-            "WHERE run_id = $run AND list_contains($subjects, subject_id)",
-            params,
+            f"SELECT subject_id, kind, score FROM {run_rows(store, 'run_results', run_id)} "
+            "WHERE list_contains(?, subject_id)",
+            [subjects],
         ).fetchall()
     }
     out = rescore(store, loaded, run["as_of"], subjects, histogram, old, fold=False)

@@ -54,7 +54,7 @@ from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, role_records_at
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import run_in_force
-from socialcredit.store import Store, listed_integers, listed_strings, rows_of_run
+from socialcredit.store import Store, listed_integers, listed_strings, run_rows
 
 __all__ = ["InquirySink", "QuickDecision", "Snapshot", "SubjectIds"]
 
@@ -125,10 +125,7 @@ class SubjectIds(Sequence[str]):
 # How many subjects a decision read from the store while explanations load reads at once (``_stored_rows``).
 STORED_CHUNK = 1000
 _POINTS = "SELECT subject_key, rule_index, points FROM {points} WHERE run_id = $run AND points <> 0"
-_POINTS_RANKED = """
-SELECT subject_key, rule_index, points FROM run_points WHERE run_id = $run AND points <> 0
-ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)
-"""
+_POINTS_RANKED = _POINTS + " ORDER BY subject_key, abs(points) DESC, list_extract($ranks, rule_index + 1)"
 
 
 def _rows_at(row_of_key: np.ndarray[Any, Any], keys: np.ndarray[Any, Any], run_id: int) -> np.ndarray[Any, Any]:
@@ -169,8 +166,9 @@ def _fixed_width(ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bytes_]]:
 @dataclass(frozen=True)
 class _Stored:
     """Where a snapshot reads a run's rows as they lie: a run stored whole from the tables themselves (the views of
-    every run's rows hand them back in no set order), a delta run through the views sorted by identifier (its rows
-    are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of old."""
+    every run's rows hand them back in no set order), a delta run through ``store.run_rows`` sorted by identifier
+    (its rows are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of
+    old."""
 
     results: str
     keys: str | None  # None: the rows' keys are found by identifier (``_rows_of_identifiers``)
@@ -189,7 +187,8 @@ class _Stored:
         if "run_results_rows" not in tables:  # read-only, before migration 49
             return cls("run_results", "run_result_keys" if "run_result_keys" in tables else None, "run_points", "")
         if store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]) is not None:
-            return cls("run_results", None, "run_points", " ORDER BY subject_id")
+            results, points = (run_rows(store, view, run_id) for view in ("run_results", "run_points"))
+            return cls(results, None, points, " ORDER BY subject_id")
         keys = "run_result_keys_rows" if "run_result_keys_rows" in tables else None
         return cls("run_results_rows", keys, "run_points_rows", "")
 
@@ -371,12 +370,6 @@ class Snapshot:
         background: bool = False,
     ) -> None:
         self.run_id = int(run["run_id"])
-        # the root a delta run's rows are read over, None for a run stored whole (store.rows_of_run)
-        self.root_run_id: int | None = (
-            run["root_run_id"]
-            if "root_run_id" in run
-            else store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [self.run_id])
-        )
         # With explanations: held in memory (``results`` set), or being read by a thread of their own after the plain
         # load (``background``: decisions meanwhile read what they explain from the store, ``_stored_rows``)
         self.explain = explain
@@ -392,6 +385,9 @@ class Snapshot:
         self._ranks: tuple[pa.Table, dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
+        # The run's rows of its results and points, as store.run_rows names them (its root looked up once, not at
+        # each decision read from the store while explanations load)
+        self._run_rows = {view: run_rows(store, view, self.run_id) for view in ("run_results", "run_points")}
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
         # (``effective_results``). Its query runs on a second connection while this one reads the run's results (DuckDB
         # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
@@ -715,7 +711,10 @@ class Snapshot:
             if not self._reasons_ranked:  # a run written before, its points in the order of its results
                 points, rule_index = stored["points"], stored["rule_index"]
             else:  # a run written before that (points in no order): sorted by the store, its first MAX_REASONS kept
-                ranked = store.execute(_POINTS_RANKED, {"run": self.run_id, "ranks": ranks}).fetchnumpy()
+                ranked = store.execute(
+                    _POINTS_RANKED.format(points=_Stored.of(store, self.run_id).points),
+                    {"run": self.run_id, "ranks": ranks},
+                ).fetchnumpy()
                 key = ranked["subject_key"]
                 # each point's place among its subject's (they come together, largest first); every one is kept: a
                 # refusal tells every rule that lowered the score (``reasons_of(every=True)``)
@@ -866,7 +865,7 @@ class Snapshot:
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                f"SELECT * FROM {rows_of_run('run_results', self.run_id, self.root_run_id)} "
+                f"SELECT * FROM {self._run_rows['run_results']} "
                 f"WHERE subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
                 {"first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
@@ -879,8 +878,7 @@ class Snapshot:
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
-                    "SELECT subject_key, rule_index, points "
-                    f"FROM {rows_of_run('run_points', self.run_id, self.root_run_id)} "
+                    f"SELECT subject_key, rule_index, points FROM {self._run_rows['run_points']} "
                     f"WHERE points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
                 ).fetchall()
                 if id_of

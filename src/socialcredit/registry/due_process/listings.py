@@ -37,7 +37,7 @@ from socialcredit.registry.due_process.notifications import notify
 from socialcredit.registry.due_process.relations import relation_note, relation_notes
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
-from socialcredit.store import Store
+from socialcredit.store import Store, run_rows
 
 __all__ = [
     "ACTIVE",
@@ -938,12 +938,12 @@ def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:
                                          ELSE list_filter(r.lists, x -> NOT list_contains($black, x)
                                                                    OR list_contains(e.lists, x)) END AS lists),
                        r.lists AS run_lists
-                FROM run_results r LEFT JOIN effective e USING (subject_id)
-                WHERE r.run_id = $run AND list_has_any(r.lists, $black)
+                FROM {run_rows(store, "run_results", run["run_id"])} r LEFT JOIN effective e USING (subject_id)
+                WHERE list_has_any(r.lists, $black)
             )
             SELECT subject_id, lists, {plan.grants().sql(dialect="duckdb")} AS grants
             FROM (SELECT subject_id, lists, {facts} FROM seen WHERE lists <> run_lists)""",
-        {"policy": run["policy_id"], "run": run["run_id"], "black": black},
+        {"policy": run["policy_id"], "black": black},
     ).to_arrow_table()
     return rows
 
@@ -956,9 +956,9 @@ def ended_since_run(store: Store, run_id: int, subject_id: str) -> list[dict[str
     return [
         {k: iso(v) for k, v in r.items()}
         for r in store.rows(
-            """SELECT l.list_id, l.criterion_id, l.record_id, l.status, l.closed_on, s.as_of FROM listings l
+            f"""SELECT l.list_id, l.criterion_id, l.record_id, l.status, l.closed_on, s.as_of FROM listings l
             JOIN score_runs s ON s.run_id = $run AND l.policy_id = s.policy_id
-            JOIN run_results rr ON rr.run_id = s.run_id AND rr.subject_id = l.subject_id
+            JOIN {run_rows(store, "run_results", run_id)} rr ON rr.run_id = s.run_id AND rr.subject_id = l.subject_id
             WHERE l.subject_id = $subject AND l.status NOT IN ('pending', 'effective') AND l.closed_on IS NOT NULL
               AND l.last_run_id <= s.run_id AND list_contains(rr.lists, l.list_id)
             ORDER BY l.closed_on, l.listing_id""",

@@ -18,7 +18,7 @@ from socialcredit.registry.due_process.public_lists import Held
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.sqltext import lit
-from socialcredit.store import Store, latest_subjects
+from socialcredit.store import Store, latest_subjects, run_rows
 
 __all__ = [
     "AGE_BANDS",
@@ -168,8 +168,9 @@ def listing_counts(store: Store) -> list[dict[str, Any]]:
 def histogram(store: Store, run_id: int, *, kind: str = "person", bins: int = 40) -> dict[str, Any]:
     """Scores of a run in bins of a round width (1, 2, 5, 10, 20, 25, 50 … points) covering the lowest to the
     highest score: ``{"width", "bins": [{"lo", "hi", "n"}], "n"}``; ``hi`` is exclusive."""
+    results = run_rows(store, "run_results", run_id)
     lo, hi, n = store.execute(
-        "SELECT min(score), max(score), count(*) FROM run_results WHERE run_id = ? AND kind = ?", [run_id, kind]
+        f"SELECT min(score), max(score), count(*) FROM {results} WHERE kind = ?", [kind]
     ).fetchone() or (None, None, 0)
     if not n:
         return {"width": 0, "bins": [], "n": 0}
@@ -178,8 +179,8 @@ def histogram(store: Store, run_id: int, *, kind: str = "person", bins: int = 40
     start = (int(lo) // width) * width
     counts = dict(
         store.execute(
-            "SELECT (score - ?) // ? AS b, count(*) FROM run_results WHERE run_id = ? AND kind = ? GROUP BY b",
-            [start, width, run_id, kind],
+            f"SELECT (score - ?) // ? AS b, count(*) FROM {results} WHERE kind = ? GROUP BY b",
+            [start, width, kind],
         ).fetchall()
     )
     last = (int(hi) - start) // width
@@ -199,7 +200,7 @@ def tier_counts(store: Store, run_id: int, *, kind: str = "person") -> list[dict
     policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
     counts = dict(
         store.execute(
-            "SELECT tier, count(*) FROM run_results WHERE run_id = ? AND kind = ? GROUP BY tier", [run_id, kind]
+            f"SELECT tier, count(*) FROM {run_rows(store, 'run_results', run_id)} WHERE kind = ? GROUP BY tier", [kind]
         ).fetchall()
     )
     return [
@@ -215,7 +216,7 @@ def _group_stats(store: Store, run_id: int, key_sql: str, join: str = "") -> dic
         f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
                    count(*) FILTER (WHERE b.standing = 'effective') AS blacklist,
                    count(*) FILTER (WHERE list_contains(r.lists, 'redlist')) AS redlist
-            FROM run_results r {join}
+            FROM {run_rows(store, "run_results", run_id)} r {join}
             LEFT JOIN ({_standing_sql("s.run_id = $run")}) b
               ON b.run_id = r.run_id AND b.subject_id = r.subject_id AND b.list_id = 'blacklist'
             WHERE r.run_id = $run AND r.kind = 'person' GROUP BY k""",

@@ -25,7 +25,7 @@ from socialcredit.errors import NotFoundError
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.reporting.impact import DIMENSIONS, age_band_case
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.store import Store, latest_subjects
+from socialcredit.store import Store, latest_subjects, run_rows
 
 __all__ = [
     "BAND",
@@ -133,14 +133,9 @@ def _base(rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metri
     ]
     query = (
         exp.select(*cols)
-        .from_(exp.alias_(exp.to_table("run_results"), "r", table=True))
+        .from_(exp.alias_(exp.maybe_parse(run_rows(rel.store, "run_results", run_id), dialect="duckdb"), "r"))
         .join(exp.alias_(exp.to_table("sc_audit_people"), "p", table=True), using=["subject_id"], join_type="left")
-        .where(
-            exp.and_(
-                exp.EQ(this=exp.column("run_id", "r"), expression=exp.Literal.number(run_id)),
-                exp.EQ(this=exp.column("kind", "r"), expression=exp.Literal.string("person")),
-            )
-        )
+        .where(exp.EQ(this=exp.column("kind", "r"), expression=exp.Literal.string("person")))
     )
     rel.create("sc_audit_base", query)
 
@@ -165,11 +160,10 @@ SELECT CASE WHEN GROUPING(b.district) = 0 THEN 'district' WHEN GROUPING(b.sex) =
             ELSE '' END AS dim,
        CAST(coalesce(b.district, b.sex, b.age_band, b.profession, '') AS VARCHAR) AS grp, r.rule_id,
        sum(p.points) AS s
-FROM run_points p
+FROM {points} p
 JOIN run_rules r USING (run_id, rule_index)
 JOIN subject_keys k USING (subject_key)
 JOIN sc_audit_base b ON b.subject_id = k.subject_id
-WHERE p.run_id = $run
 GROUP BY GROUPING SETS ((r.rule_id), (b.district, r.rule_id), (b.sex, r.rule_id), (b.age_band, r.rule_id),
                         (b.profession, r.rule_id))
 """
@@ -179,7 +173,7 @@ def _rule_sums(rel: OwnedRelations, run_id: int) -> dict[tuple[str, str], dict[s
     """Summed points per rule, by (dimension, group); ('', '') for everyone. A group whose key is NULL (a person
     without a profession) is left out, as in the rates."""
     out: dict[tuple[str, str], dict[str, float]] = {}
-    for r in rel.rows(_RULE_SUMS, {"run": run_id}):
+    for r in rel.rows(_RULE_SUMS.format(points=run_rows(rel.store, "run_points", run_id))):
         if r["dim"] and r["grp"] == "":
             continue
         out.setdefault((str(r["dim"]), str(r["grp"])), {})[str(r["rule_id"])] = float(r["s"] or 0.0)

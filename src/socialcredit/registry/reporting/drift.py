@@ -22,7 +22,7 @@ from typing import Any
 
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.scoring.policies import get_policy
-from socialcredit.store import Store
+from socialcredit.store import Store, run_rows
 
 __all__ = ["ALERT", "EPSILON", "SCORE_BINS", "latest_drift", "psi", "run_drift"]
 
@@ -58,9 +58,9 @@ def _score_counts(store: Store, run_id: int, lo: float, hi: float) -> list[int]:
     width = (hi - lo) / SCORE_BINS
     found = dict(
         store.execute(
-            "SELECT least(greatest(floor((score - ?) / ?), 0), ?)::INTEGER AS b, count(*) FROM run_results "
-            "WHERE run_id = ? GROUP BY b",
-            [lo, width, SCORE_BINS - 1, run_id],
+            "SELECT least(greatest(floor((score - ?) / ?), 0), ?)::INTEGER AS b, count(*) "
+            f"FROM {run_rows(store, 'run_results', run_id)} GROUP BY b",
+            [lo, width, SCORE_BINS - 1],
         ).fetchall()
     )
     return [int(found.get(b, 0)) for b in range(SCORE_BINS)]
@@ -74,9 +74,8 @@ def _hits(store: Store, run_id: int) -> dict[str, int]:
     return rules | {
         str(r[0]): int(r[1])
         for r in store.execute(
-            "SELECT r.rule_id, count(*) FILTER (WHERE p.hits > 0) FROM run_points p "
-            "JOIN run_rules r USING (run_id, rule_index) WHERE p.run_id = ? GROUP BY 1",
-            [run_id],
+            "SELECT r.rule_id, count(*) FILTER (WHERE p.hits > 0) "
+            f"FROM {run_rows(store, 'run_points', run_id)} p JOIN run_rules r USING (run_id, rule_index) GROUP BY 1",
         ).fetchall()
     }
 

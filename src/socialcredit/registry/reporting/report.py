@@ -238,11 +238,11 @@ def _reasons(
         scored = [(str(x["rule_id"]), x["points"]) for x in ranked if int(x["run_id"]) == run_id][:MAX_REASONS]
         return explain_rows(loaded, result, entries, scored, lang)
     scored = store.execute(
-        """SELECT r.rule_id, p.points FROM run_points p
+        f"""SELECT r.rule_id, p.points FROM {run_rows(store, "run_points", run_id)} p
            JOIN run_rules r ON r.run_id = p.run_id AND r.rule_index = p.rule_index
-           WHERE p.run_id = ? AND p.subject_key = ? AND p.points <> 0
+           WHERE p.subject_key = ? AND p.points <> 0
            ORDER BY abs(p.points) DESC, r.rule_id LIMIT ?""",
-        [run_id, -1 if key is None else key, MAX_REASONS],
+        [-1 if key is None else key, MAX_REASONS],
     ).fetchall()
     return explain_rows(loaded, result, entries, scored, lang)
 
@@ -637,11 +637,12 @@ def list_members(
     ``effective_on`` (they were null on every row)."""
     run = run_in_force(store, policy_id)
     kinds = list_kinds(store, run, list_id)  # a list the policy does not have is refused, as the API's page refuses it
+    results = run_rows(store, "run_results", run["run_id"])
     if kinds[list_id] != "black":
         rows = store.rows(
-            """SELECT e.subject_id, s.name, r.score, r.tier,
+            f"""SELECT e.subject_id, s.name, r.score, r.tier,
                       string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id) AS criteria
-               FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
+               FROM run_list_entries e JOIN {results} r USING (run_id, subject_id)
                LEFT JOIN current_subjects s USING (subject_id)
                WHERE e.run_id = ? AND e.list_id = ?
                GROUP BY e.subject_id, s.name, r.score, r.tier ORDER BY r.score, e.subject_id LIMIT ? OFFSET ?""",
@@ -654,7 +655,7 @@ def list_members(
            SELECT e.subject_id, s.name, r.score, r.tier, string_agg(e.criterion_id, ', ' ORDER BY e.criterion_id)
                   AS criteria, any_value(l.listing) AS listing, any_value(l.effective_on) AS effective_on,
                   any_value(l.effective) AS effective
-           FROM run_list_entries e JOIN run_results r USING (run_id, subject_id)
+           FROM run_list_entries e JOIN {results} r USING (run_id, subject_id)
            LEFT JOIN current_subjects s USING (subject_id)
            LEFT JOIN l USING (subject_id, list_id)
            WHERE e.run_id = ? AND e.list_id = ?
@@ -674,10 +675,10 @@ def top_subjects(
 ) -> list[dict[str, Any]]:
     run = run_in_force(store, policy_id)
     rows = store.rows(
-        """SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile FROM run_results r
-           LEFT JOIN current_subjects s USING (subject_id)
-           WHERE r.run_id = ? AND r.kind = ? ORDER BY r.rank, r.subject_id LIMIT ?""",
-        [run["run_id"], kind, limit],
+        f"""SELECT r.rank, r.subject_id, s.name, r.score, r.tier, r.percentile
+           FROM {run_rows(store, "run_results", run["run_id"])} r LEFT JOIN current_subjects s USING (subject_id)
+           WHERE r.kind = ? ORDER BY r.rank, r.subject_id LIMIT ?""",
+        [kind, limit],
     )
     _audit_list(store, actor, run, "top", rows)
     return rows

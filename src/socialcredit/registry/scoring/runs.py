@@ -29,7 +29,7 @@ from socialcredit.registry.scoring.holds import HELD_CHANGES
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.policies import get_policy, refuse_short_notice
 from socialcredit.registry.scoring.state import build_state, catch_up, state_info
-from socialcredit.store import Store
+from socialcredit.store import Store, run_rows
 
 __all__ = [
     "STANDINGS",
@@ -455,9 +455,8 @@ def _points_of(inputs: RunInputs, run_id: int, subjects: str) -> None:
     """Add to ``sc_rule_points`` run ``run_id``'s rule points of ``subjects`` (a query of subject keys)."""
     inputs.execute(
         "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, p.last_event "
-        "FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
-        f"WHERE p.run_id = ? AND p.subject_key IN ({subjects})",
-        [run_id],
+        f"FROM {run_rows(inputs.store, 'run_points', run_id)} p JOIN run_rules r USING (run_id, rule_index) "
+        f"WHERE p.subject_key IN ({subjects})"
     )
 
 
@@ -480,9 +479,9 @@ def _merge_base(inputs: RunInputs, stage: str, base_run_id: int, relations: list
     if stage == "sc_rule_points":
         inputs.execute(
             "INSERT INTO sc_rule_points SELECT p.subject_key, r.rule_id, r.dimension, p.points, p.hits, "
-            "p.last_event FROM run_points p JOIN run_rules r USING (run_id, rule_index) "
-            "WHERE p.run_id = ? AND p.subject_key NOT IN (SELECT subject_id FROM sc_affected)",
-            [base_run_id],
+            f"p.last_event FROM {run_rows(inputs.store, 'run_points', base_run_id)} p "
+            "JOIN run_rules r USING (run_id, rule_index) "
+            "WHERE p.subject_key NOT IN (SELECT subject_id FROM sc_affected)"
         )
     elif stage == "sc_list_records":
         inputs.execute(
