@@ -465,3 +465,51 @@ def test_the_journal_refuses_a_call_whose_lengths_differ(tmp_path: Path) -> None
         journal.record(1, [DEFAULTER], "bank_loan", "loan", "bank", ["refused"], [None, None])
     assert journal.pending == 0
     journal.close()
+
+
+def test_the_dashboard_s_figures_by_district_profession_and_age_say_held_apart_as_its_headline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beijing blacklists 张三 twice (the judgment J1, and the tax of 200 000 yuan he evaded, X2) and 李四 once (X2'
+    of his). The tax bureau corrects both taxes to paid after the run of 2026-04-02: decisions no longer apply 李四's
+    listing, and still apply 张三's by J1. The run's list size says 1 of its 2 apart (held), and so, until
+    2026-12-07, did none of the figures by district, profession and age band, nor the charts: they counted 李四 in
+    effect without a word. Reading writes nothing."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    evaded = [[f"X2{s}", s, "tax_payment", "2026-01-20", "200000", "evaded", "0"] for s in (A, B)]
+    ingest(store, write_csv(tmp_path / "x2.csv", header, evaded), "tax_bureau", dt.date(2026, 1, 20))
+    for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):  # noticed on the first, in effect by the second
+        score(store, resolve_policy(store, "beijing"), day, today=day)
+    listed = "SELECT subject_id, criterion_id FROM listings WHERE list_id = 'blacklist' AND status = 'effective'"
+    assert sorted(map(tuple, store.execute(listed + " ORDER BY ALL").fetchall())) == sorted(
+        [(A, "judgment_defaulter"), (A, "major_tax_evasion"), (B, "major_tax_evasion")]
+    )
+    paid = [[f"X2{s}", s, "tax_payment", "2026-01-20", "200000", "paid", "0", "true"] for s in (A, B)]
+    ingest(store, write_csv(tmp_path / "x2b.csv", [*header, "correction"], paid), "tax_bureau", dt.date(2026, 4, 3))
+    kept = [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")]
+    (run,) = [r for r in dashboard.runs(store, held=held_since_run) if r["in_force"]]
+    assert (run["lists"]["blacklist"], run["held"], run["held_subjects"]) == (2, {"blacklist": 1}, {"blacklist": [B]})
+    held = run["held_subjects"]["blacklist"]
+    chaoyang = next(d for d in dashboard.by_district(store, run["run_id"], held) if d["name_zh"] == "朝阳区")
+    retail = next(p for p in dashboard.by_profession(store, run["run_id"], held) if p["profession"] == "retail")
+    ages = [(a["band"], a["blacklist"], a["held"]) for a in dashboard.by_age_band(store, run["run_id"], held)]
+    assert (chaoyang["blacklist"], chaoyang["held"], retail["blacklist"], retail["held"]) == (2, 1, 2, 1)
+    assert [a for a in ages if a[1]] == [("35–44", 1, 1), ("45–54", 1, 0)]  # 李四 born 1985, 张三 1980
+    assert [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")] == kept
+    operator = issue_key(store, "operator", "registry operations").token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
+        sign_in(ops, operator)
+        app.state.service.go_live()  # the correction made live now, not when the live thread next wakes
+        for lang, said in (("en", "(of which 1 not applied now)"), ("zh", "（其中 1 人暂不适用）")):
+            page = html.unescape(ops.get("/ops", params={"lang": lang, "policy": "beijing"}).text)
+            runs_at = page.index('<section class="card" id="runs">')
+            figures = page[:runs_at].split('data-testid="held">')[1:]
+            # the districts' table (朝阳区), professions' (retail), age bands' (35–44), and the two charts' bars
+            assert [x.split("</span>")[0] for x in figures] == [said] * 3, lang
+            # and the bars of 朝阳区 (2 of its 2 residents blacklisted) and of the run's blacklist
+            bars = [x.split("</text>")[0].split(">", 1)[1] for x in page[:runs_at].split('<text class="value"')[1:]]
+            assert [b for b in bars if said in b] == [f"10000.0 {said}", f"2 {said}"], lang
+    store.close()
