@@ -23,7 +23,7 @@ from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.inquiries import RUN_LISTS, InquiryLog
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
@@ -403,13 +403,59 @@ def test_a_refusal_s_measure_follows_the_lists_its_decision_counted_not_the_list
     store.close()
 
 
+def test_a_batch_and_a_quick_refusal_keep_the_run_s_lists_whatever_becomes_of_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bank acting for the banking regulator is refused a loan for 王伟, on the blacklist, in a batch and in a quick
+    decision, on a snapshot's buffer and through the service's journal (sealed); an override removes his listing
+    before the file is read. His lists are the run's: each refusal is given them when it is written, and his file
+    names the measure each counted. Until 2026-12-07 such a refusal kept none (NULL): the file worked its lists out
+    again by the listing as it then stood (removed), and named no measure."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    (listing,) = list_listings(store, subject_id=DEFAULTER)
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["bank_loan"],
+        purposes=["loan application"],
+        policy="beijing",
+        agency="banking_regulator",
+    ).party
+    requester = f"key:{bank.key_id}"
+    journal = InquiryLog(tmp_path / "journal", key=b"k" * 32)
+    for sink in (None, journal.record):
+        snap = Snapshot.load(store, "beijing", explain=False, sink=sink)
+        granted = snap.decide_many([DEFAULTER, PAYER], "bank_loan", "loan application", requester=requester)
+        assert granted.tolist() == [False, True]
+        assert not snap.decide(DEFAULTER, "bank_loan", "loan application", requester=requester).granted
+        assert (snap.flush(store) if sink is None else journal.flush(store)) == 3
+    journal.close()
+    why = "a justification long enough to pass"
+    override_listing(store, int(listing["listing_id"]), why, "op", outcome="removed", today=dt.date(2026, 8, 20))
+    kept = store.execute("SELECT inquiry_id, subject_id, outcome, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert [k[1:] for k in kept] == [
+        (DEFAULTER, "refused", ["blacklist"]),
+        (PAYER, "granted", None),
+        (DEFAULTER, "refused", ["blacklist"]),
+    ] * 2
+    for inquiry_id in [k[0] for k in kept if k[2] == "refused"]:
+        measure = _asked(store, inquiry_id).get("joint_punishment") or {}
+        said = (measure.get("memorandum_id"), measure.get("list"), measure.get("measure"))
+        assert said == ("fgcj_2016_141", "blacklist", 21), inquiry_id
+    store.close()
+
+
 def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A snapshot's full decision keeps the lists it counted, in its own buffer and through the service's journal
-    (sealed: the same lines): [] for 李娜's grant, on no list. A batch or a quick decision keeps none where the lists
-    are the run's (NULL, worked out again when read), a refusal as a grant, explained or not: building each refused
-    subject's row would cost a batch of refusals ~90 times what it did before inquiries kept lists."""
+    (sealed: the same lines): [] for 李娜's grant, on no list. A batch or a quick refusal, explained or not, keeps the
+    run's lists, given it from the run's entries when it is written (building each refused subject's row would cost a
+    batch of refusals ~90 times what it did before inquiries kept lists); a grant keeps none (NULL)."""
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
@@ -430,14 +476,14 @@ def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision
             ).fetchall()
         )
     journal.close()
-    quick = [(DEFAULTER, "refused", None), (PAYER, "granted", None), (DEFAULTER, "refused", None)]
+    quick = [(DEFAULTER, "refused", ["blacklist"]), (PAYER, "granted", None), (DEFAULTER, "refused", ["blacklist"])]
     assert kept == [[*quick, (PAYER, "granted", [])], [*quick, (PAYER, "granted", [])], quick]
     store.close()
 
 
 def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While explanations load (or after they failed) a refused quick or batch decision reads nothing from the
-    store: the lists it keeps are the live ones, or NULL where they are the run's."""
+    store: the lists it keeps are the live ones, or marked the run's (``RUN_LISTS``), filled when written."""
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
@@ -452,7 +498,7 @@ def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, m
     snap._stored_rows = unread  # type: ignore[method-assign]
     assert not snap.decide(DEFAULTER, "bank_loan", "loan application", requester="bank").granted
     assert snap.decide_many([DEFAULTER], "bank_loan", "loan application", requester="bank").tolist() == [False]
-    assert snap.pending.lists == [None, None]
+    assert snap.pending.lists == [RUN_LISTS, RUN_LISTS]
     store.close()
 
 
