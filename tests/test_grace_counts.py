@@ -23,7 +23,7 @@ from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.inquiries import InquiryLog
+from socialcredit.registry.decisions.inquiries import RUN_LISTS, InquiryLog
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
@@ -406,13 +406,59 @@ def test_a_refusal_s_measure_follows_the_lists_its_decision_counted_not_the_list
     store.close()
 
 
+def test_a_batch_and_a_quick_refusal_keep_the_run_s_lists_whatever_becomes_of_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bank acting for the banking regulator is refused a loan for 王伟, on the blacklist, in a batch and in a quick
+    decision, on a snapshot's buffer and through the service's journal (sealed); an override removes his listing
+    before the file is read. His lists are the run's: each refusal is given them when it is written, and his file
+    names the measure each counted. Until 2026-12-07 such a refusal kept none (NULL): the file worked its lists out
+    again by the listing as it then stood (removed), and named no measure."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    (listing,) = list_listings(store, subject_id=DEFAULTER)
+    bank = issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["bank_loan"],
+        purposes=["loan application"],
+        policy="beijing",
+        agency="banking_regulator",
+    ).party
+    requester = f"key:{bank.key_id}"
+    journal = InquiryLog(tmp_path / "journal", key=b"k" * 32)
+    for sink in (None, journal.record):
+        snap = Snapshot.load(store, "beijing", explain=False, sink=sink)
+        granted = snap.decide_many([DEFAULTER, PAYER], "bank_loan", "loan application", requester=requester)
+        assert granted.tolist() == [False, True]
+        assert not snap.decide(DEFAULTER, "bank_loan", "loan application", requester=requester).granted
+        assert (snap.flush(store) if sink is None else journal.flush(store)) == 3
+    journal.close()
+    why = "a justification long enough to pass"
+    override_listing(store, int(listing["listing_id"]), why, "op", outcome="removed", today=dt.date(2026, 8, 20))
+    kept = store.execute("SELECT inquiry_id, subject_id, outcome, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert [k[1:] for k in kept] == [
+        (DEFAULTER, "refused", ["blacklist"]),
+        (PAYER, "granted", None),
+        (DEFAULTER, "refused", ["blacklist"]),
+    ] * 2
+    for inquiry_id in [k[0] for k in kept if k[2] == "refused"]:
+        measure = _asked(store, inquiry_id).get("joint_punishment") or {}
+        said = (measure.get("memorandum_id"), measure.get("list"), measure.get("measure"))
+        assert said == ("fgcj_2016_141", "blacklist", 21), inquiry_id
+    store.close()
+
+
 def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A snapshot's full decision keeps the lists it counted, in its own buffer and through the service's journal
-    (sealed: the same lines): [] for 李娜's grant, on no list. A batch or a quick decision keeps none where the lists
-    are the run's (NULL, worked out again when read), a refusal as a grant, explained or not: building each refused
-    subject's row would cost a batch of refusals ~90 times what it did before inquiries kept lists."""
+    (sealed: the same lines): [] for 李娜's grant, on no list. A batch or a quick refusal, explained or not, keeps the
+    run's lists, given it from the run's entries when it is written (building each refused subject's row would cost a
+    batch of refusals ~90 times what it did before inquiries kept lists); a grant keeps none (NULL)."""
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
@@ -433,14 +479,14 @@ def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision
             ).fetchall()
         )
     journal.close()
-    quick = [(DEFAULTER, "refused", None), (PAYER, "granted", None), (DEFAULTER, "refused", None)]
+    quick = [(DEFAULTER, "refused", ["blacklist"]), (PAYER, "granted", None), (DEFAULTER, "refused", ["blacklist"])]
     assert kept == [[*quick, (PAYER, "granted", [])], [*quick, (PAYER, "granted", [])], quick]
     store.close()
 
 
 def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While explanations load (or after they failed) a refused quick or batch decision reads nothing from the
-    store: the lists it keeps are the live ones, or NULL where they are the run's."""
+    store: the lists it keeps are the live ones, or marked the run's (``RUN_LISTS``), filled when written."""
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
@@ -455,7 +501,7 @@ def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, m
     snap._stored_rows = unread  # type: ignore[method-assign]
     assert not snap.decide(DEFAULTER, "bank_loan", "loan application", requester="bank").granted
     assert snap.decide_many([DEFAULTER], "bank_loan", "loan application", requester="bank").tolist() == [False]
-    assert snap.pending.lists == [None, None]
+    assert snap.pending.lists == [RUN_LISTS, RUN_LISTS]
     store.close()
 
 
@@ -468,3 +514,51 @@ def test_the_journal_refuses_a_call_whose_lengths_differ(tmp_path: Path) -> None
         journal.record(1, [DEFAULTER], "bank_loan", "loan", "bank", ["refused"], [None, None])
     assert journal.pending == 0
     journal.close()
+
+
+def test_the_dashboard_s_figures_by_district_profession_and_age_say_held_apart_as_its_headline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beijing blacklists 张三 twice (the judgment J1, and the tax of 200 000 yuan he evaded, X2) and 李四 once (X2'
+    of his). The tax bureau corrects both taxes to paid after the run of 2026-04-02: decisions no longer apply 李四's
+    listing, and still apply 张三's by J1. The run's list size says 1 of its 2 apart (held), and so, until
+    2026-12-07, did none of the figures by district, profession and age band, nor the charts: they counted 李四 in
+    effect without a word. Reading writes nothing."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store = build(tmp_path)
+    header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
+    evaded = [[f"X2{s}", s, "tax_payment", "2026-01-20", "200000", "evaded", "0"] for s in (A, B)]
+    ingest(store, write_csv(tmp_path / "x2.csv", header, evaded), "tax_bureau", dt.date(2026, 1, 20))
+    for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):  # noticed on the first, in effect by the second
+        score(store, resolve_policy(store, "beijing"), day, today=day)
+    listed = "SELECT subject_id, criterion_id FROM listings WHERE list_id = 'blacklist' AND status = 'effective'"
+    assert sorted(map(tuple, store.execute(listed + " ORDER BY ALL").fetchall())) == sorted(
+        [(A, "judgment_defaulter"), (A, "major_tax_evasion"), (B, "major_tax_evasion")]
+    )
+    paid = [[f"X2{s}", s, "tax_payment", "2026-01-20", "200000", "paid", "0", "true"] for s in (A, B)]
+    ingest(store, write_csv(tmp_path / "x2b.csv", [*header, "correction"], paid), "tax_bureau", dt.date(2026, 4, 3))
+    kept = [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")]
+    (run,) = [r for r in dashboard.runs(store, held=held_since_run) if r["in_force"]]
+    assert (run["lists"]["blacklist"], run["held"], run["held_subjects"]) == (2, {"blacklist": 1}, {"blacklist": [B]})
+    held = run["held_subjects"]["blacklist"]
+    chaoyang = next(d for d in dashboard.by_district(store, run["run_id"], held) if d["name_zh"] == "朝阳区")
+    retail = next(p for p in dashboard.by_profession(store, run["run_id"], held) if p["profession"] == "retail")
+    ages = [(a["band"], a["blacklist"], a["held"]) for a in dashboard.by_age_band(store, run["run_id"], held)]
+    assert (chaoyang["blacklist"], chaoyang["held"], retail["blacklist"], retail["held"]) == (2, 1, 2, 1)
+    assert [a for a in ages if a[1]] == [("35–44", 1, 1), ("45–54", 1, 0)]  # 李四 born 1985, 张三 1980
+    assert [store.rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("listings", "score_states", "audit_log")] == kept
+    operator = issue_key(store, "operator", "registry operations").token
+    app = create_app(tmp_path / "due.duckdb", store=store)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
+        sign_in(ops, operator)
+        app.state.service.go_live()  # the correction made live now, not when the live thread next wakes
+        for lang, said in (("en", "(of which 1 not applied now)"), ("zh", "（其中 1 人暂不适用）")):
+            page = html.unescape(ops.get("/ops", params={"lang": lang, "policy": "beijing"}).text)
+            runs_at = page.index('<section class="card" id="runs">')
+            figures = page[:runs_at].split('data-testid="held">')[1:]
+            # the districts' table (朝阳区), professions' (retail), age bands' (35–44), and the two charts' bars
+            assert [x.split("</span>")[0] for x in figures] == [said] * 3, lang
+            # and the bars of 朝阳区 (2 of its 2 residents blacklisted) and of the run's blacklist
+            bars = [x.split("</text>")[0].split(">", 1)[1] for x in page[:runs_at].split('<text class="value"')[1:]]
+            assert [b for b in bars if said in b] == [f"10000.0 {said}", f"2 {said}"], lang
+    store.close()

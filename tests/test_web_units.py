@@ -415,8 +415,8 @@ def test_histogram_age_bands_and_list_sizes_of_a_hand_made_run(store: Store) -> 
     }
     assert dashboard.list_sizes(store)[0][900] == {"blacklist": 2, "redlist": 1}  # a version not published here
     assert dashboard.by_profession(store, 900) == [
-        {"profession": "other", "residents": 6, "mean_score": 640.0, "blacklist": 2, "redlist": 1,
-         "blacklist_per_10k": 3333.3}
+        {"profession": "other", "residents": 6, "mean_score": 640.0, "blacklist": 2, "held": 0,
+         "redlist": 1, "blacklist_per_10k": 3333.3}
     ]  # fmt: skip
     for n, (sid, status) in enumerate([(ids[0], "pending"), (ids[4], "effective"), (ids[0], "resolved")]):
         store.execute(
@@ -446,7 +446,8 @@ def test_residents_of_no_district_of_beijing_are_counted_apart_and_the_districts
         districts = dashboard.by_district(store, 901)
         assert sum(d["residents"] for d in districts) == 1
         assert dashboard.outside_districts(store, 901) == {
-            "residents": 3, "mean_score": 610.0, "blacklist": 1, "redlist": 0, "blacklist_per_10k": 3333.3
+            "residents": 3, "mean_score": 610.0, "blacklist": 1, "held": 0, "redlist": 0,
+            "blacklist_per_10k": 3333.3
         }  # fmt: skip
     finally:
         for row in before:

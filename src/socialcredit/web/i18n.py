@@ -375,6 +375,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "（其中 {n} 人暂不适用：其依据的记录已变更或有异议，下次评分时结束）",
         "({n} not applied now: the record behind it changed or is disputed; the next run closes it)",
     ),
+    # the same, where a figure has no room for the why: a bar of a chart, a cell of the figures by district, profession
+    # and age band
+    "held_short": ("（其中 {n} 人暂不适用）", "(of which {n} not applied now)"),
     "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
     "met_criteria": ("（符合条件人数）", "(met the criteria)"),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),

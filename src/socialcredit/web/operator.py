@@ -78,11 +78,18 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
     tiers = dashboard.tier_counts(store, run_id)
     for tier in tiers:
         tier["label"] = tier["tier"] + (f" · {tier['name'].get(page.lang)}" if tier["name"] else "")
-    districts, outside = dashboard.district_figures(store, run_id)
+    # the blacklisted decisions no longer apply, as the run's list size says them apart: apart here too
+    apart_ids = run["held_subjects"].get("blacklist", [])
+    districts, outside = dashboard.district_figures(store, run_id, apart_ids)
     name_key = "name_zh" if page.lang == "zh" else "name_en"
     scored = [d for d in districts if d["residents"]]
-    professions = dashboard.by_profession(store, run_id)
-    ages = dashboard.by_age_band(store, run_id)
+    professions = dashboard.by_profession(store, run_id, apart_ids)
+    ages = dashboard.by_age_band(store, run_id, apart_ids)
+
+    def apart(text: str, n: int) -> str:
+        """A bar's figure, with how many of those it counts decisions no longer apply."""
+        return f"{text} {t('held_short', n=f'{n:,}')}" if n else text
+
     # where each chart of means starts (a round number below its lowest mean), as its description says
     lo_districts = _floor(min((d["mean_score"] for d in scored), default=0.0))
     lo_professions = _floor(min((p["mean_score"] for p in professions), default=0.0))
@@ -120,7 +127,10 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
             lo=lo_districts,
         ),
         "districts_black_chart": bars(
-            [Bar(d[name_key], d["blacklist_per_10k"] or 0, f"{d['blacklist_per_10k']:.1f}", "warn") for d in scored],
+            [
+                Bar(d[name_key], d["blacklist_per_10k"] or 0, apart(f"{d['blacklist_per_10k']:.1f}", d["held"]), "warn")
+                for d in scored
+            ],
             title=t("chart_districts_black_title"),
             desc=t("chart_districts_black_desc"),
         ),
@@ -151,7 +161,7 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
                 Bar(
                     f"#{r['run_id']} {names.get(r['policy_id'], r['policy_id'])} · {list_names.get(lst, lst)}",
                     r["lists"].get(lst, 0),
-                    f"{r['lists'].get(lst, 0):,}",
+                    apart(f"{r['lists'].get(lst, 0):,}", r["held"].get(lst, 0)),
                     "warn" if lst == "blacklist" else "good",
                 )
                 for r in reversed(runs)

@@ -35,11 +35,13 @@ __all__ = [
     "INQUIRY_COLUMNS",
     "JOURNAL_KEY",
     "OPERATOR_VIEWS",
+    "RUN_LISTS",
     "InquiryLog",
     "journal_folder",
     "journal_of",
     "party_names",
     "who_asked",
+    "with_run_lists",
     "write_inquiries",
 ]
 
@@ -66,6 +68,27 @@ JOURNAL_KEY = "inquiry journal"  # the purpose of the key the journal is sealed 
 
 # The columns of an inquiry after its id, in the order of the ``inquiries`` table.
 INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", "outcome", "run_id", "lists")
+
+
+# The lists of a batch or quick refusal that are its run's (nearly every one: ``Snapshot.counted_lists``), as the
+# journal and a snapshot's buffer mark them until they are written: ``with_run_lists`` then gives each its run's
+# entries for the subject. Never a list: a list id is a lower-case identifier (policy/model.py). Until 2026-12-07
+# such a refusal kept NULL, and the file worked its lists out again when read, from the listings as they then stood.
+RUN_LISTS: list[str] = ["=run"]
+_RUN_LISTS_SQL = "['=run']::VARCHAR[]"
+
+
+def with_run_lists(rows: str) -> str:
+    """``rows`` (a query of INQUIRY_COLUMNS and ``pos``, as ``write_inquiries`` takes) with the lists of each
+    inquiry marked ``RUN_LISTS`` its run's for the subject: the ids of the subject's entries in ``run_list_entries``,
+    sorted (none: an empty list). One statement for every inquiry: the entries of the marked ones only are read."""
+    # a correlated subquery: DuckDB joins the entries once, to the distinct (run, subject) of ``rows`` only
+    return f"""SELECT q.* REPLACE (
+            CASE WHEN q.lists = {_RUN_LISTS_SQL} THEN coalesce((
+                SELECT list_sort(list(DISTINCT e.list_id)) FROM run_list_entries e
+                WHERE e.run_id = q.run_id AND e.subject_id = q.subject_id), []::VARCHAR[])
+            ELSE q.lists END AS lists)
+        FROM ({rows}) q"""
 
 
 def write_inquiries(store: Store, rows: str, n: int, params: Sequence[object] = ()) -> int:
@@ -216,8 +239,9 @@ class InquiryLog:
         lists: Sequence[list[str] | None] | None = None,
     ) -> None:
         """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system. Each
-        with the lists its decision counted (``lists``, one per subject, None where they were not worked out), in
-        the line's ``l`` only where known."""
+        with the lists its decision counted (``lists``, one per subject: ``RUN_LISTS`` where they are its run's,
+        filled in when the journal is flushed; None where none were worked out, a grant's), in the line's ``l``
+        only where given."""
         if len(outcomes) != len(subjects) or (lists is not None and len(lists) != len(subjects)):
             raise ValueError(
                 f"{len(subjects)} subjects, {len(outcomes)} outcomes and {'no' if lists is None else len(lists)} lists"
@@ -229,7 +253,14 @@ class InquiryLog:
         # a line's end: its lists where worked out (a refusal's), else none; a call with none at all (a batch of
         # grants) builds its lines as before lists were kept, at no extra cost
         ends = (
-            ["}\n" if x is None else f', "l": {json.dumps(x, ensure_ascii=False)}}}\n' for x in lists]
+            [
+                "}\n"
+                if x is None
+                else _RUN_END
+                if x is RUN_LISTS
+                else f', "l": {json.dumps(x, ensure_ascii=False)}}}\n'
+                for x in lists
+            ]
             if lists is not None and any(x is not None for x in lists)
             else repeat("}\n")
         )
@@ -285,6 +316,7 @@ class InquiryLog:
         return self.flush(store)
 
 
+_RUN_END = f', "l": {json.dumps(RUN_LISTS)}}}\n'  # a line's end marked ``RUN_LISTS``, made once
 _COLUMNS = (
     "{'t': 'TIMESTAMP', 'q': 'VARCHAR', 'v': 'VARCHAR', 'p': 'VARCHAR', 'r': 'BIGINT', 's': 'VARCHAR', 'o': 'VARCHAR', "
     "'l': 'VARCHAR[]'}"
@@ -327,7 +359,7 @@ def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: 
     if n == 0:
         return 0
     with store.transaction():
-        first = write_inquiries(store, "SELECT * FROM journal_rows", n)
+        first = write_inquiries(store, with_run_lists("SELECT * FROM journal_rows"), n)
         requesters = [
             str(r[0])
             for r in store.execute("SELECT DISTINCT requester FROM journal_rows ORDER BY 1 LIMIT 20").fetchall()

@@ -46,7 +46,7 @@ from socialcredit.registry.decisions.decide import (
     run_entries_of,
     run_for_service,
 )
-from socialcredit.registry.decisions.inquiries import write_inquiries
+from socialcredit.registry.decisions.inquiries import RUN_LISTS, with_run_lists, write_inquiries
 from socialcredit.registry.decisions.live import POSITIONAL_FACTS, LiveRow, LiveView
 from socialcredit.registry.due_process.freeze import Guard, load_guards, party_of
 from socialcredit.registry.due_process.listings import effective_results
@@ -62,8 +62,9 @@ log = logging.getLogger(__name__)
 
 # Where a snapshot's inquiries go: (run_id, subjects, service, purpose, requester, outcomes, lists). The default keeps
 # them in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
-# Its 7th argument, one per subject: the lists the decision counted (a full decision's, or a batch or quick refusal's
-# where they differ from the run's, ``counted_lists``), else None (worked out again when read).
+# Its 7th argument, one per subject: the lists the decision counted (a full decision's, or a batch or quick refusal's:
+# ``counted_lists``, ``RUN_LISTS`` where they are the run's, filled from the run's entries when written), else None
+# (a grant of a batch or quick decision, which works out none).
 InquirySink = Callable[[int, list[str], str, str, str, list[str], Sequence[list[str] | None]], None]
 
 # The kinds of subject, read from a run's results as their places in this tuple (see ``_kinds``).
@@ -1698,13 +1699,16 @@ class Snapshot:
         return granted
 
     def counted_lists(self, rows: Sequence[int]) -> list[list[str] | None]:
-        """The lists a batch or quick refusal of the subjects at ``rows`` keeps with its inquiry where they differ
-        from the run's: a subject rescored since the run (its live row) or whose lists in effect differ
-        (``effective_lists``: a blacklisting in notice, one ended since the run); None for the others, nearly all,
-        whose lists the file works out again when read (listings.inquiry_lists). Found with array look-ups, never a
-        subject's whole row (``_row_at``): a batch of refusals costs what it did before inquiries kept lists."""
+        """The lists a batch or quick refusal of the subjects at ``rows`` keeps with its inquiry: where they differ
+        from the run's, a subject rescored since the run (its live row) or whose lists in effect differ
+        (``effective_lists``: a blacklisting in notice, one ended since the run), its own; for the others, nearly all,
+        ``RUN_LISTS``, the run's, which the inquiry is given from the run's entries when it is written
+        (``with_run_lists``), so that the file names what the refusal counted whatever becomes of a listing before
+        it is read (until 2026-12-07 they kept none, and were worked out again from the listings as they then stood).
+        Found with array look-ups, never a subject's whole row (``_row_at``): a batch of refusals costs what it did
+        before inquiries kept lists."""
         at = np.asarray(rows, dtype=np.int64)
-        out: list[list[str] | None] = [None] * len(at)
+        out: list[list[str] | None] = [RUN_LISTS] * len(at)
         differ = np.isin(at, self._effective_rows)
         live = list(self.live)  # copied at once: a pass may patch subjects meanwhile
         if live:
@@ -1712,7 +1716,10 @@ class Snapshot:
         for k in np.flatnonzero(differ).tolist():
             i = int(at[k])
             row = self.live.get(i)
-            out[k] = list(row.result["lists"]) if row is not None else self.effective_lists(i)
+            if row is not None:
+                out[k] = list(row.result["lists"])
+            elif (effective := self.effective_lists(i)) is not None:
+                out[k] = effective
         return out
 
     def _buffer(
@@ -1756,7 +1763,7 @@ class Snapshot:
         store.con.register("pending_inquiries", table)
         try:
             with store.transaction():
-                first = write_inquiries(store, "SELECT * FROM pending_inquiries", n)
+                first = write_inquiries(store, with_run_lists("SELECT * FROM pending_inquiries"), n)
                 detail = {"run_id": self.run_id, "inquiries": [first, first + n - 1]}
                 append_audit(store, "snapshot", "decide_batch", None, detail)
         finally:

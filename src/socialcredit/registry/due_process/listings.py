@@ -862,8 +862,9 @@ def inquiry_lists(store: Store, subject_id: str, inquiry_ids: list[int]) -> dict
     """The lists each of the subject's inquiries (by id) found the subject on, as its decision counted them: the
     lists kept with the inquiry when it was decided (``inquiries.lists``, store migration 48), whatever became of a
     listing since (delisted, withdrawn after a dispute, restored by an override) and whatever the registry's today
-    was. An inquiry kept without them (written before migration 48, or a quick decision's refusal on a snapshot
-    loaded without explanations) has them worked out again, as near as the store now can: its run's lists, a
+    was (a batch or quick refusal's are its run's where they differ in nothing: ``inquiries.with_run_lists``). An
+    inquiry kept without them (written before migration 48, or a batch or quick refusal before 2026-12-07) has them
+    worked out again, as near as the store now can: its run's lists, a
     blacklist only when one of the subject's listings on it was in effect on the UTC date it was asked
     (``standing_on_sql``), not in its notice period, by the listings as they now stand. Until 2026-12-06 every
     inquiry's lists were worked out that way, and a file could name a measure for a blacklist its refusal did not

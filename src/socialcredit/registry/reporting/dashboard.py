@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Collection
 from typing import Any
 
 import sqlglot
@@ -27,6 +28,7 @@ __all__ = [
     "by_profession",
     "district_figures",
     "held_counts",
+    "held_subjects",
     "histogram",
     "list_sizes",
     "listing_counts",
@@ -54,7 +56,8 @@ def runs(store: Store, *, held: Held | None = None) -> list[dict[str, Any]]:
     ``past_dated``, ``behind``), whether it is its policy's run in force, how many subjects are on each list
     (``lists``), of a blacklist of the run in force how many are in their notice period besides (``in_notice``) and,
     with ``held`` (``Service.held_listings``), how many of those counted decisions no longer apply (``held``:
-    ``held_counts``), and the blacklists of another run, counted as the run found them (``met``: who met the
+    ``held_counts``; who they are: ``held_subjects``, by list, for the figures by district, profession and age band
+    to say them apart too), and the blacklists of another run, counted as the run found them (``met``: who met the
     criteria; ``list_sizes``)."""
     rows = store.rows(
         "SELECT run_id, policy_id, policy_version, as_of, mode, engine, started_at, finished_at, n_subjects, "
@@ -66,17 +69,25 @@ def runs(store: Store, *, held: Held | None = None) -> list[dict[str, Any]]:
     for r in rows:
         r["lists"] = sizes.get(int(r["run_id"]), {})
         r["in_notice"] = noticed.get(int(r["run_id"]), {})
-        r["held"] = held_counts(store, r, held) if r["in_force"] and held is not None else {}
+        r["held_subjects"] = held_subjects(store, r, held) if r["in_force"] and held is not None else {}
+        r["held"] = {k: len(v) for k, v in r["held_subjects"].items()}
         r["met"] = [] if r["in_force"] else sorted(k for k in r["lists"] if f"{r['policy_id']}/{k}" in black)
     return rows
 
 
 def held_counts(store: Store, run: dict[str, Any], held: Held) -> dict[str, int]:
     """Of each blacklist of ``run`` (its policy's run in force), how many of the subjects ``list_sizes`` counts in
-    effect decisions no longer apply: every listing of theirs in effect on it is one ``held`` finds (a service's:
-    ``Service.held_listings``, what decisions apply right now, as the list pages mark them). Only the subjects
-    changed since the run can be held (the record behind a listing withdrawn, corrected or disputed, or a rescoring):
-    their listings alone are read, so nothing is read per blacklisted subject while none changed. Writes nothing."""
+    effect decisions no longer apply (``held_subjects``). Writes nothing."""
+    return {k: len(v) for k, v in held_subjects(store, run, held).items()}
+
+
+def held_subjects(store: Store, run: dict[str, Any], held: Held) -> dict[str, list[str]]:
+    """Of each blacklist of ``run`` (its policy's run in force), the subjects ``list_sizes`` counts in effect that
+    decisions no longer apply, sorted: every listing of theirs in effect on it is one ``held`` finds (a service's:
+    ``Service.held_listings``, what decisions apply right now, as the list pages mark them); one listing still applied
+    keeps the subject applied. Only the subjects changed since the run can be held (the record behind a listing
+    withdrawn, corrected or disputed, or a rescoring): their listings alone are read, so nothing is read per
+    blacklisted subject while none changed. Writes nothing."""
     from socialcredit.registry.decisions.live import changed_subjects
 
     black = [b.split("/", 1)[1] for b in _blacklists(store) if b.split("/", 1)[0] == run["policy_id"]]
@@ -92,9 +103,9 @@ def held_counts(store: Store, run: dict[str, Any], held: Held) -> dict[str, int]
     )
     withheld = set(held(store, listings)) if listings else set()
     applied = {(x["list_id"], x["subject_id"]) for x in listings if int(x["listing_id"]) not in withheld}
-    out: dict[str, int] = {}
-    for list_id, _ in {(x["list_id"], x["subject_id"]) for x in listings} - applied:
-        out[list_id] = out.get(list_id, 0) + 1
+    out: dict[str, list[str]] = {}
+    for list_id, subject_id in sorted({(x["list_id"], x["subject_id"]) for x in listings} - applied):
+        out.setdefault(str(list_id), []).append(str(subject_id))
     return out
 
 
@@ -209,51 +220,59 @@ def tier_counts(store: Store, run_id: int, *, kind: str = "person") -> list[dict
     ]
 
 
-def _group_stats(store: Store, run_id: int, key_sql: str, join: str = "") -> dict[str, dict[str, Any]]:
+def _group_stats(
+    store: Store, run_id: int, key_sql: str, join: str = "", held: Collection[str] = ()
+) -> dict[str, dict[str, Any]]:
     """Residents, mean score and list counts of a run by ``key_sql``; the blacklist counts as ``list_sizes`` does
-    (until 2026-12-06 also those in their notice period)."""
+    (until 2026-12-06 also those in their notice period), and of those counted how many are among ``held`` (the
+    subjects of its blacklist decisions no longer apply: ``runs``' ``held_subjects``), as the run's list size says
+    them apart (until 2026-12-07 not: they were counted in effect without a word)."""
     rows = store.rows(
         f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
                    count(*) FILTER (WHERE b.standing = 'effective') AS blacklist,
+                   count(*) FILTER (WHERE b.standing = 'effective' AND list_contains($held, r.subject_id)) AS held,
                    count(*) FILTER (WHERE list_contains(r.lists, 'redlist')) AS redlist
             FROM {run_rows(store, "run_results", run_id)} r {join}
             LEFT JOIN ({_standing_sql("s.run_id = $run")}) b
               ON b.run_id = r.run_id AND b.subject_id = r.subject_id AND b.list_id = 'blacklist'
             WHERE r.run_id = $run AND r.kind = 'person' GROUP BY k""",
-        {"run": run_id, "black": sorted(_blacklists(store)) or [""]},
+        {"run": run_id, "black": sorted(_blacklists(store)) or [""], "held": sorted(held) or [""]},
     )
     return {str(r["k"]): r for r in rows if r["k"] is not None}
 
 
 def _stats(found: dict[str, Any] | None) -> dict[str, Any]:
     if not found:
-        return {"residents": 0, "mean_score": None, "blacklist": 0, "redlist": 0, "blacklist_per_10k": None}
+        return {"residents": 0, "mean_score": None, "blacklist": 0, "held": 0, "redlist": 0, "blacklist_per_10k": None}
     n = int(found["residents"])
     return {
         "residents": n,
         "mean_score": round(float(found["mean_score"]), 1),
         "blacklist": int(found["blacklist"]),
+        "held": int(found["held"]),
         "redlist": int(found["redlist"]),
         "blacklist_per_10k": round(10_000 * int(found["blacklist"]) / n, 1),
     }
 
 
-def by_district(store: Store, run_id: int) -> list[dict[str, Any]]:
+def by_district(store: Store, run_id: int, held: Collection[str] = ()) -> list[dict[str, Any]]:
     """Beijing's 16 districts (in code order) with their 2020 census population and, for the residents living
     there (the district of their address, not the region code of their identity number), the count, mean score
-    and how many are on each list."""
-    return district_figures(store, run_id)[0]
+    and how many are on each list (of the blacklisted, how many ``held``: ``_group_stats``)."""
+    return district_figures(store, run_id, held)[0]
 
 
-def outside_districts(store: Store, run_id: int) -> dict[str, Any]:
+def outside_districts(store: Store, run_id: int, held: Collection[str] = ()) -> dict[str, Any]:
     """The residents of the run whose district is none of the 16 (none on file, a misspelling, another city's):
     the rest of the run's residents, so that the districts' residents and these add up to the run's."""
-    return district_figures(store, run_id)[1]
+    return district_figures(store, run_id, held)[1]
 
 
-def district_figures(store: Store, run_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def district_figures(
+    store: Store, run_id: int, held: Collection[str] = ()
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``by_district`` and ``outside_districts`` from one query (the dashboard shows both)."""
-    found = _district_stats(store, run_id)
+    found = _district_stats(store, run_id, held)
     rows = [
         {
             "code": d["code"],
@@ -267,30 +286,30 @@ def district_figures(store: Store, run_id: int) -> tuple[list[dict[str, Any]], d
     return rows, _stats(found.get(""))
 
 
-def _district_stats(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
+def _district_stats(store: Store, run_id: int, held: Collection[str]) -> dict[str, dict[str, Any]]:
     """``_group_stats`` by the district of each resident's address, ``""`` for none of the 16."""
     watermark = int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
     # the address as it stood when the run read it, not as it is now
     current = latest_subjects(("subject_id", "district"), watermark=watermark).sql(dialect="duckdb")
     join = f"LEFT JOIN ({current}) s USING (subject_id)"
     names = ", ".join(lit(d["name_zh"]) for d in districts())
-    return _group_stats(store, run_id, f"CASE WHEN s.district IN ({names}) THEN s.district ELSE '' END", join)
+    return _group_stats(store, run_id, f"CASE WHEN s.district IN ({names}) THEN s.district ELSE '' END", join, held)
 
 
-def by_profession(store: Store, run_id: int) -> list[dict[str, Any]]:
-    """Residents by profession, most numerous first."""
-    found = _group_stats(store, run_id, "r.profession")
+def by_profession(store: Store, run_id: int, held: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Residents by profession, most numerous first (``held``: as ``by_district``)."""
+    found = _group_stats(store, run_id, "r.profession", held=held)
     rows = [{"profession": k, **_stats(v)} for k, v in found.items()]
     return sorted(rows, key=lambda r: (-r["residents"], r["profession"]))
 
 
-def by_age_band(store: Store, run_id: int) -> list[dict[str, Any]]:
-    """Residents by age band (age at the run's as-of date)."""
+def by_age_band(store: Store, run_id: int, held: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Residents by age band (age at the run's as-of date; ``held``: as ``by_district``)."""
     cases = " ".join(
         f"WHEN r.age BETWEEN {lo} AND {hi} THEN '{label}'" if hi is not None else f"WHEN r.age >= {lo} THEN '{label}'"
         for label, lo, hi in AGE_BANDS
     )
-    found = _group_stats(store, run_id, f"CASE {cases} END")
+    found = _group_stats(store, run_id, f"CASE {cases} END", held=held)
     return [{"band": label, **_stats(found.get(label))} for label, _, _ in AGE_BANDS]
 
 
