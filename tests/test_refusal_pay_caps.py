@@ -169,8 +169,8 @@ def test_no_act_is_named_where_none_gives_anything_back(tmp_path: Path) -> None:
     granted, points, actions = _loan(store, D(2026, 4, 2))
     assert (granted, points) == (False, 850)
     assert actions == [
-        "paying or fulfilling what your records record gives no points back while the rules' caps and the "
-        "dimensions' limits still take as many",
+        "paying or fulfilling your records gives no points back: the rules' caps and the dimensions' limits "
+        "still take as many",
         "raise the score by 50 points",
         "or wait until 2036-02-27, when enough of these records expire",
         DISPUTE,

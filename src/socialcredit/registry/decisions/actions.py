@@ -76,8 +76,8 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     ),
     # acts there are, but doing them all gives nothing back: the caps and limits take their points still
     "no_act": (
-        "paying or fulfilling what your records record gives no points back while the rules' caps and the "
-        "dimensions' limits still take as many",
+        "paying or fulfilling your records gives no points back: the rules' caps and the dimensions' limits "
+        "still take as many",
         "履行或缴清记录所载的义务不会增加分数：规则的扣分上限和维度下限仍扣除同样多的分数",
     ),
     # apart from the acts, counted toward nothing: a record taken away because it is wrong is no act to advise
