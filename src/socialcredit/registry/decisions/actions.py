@@ -3,17 +3,20 @@
 
 * A blocking (effective) listing is lifted by resolving its cause: the action names the record and what to pay
   or fix, or the day its publication ends at the latest.
-* A score or tier short of the service's condition: the fewest records whose acts cover the gap, largest
-  first (taking away the largest points first needs the fewest actions), the whole points still missing, or the
-  day enough of them expire; and apart, counted toward nothing, that a wrong record can be disputed.
-  Points are taken per record before caps and dimension limits, so the set is an estimate when those bind; an act
-  takes away only the points of the rules its change (the record's status, ``_ENDS``) ends.
+* A score or tier short of the service's condition: the records whose acts cover the gap, largest first, each
+  kept only if the rest falls short without it; the whole points still missing; or the day enough of them expire;
+  and apart, counted toward nothing, that a wrong record can be disputed. What the acts give back and the day are
+  summed as the score sums them (one function: ``_summing``): each rule's points capped at its cap, each
+  dimension clamped to its limits, so an act whose points a cap or a limit still takes is worth nothing, and where
+  no act gives anything back the refusal says so instead of naming them. An act takes away only the points of the
+  rules its change (the record's status, ``_ENDS``) ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
@@ -70,6 +73,12 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "wait_listed": (
         "or wait until {day}, when the publication of these listings has ended and enough of these records expire",
         "或等到 {day}，届时上述名单公示均已结束，且这些记录中足够多的已过期",
+    ),
+    # acts there are, but doing them all gives nothing back: the caps and limits take their points still
+    "no_act": (
+        "paying or fulfilling your records gives no points back: the rules' caps and the dimensions' limits "
+        "still take as many",
+        "履行或缴清记录所载的义务不会增加分数：规则的扣分上限和维度下限仍扣除同样多的分数",
     ),
     # apart from the acts, counted toward nothing: a record taken away because it is wrong is no act to advise
     "dispute": (
@@ -138,13 +147,14 @@ def record_action(
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
     """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
-    and the act that cures it (``kind``) with the points that act takes away (``cured``), most cured first.
+    and the act that cures it (``kind``) with the points that act takes away (``cured``) and the rules it then
+    still meets or starts to meet with their points (``after``, as ``rules`` is), most cured first.
 
     Paying or fulfilling what a record records changes its ``status`` (``_ENDS``): it takes away the points of the
     rules the record with its new status no longer meets (court.unfulfilled), not of those that read what happened
     alone (court.criminal, on the case type), and a rule the new status starts to meet gives back its points at the
-    most (beijing's loan.late, of a defaulted loan repaid). A record no act takes anything from has ``kind`` None
-    and ``cured`` 0: only its expiry (or, if it is wrong, a dispute) takes it away."""
+    most (beijing's loan.late, of a defaulted loan repaid). A record no act takes anything from has ``kind`` None,
+    ``cured`` 0 and ``after`` its ``rules``: only its expiry (or, if it is wrong, a dispute) takes it away."""
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
         backend = DuckDBBackend(store)
@@ -158,9 +168,10 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
         )
     for r in records:
         hits = r["rules"]
-        ends, after, kind = _ENDS.get(r["record_type"], (frozenset(), "", ""))
-        cured = _cured(loaded, r, hits, after) if r.get("status") in ends else 0.0
-        r["kind"], r["cured"] = (kind, cured) if cured < 0 else (None, 0.0)
+        ends, status, kind = _ENDS.get(r["record_type"], (frozenset(), "", ""))
+        after = _after(loaded, r, hits, status) if r.get("status") in ends else hits
+        cured = sum(float(hit["points"]) for hit in hits) - sum(float(hit["points"]) for hit in after)
+        r["kind"], r["cured"], r["after"] = (kind, cured, after) if cured < 0 else (None, 0.0, hits)
     return sorted(records, key=lambda r: (r["cured"], r["record_key"]))
 
 
@@ -169,19 +180,21 @@ def _meets(loaded: LoadedPolicy, rule_id: str, record: dict[str, Any]) -> bool:
     return node is None or expr.evaluate(node, record) is True
 
 
-def _cured(loaded: LoadedPolicy, record: dict[str, Any], hits: list[dict[str, Any]], status: str) -> float:
-    """The points (negative) ``record`` stops taking once its status is ``status``: those of the rules it meets
-    (``hits``, each with its points as scored) that it then no longer meets, less the points at the most (before
-    decay) of the rules of its type it then starts to meet."""
+def _after(
+    loaded: LoadedPolicy, record: dict[str, Any], hits: list[dict[str, Any]], status: str
+) -> list[dict[str, Any]]:
+    """The rules ``record`` meets once its status is ``status``, with their points: those of ``hits`` (the rules it
+    meets, each with its points as scored) it still meets, and the rules of its type it then starts to meet, at
+    their most (before decay) and no reward counted."""
     changed = {**record, "status": status}
     met = {str(hit["rule_id"]) for hit in hits}
-    ended = sum(float(hit["points"]) for hit in hits if not _meets(loaded, str(hit["rule_id"]), changed))
-    started = sum(
-        min(rule.points, 0.0)
+    kept = [hit for hit in hits if _meets(loaded, str(hit["rule_id"]), changed)]
+    started = [
+        {"rule_id": rule.id, "points": min(rule.points, 0.0)}
         for rule in loaded.policy.rules
         if rule.record_type == record["record_type"] and rule.id not in met and _meets(loaded, rule.id, changed)
-    )
-    return ended - started
+    ]
+    return kept + started
 
 
 def _whole_points(points: float) -> dict[str, object]:
@@ -268,24 +281,24 @@ def actions_for_refusal(
                 score_gap = max(score_gap or 0.0, floor - float(facts["score"]))
     if score_gap is not None and score_gap > 0:
         records = _contributions(store, loaded, run, subject_id)
-        chosen, covered = [], 0.0
-        for r in records:  # the acts only: a record is not taken away by advising that it may be wrong
-            if covered >= score_gap or r["kind"] is None:
-                break
-            chosen.append(r)
-            covered += -r["cured"]
+        least_total = _summing(loaded, records)
+        # the total that meets every condition failed: a score is its total rounded half up (and clamped to the
+        # scale), so a score of s + gap needs a total of s + gap - 0.5; a condition on the total needs total + gap
+        total = float(facts.get("total", facts["score"]))
+        want = max(float(facts["score"]) + score_gap - 0.5, total + score_gap)
+        # the acts only: a record is not taken away by advising that it may be wrong
+        chosen, given = _acts(records, least_total, want - total)
         actions.extend(
             record_action(r, lang, source_said(store, r["source_id"], lang), kind=r["kind"])
             for r in chosen
             if (r["source_id"], r["record_id"]) not in named
         )
-        if covered < score_gap:
+        if round(given - (want - total), 6) < 0:
+            if not chosen and any(r["kind"] is not None for r in records):
+                actions.append(_said("no_act", lang))
             key = "raise_further" if chosen else "raise"
-            actions.append(_said(key, lang, **_whole_points(score_gap - covered)))
-        # the total that meets every condition failed: a score is its total rounded half up (and clamped to the
-        # scale), so a score of s + gap needs a total of s + gap - 0.5; a condition on the total needs total + gap
-        want = max(float(facts["score"]) + score_gap - 0.5, float(facts.get("total", facts["score"])) + score_gap)
-        wait = _wait(loaded, records, want, listed_until, endless)
+            actions.append(_said(key, lang, **_whole_points(score_gap - given)))
+        wait = _wait(least_total, loaded, records, want, listed_until, endless)
         if wait is not None:
             actions.append(_said(wait[0], lang, day=wait[1].isoformat()))
         if records:
@@ -293,47 +306,32 @@ def actions_for_refusal(
     return actions
 
 
-def _wait(
-    loaded: LoadedPolicy,
-    records: list[dict[str, Any]],
-    want: float,
-    listed_until: dt.date | None,
-    endless: bool,
-) -> tuple[str, dt.date] | None:
-    """The first day a record of ``records`` (those taking points) stops counting from which the total is ``want``
-    at the least, for good (and the blocking listings' publication has ended: ``listed_until``), as the action that
-    says it; None when no day does (a listing or a record without end).
+def _taken(counting: Iterable[list[dict[str, Any]]]) -> dict[str, float]:
+    """Each rule's points taken (no reward) by the records whose hits (each a record's rules and points) are
+    ``counting``."""
+    by_rule: dict[str, float] = {}
+    for hits in counting:
+        for hit in hits:
+            if float(hit["points"]) < 0:
+                by_rule[str(hit["rule_id"])] = by_rule.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
+    return by_rule
 
-    The total is bounded from below as the score sums it: each rule's points of the records still counting (as on
-    the run's day: they only fade) capped at the rule's ``cap``, each dimension's sum clamped to its min and max, and
-    no point given (a reward may lapse meanwhile). A rule counted per month, quarter or year keeps its points until
-    its last record stops counting. The day named may be late (points fade, rewards stay), never early. The search
-    is a bisection over the records' distinct last days: O(hits x log records)."""
-    if endless:
-        return None
+
+def _summing(loaded: LoadedPolicy, records: list[dict[str, Any]]) -> Callable[[Iterable[list[dict[str, Any]]]], float]:
+    """The least total the score sums from records still counting with their hits (``rules`` of ``records``, or as
+    an act leaves them: ``after``): each rule's points capped at the rule's ``cap``, each dimension's sum clamped to
+    its min and max, and no point given (a reward may lapse meanwhile). A rule counted per month, quarter or year
+    keeps its points as on the run's day while any of its records counts. O(hits) a call."""
     p = loaded.policy
-    # each record with the first day it no longer counts (one counted for good: never)
-    dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
     limits = {d.id: d for d in p.dimensions}
+    whole = _taken(r["rules"] for r in records)  # all its records counting (as on the run's day)
 
-    def taken(day: dt.date) -> dict[str, float]:
-        """Each rule's points taken by the records still counting on ``day`` (their last day after it)."""
-        by_rule: dict[str, float] = {}
-        for until, r in dated:
-            for hit in r["rules"]:
-                if float(hit["points"]) < 0 and until > day:
-                    by_rule[str(hit["rule_id"])] = by_rule.get(str(hit["rule_id"]), 0.0) + float(hit["points"])
-        return by_rule
-
-    whole = taken(dt.date.min)  # all its records counting (as on the run's day)
-
-    def least_total(day: dt.date) -> float:
-        """The least the total can be on ``day``: every record whose last day is after it still counts."""
+    def least_total(counting: Iterable[list[dict[str, Any]]]) -> float:
         by_dimension: dict[str, float] = {}
-        for rule_id, points in taken(day).items():
+        for rule_id, points in _taken(counting).items():
             rule = p.rule(rule_id)
             if rule.per != "occurrence":  # as counted on the run's day while any of its records counts
-                points = whole[rule_id]
+                points = whole.get(rule_id, points)
             capped = max(points, -rule.cap) if rule.cap is not None else points
             by_dimension[rule.dimension] = by_dimension.get(rule.dimension, 0.0) + capped
         total = float(p.scale.base)
@@ -344,13 +342,68 @@ def _wait(
             total += min(max(points, low), high)
         return total
 
-    days = sorted({until for until, _ in dated if until != dt.date.max})
-    if not days or round(least_total(days[-1]) - want, 6) < 0:
+    return least_total
+
+
+def _acts(
+    records: list[dict[str, Any]], least_total: Callable[[Iterable[list[dict[str, Any]]]], float], need: float
+) -> tuple[list[dict[str, Any]], float]:
+    """The records whose acts give back ``need`` points of total (as ``least_total`` sums them, under caps and
+    dimension limits), with what they give back; short of it, those that give back all the acts give, which may be
+    nothing (no act named). Taken largest first until they give enough, then each dropped, smallest first, whose
+    acts the rest do without: an act a cap still binds (the first judgment paid of four under a cap of three) is
+    named only where the others need it. O(acts x hits)."""
+    acts = [i for i, r in enumerate(records) if r["kind"] is not None]
+    now = least_total(r["rules"] for r in records)
+
+    def gives(chosen: set[int]) -> float:
+        return least_total(r["after"] if i in chosen else r["rules"] for i, r in enumerate(records)) - now
+
+    chosen: set[int] = set()
+    for i in acts:
+        chosen.add(i)
+        if round(gives(chosen) - need, 6) >= 0:
+            break
+    enough = min(gives(chosen), need)
+    if round(enough, 6) <= 0:
+        return [], 0.0
+    for i in reversed(acts):
+        if i in chosen and round(gives(chosen - {i}) - enough, 6) >= 0:
+            chosen.discard(i)
+    return [records[i] for i in acts if i in chosen], gives(chosen)
+
+
+def _wait(
+    least_total: Callable[[Iterable[list[dict[str, Any]]]], float],
+    loaded: LoadedPolicy,
+    records: list[dict[str, Any]],
+    want: float,
+    listed_until: dt.date | None,
+    endless: bool,
+) -> tuple[str, dt.date] | None:
+    """The first day a record of ``records`` (those taking points) stops counting from which the total is ``want``
+    at the least, for good (and the blocking listings' publication has ended: ``listed_until``), as the action that
+    says it; None when no day does (a listing or a record without end).
+
+    The total is bounded from below by ``least_total`` (:func:`_summing`) of the records still counting (as on the
+    run's day: they only fade). The day named may be late (points fade, rewards stay), never early. The search is a
+    bisection over the records' distinct last days: O(hits x log records)."""
+    if endless:
         return None
-    low, high = -1, len(days) - 1  # least_total(days[high]) >= want; it never falls from one day to a later one
+    # each record with the first day it no longer counts (one counted for good: never)
+    dated = [(counts_until(loaded, r) or dt.date.max, r) for r in records]
+
+    def on(day: dt.date) -> float:
+        """The least the total can be on ``day``: every record whose last day is after it still counts."""
+        return least_total(r["rules"] for until, r in dated if until > day)
+
+    days = sorted({until for until, _ in dated if until != dt.date.max})
+    if not days or round(on(days[-1]) - want, 6) < 0:
+        return None
+    low, high = -1, len(days) - 1  # on(days[high]) >= want; it never falls from one day to a later one
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (low, mid) if round(least_total(days[mid]) - want, 6) >= 0 else (mid, high)
+        low, high = (low, mid) if round(on(days[mid]) - want, 6) >= 0 else (mid, high)
     day = days[high]
     if listed_until is None:
         return "wait", day
