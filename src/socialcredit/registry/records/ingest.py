@@ -1780,7 +1780,7 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
             run.store.con.unregister("district_names")
     errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
     _store_row_errors(run.store, errors)
-    counts = _subject_candidates(run.store)
+    counts = _subject_candidates(run.store, run.staged.cols)
     run.step("committing", 2, 3)
     report = IngestReport(
         run.batch.name or str(run.path),
@@ -1952,10 +1952,16 @@ def _store_row_errors(store: Store, errors: list[RowError]) -> None:
         store.con.unregister("new_errors")
 
 
-def _subject_candidates(store: Store) -> _SubjectCounts:
+def _subject_candidates(store: Store, cols: list[str]) -> _SubjectCounts:
     """Temp table ``subject_candidates``: the valid rows, each with its subject's key if it is known and whether
-    it changes nothing; returns their counts."""
-    same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in _SUBJECT_VALUES)
+    it changes nothing; returns their counts. A value whose column the file lacks (``cols``) is the subject's as
+    registered: a file of names alone says nothing of a district or a profession, and keeps each subject's (until
+    2026-12-06 it made a new version of every subject without them); a column present with an empty value clears
+    it."""
+    sent = [c for c in _SUBJECT_VALUES if c in cols]
+    kept = [c for c in _SUBJECT_VALUES if c not in cols]
+    same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in sent) or "true"
+    values = f"p.* REPLACE ({', '.join(f'l.{ident(c)} AS {ident(c)}' for c in kept)})" if kept else "p.*"
     # Only the batch's subjects: filtered before the window, so a batch does not rank every subject of the city.
     latest = latest_subjects(
         ("subject_id", "name", "district", "profession", "address", "phone", "subject_key"),
@@ -1965,7 +1971,7 @@ def _subject_candidates(store: Store) -> _SubjectCounts:
         f"""
         CREATE OR REPLACE TEMP TABLE subject_candidates AS
         WITH latest AS ({latest})
-        SELECT p.*, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
+        SELECT {values}, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
         FROM parsed_subjects p LEFT JOIN latest l ON l.subject_id = p.number
         WHERE p._row NOT IN (SELECT _row FROM row_errors)
         """
