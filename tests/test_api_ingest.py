@@ -940,6 +940,42 @@ def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any
     ]
 
 
+def test_a_subject_batchs_identifier_reasons_are_said_in_the_language_asked(world: dict[str, Any]) -> None:
+    """``?lang=zh`` on the population register's batch: an identity number's reason is said in Chinese, as its
+    refusal is elsewhere (a decision's 422); until 2026-12-06 it stayed in English under ``Content-Language: zh-CN``."""
+    client: httpx.Client = world["client"]
+    issued = client.post(
+        "/v1/keys",
+        json={"role": "furnisher", "name": "the population register", "source": "civil_affairs"},
+        headers=auth(world["keys"]["operator"]),
+    )
+    assert issued.status_code == 201, issued.text
+    body = "subject_id,name\n110106195807150490,甲\n110228201601010049,乙\n110101190002290011,丙\n110101900229001,丁\n"
+    r = client.post(
+        "/v1/records",
+        params={"lang": "zh"},
+        content=body.encode(),
+        headers={**auth(issued.json()["key"]), "content-type": "text/csv"},
+    )
+    assert (r.status_code, r.headers.get("content-language")) == (422, "zh-CN"), r.text
+    assert [(e["row"], e["field"], e["message"]) for e in r.json()["errors"]] == [
+        (1, "subject_id", "居民身份证号码 '110106195807150490' 的校验码为 '0'；应为 '1'"),
+        (
+            2,
+            "subject_id",
+            "居民身份证号码 '110228201601010049' 的地区代码 110228（密云县）的使用期为 1982–2015 年，"
+            "出生年份 2016 年时已停用",
+        ),
+        (3, "subject_id", "居民身份证号码 '110101190002290011' 的出生日期 19000229 不可能"),
+        (
+            4,
+            "subject_id",
+            "主体证件号码 '110101900229001' 为 15 位，是 1999 年以前身份证号码（或 2015 年以前工商注册号）的格式；"
+            "应为 18 位的居民身份证号码或统一社会信用代码",
+        ),
+    ]
+
+
 # Words a reason in Chinese may hold outside its quoted values: the registry's own names and forms
 _NAMES_KEPT = re.compile(r"“[^”]*”|YYYY-MM-DD|U\+[0-9A-F]{4,6}|NFC|Unicode|civil_affairs|\w+=true|true|false|[a-z_]+")
 

@@ -125,6 +125,31 @@ def test_resending_is_unchanged_and_a_change_keeps_the_key(store: Store, tmp_pat
     ]
 
 
+def test_a_column_the_file_lacks_keeps_each_subjects_value(store: Store, tmp_path: Path) -> None:
+    """A file of names alone says nothing of a district or a profession: each subject keeps those it has (an
+    accountant's stricter rules still apply). Until 2026-12-06 such a file made a new version of every subject with
+    no district and no profession. A column present with an empty value still clears it."""
+    full = _write(
+        tmp_path / "a.csv",
+        ["subject_id", "name", "district", "profession"],
+        [[GOOD, "张三", "东城区", "accounting"], [WOMAN, "李四", "西城区", "medical"]],
+    )
+    assert ingest_file(store, full, "civil_affairs", today=TODAY).accepted == 2
+    names = _write(tmp_path / "b.csv", ["subject_id", "name"], [[GOOD, "张三"], [WOMAN, "李思"], [MIGRANT, "王五"]])
+    report = ingest_file(store, names, "civil_affairs", today=TODAY)
+    assert (report.accepted, report.unchanged) == (2, 1)  # 李四 renamed, 王五 new; 张三 as he was
+    cleared = _write(tmp_path / "c.csv", ["subject_id", "name", "profession"], [[GOOD, "张三", ""]])
+    assert ingest_file(store, cleared, "civil_affairs", today=TODAY).accepted == 1
+    rows = store.rows("SELECT subject_id, name, district, profession FROM subjects ORDER BY seq")
+    assert [(r["subject_id"], r["name"], r["district"], r["profession"]) for r in rows] == [
+        (GOOD, "张三", "东城区", "accounting"),
+        (WOMAN, "李四", "西城区", "medical"),
+        (WOMAN, "李思", "西城区", "medical"),
+        (MIGRANT, "王五", None, None),
+        (GOOD, "张三", "东城区", None),
+    ]
+
+
 # Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces, a
 # full-width digit or x, a zero-width space.
 def _mutate(base: str, how: int, pos: int, char: str) -> str:

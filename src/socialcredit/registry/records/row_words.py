@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from socialcredit.clock import resolve_today
+from socialcredit.errors import IdentifierError
+from socialcredit.identifiers import validate_subject_id
+
 __all__ = ["WORDS", "in_chinese", "sql"]
 
 # key: (English, Chinese). Placeholders are {name}; a value quoted in English ('x') is quoted “x” in Chinese. A reason
@@ -190,8 +194,29 @@ def in_chinese(message: str) -> str:
         if (found := _values(message, words, names)) is not None:
             fits.append((sum(len(v) for k, v in found.items() if k != names[0]), i, found, zh))
     if not fits:
-        return message
+        return _identifier_in_chinese(message) or message
     _, _, found, zh = min(fits, key=lambda fit: fit[:2])
     if "what" in found:
         found["what"] = _TERMS.get(found["what"], found["what"])
     return zh.format(**found)
+
+
+# How the reasons of an identifier refused (``validate_subject_id``'s: a subjects file's row error) begin.
+_IDENTIFIER_REASONS = ("resident identity number '", "unified social credit code '", "subject id '")
+
+
+def _identifier_in_chinese(message: str) -> str | None:
+    """An identifier's reason in Chinese: the identifier the message quotes validated again on the registry's today,
+    and its Chinese words taken when it is refused with the same English ones (else None: the message stays). The
+    identifier's reasons are worded in both languages where they are raised (``identifiers.py``), not in ``WORDS``."""
+    if not message.startswith(_IDENTIFIER_REASONS):
+        return None
+    start = message.index("'")
+    end = message.find("'", start + 1)
+    if end < 0:
+        return None
+    try:
+        validate_subject_id(message[start + 1 : end], today=resolve_today())
+    except IdentifierError as refused:
+        return refused.zh if refused.zh and str(refused) == message else None
+    return None
