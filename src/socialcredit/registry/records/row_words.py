@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
-__all__ = ["WORDS", "in_chinese", "sql"]
+__all__ = ["WORDS", "in_chinese", "said", "sql"]
 
 # key: (English, Chinese). Placeholders are {name}; a value quoted in English ('x') is quoted “x” in Chinese. A reason
 # is told by the first template it fits: one that fits another's words too comes first (not_subject_field).
@@ -195,3 +196,16 @@ def in_chinese(message: str) -> str:
     if "what" in found:
         found["what"] = _TERMS.get(found["what"], found["what"])
     return zh.format(**found)
+
+
+def said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """A batch's row errors (``IngestReport.as_dict``'s) as they are answered: each reason in ``lang``, the Chinese
+    its raiser gave (``zh``: an identifier's) or else the table's, and no other key."""
+    return [
+        {
+            "row": e["row"],
+            "field": e["field"],
+            "message": (e.get("zh") or in_chinese(e["message"])) if lang == "zh" else e["message"],
+        }
+        for e in errors
+    ]
