@@ -1184,7 +1184,7 @@ def audit_verify(
         check = verify_audit_log(store, checkpoint, key)
     if check.problems:
         for p in check.problems:
-            out.print(f"[red]{escape(p.message)}[/]", markup=True, highlight=False)
+            out.print(f"[red]{escape(p.said_in(lang))}[/]", markup=True, highlight=False)
         n = len(check.problems)
         _failed(
             f"审计日志不完整：发现 {n} 个问题"
