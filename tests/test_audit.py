@@ -104,3 +104,26 @@ def test_reading_the_audit_log_is_itself_audited(tmp_path: Path) -> None:
     )
     assert problems == []
     st.close()
+
+
+def test_verify_names_the_problems_in_the_language_asked(store: Store, tmp_path: Path) -> None:
+    """`audit verify --lang zh` names each problem of the chain in Chinese (until 2026-12-06 only its last line was:
+    the problems stayed in English); in English without it."""
+    store.execute("DELETE FROM audit_log WHERE seq IN (2, 3)")
+    store.execute("""UPDATE audit_log SET detail = '{"n": 99}' WHERE seq = 5""")
+    store.close()
+    said = {}
+    for lang in ("en", "zh"):
+        result = CliRunner().invoke(app, ["audit", "verify", "--db", str(tmp_path / "a.duckdb"), "--lang", lang])
+        said[lang] = (result.exit_code, result.stdout.splitlines())
+    assert said == {
+        "en": (
+            1,
+            [
+                "entries 2 to 3 (2) are missing (next entry is 4)",
+                "entry 4 does not follow the entry before it",
+                "entry 5 was altered",
+            ],
+        ),
+        "zh": (1, ["第 2 至 3 条（2 条）缺失（下一条是第 4 条）", "第 4 条没有接续其前一条", "第 5 条已被篡改"]),
+    }

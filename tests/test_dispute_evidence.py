@@ -320,6 +320,17 @@ def test_an_operator_escalates_and_the_review_decides_on_the_record(world: dict[
         f"/v1/disputes/{did}/review", headers=_auth(world, "operator"), json={"decision": "upheld", "reasons": "x"}
     )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "not_escalated")
+    # in Chinese under ?lang=zh (until 2026-12-06 in English whatever was asked)
+    r = client.post(
+        f"/v1/disputes/{did}/review",
+        params={"lang": "zh"},
+        headers=_auth(world, "operator"),
+        json={"decision": "upheld", "reasons": "x"},
+    )
+    assert (r.status_code, r.json()["error"]) == (
+        409,
+        {"code": "not_escalated", "message": f"异议 {did} 未提交复核；请先提交复核", "field": "dispute_id"},
+    )
     r = client.post(
         f"/v1/disputes/{did}/escalate", headers=_auth(world, "operator"), json={"reason": "the source does not answer"}
     )
@@ -358,7 +369,29 @@ def test_an_operator_escalates_and_the_review_decides_on_the_record(world: dict[
     r = client.post(
         f"/v1/disputes/{did}/review", headers=_auth(world, "operator"), json={"decision": "upheld", "reasons": "again"}
     )
-    assert (r.status_code, r.json()["error"]["code"]) == (409, "review_decided")
+    decided = body["review"]["decided_on"]
+    assert (r.status_code, r.json()["error"]) == (
+        409,
+        {
+            "code": "review_decided",
+            "message": f"the review of dispute {did} was decided already (withdrawn on {decided})",
+            "field": "dispute_id",
+        },
+    )
+    r = client.post(
+        f"/v1/disputes/{did}/review",
+        params={"lang": "zh"},
+        headers=_auth(world, "operator"),
+        json={"decision": "upheld", "reasons": "again"},
+    )
+    assert (r.status_code, r.json()["error"]) == (
+        409,
+        {
+            "code": "review_decided",
+            "message": f"异议 {did} 的复核已有结论（{decided}：该记录已撤回，不再计入）",
+            "field": "dispute_id",
+        },
+    )
 
 
 # -- the pages -----------------------------------------------------------------------------------------------------

@@ -54,3 +54,24 @@ def test_a_yaml_syntax_problem_is_said_in_the_language_asked(tmp_path: Path) -> 
         "error: P:3: not valid YAML at column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
         "sequence that starts on line 2)\n",
     )
+
+
+def test_a_policys_due_process_problems_are_said_in_the_language_asked(tmp_path: Path) -> None:
+    """The due-process checks (a severity class published for fewer days at most than at least, a dispute's extended
+    deadline before its first) are said in Chinese under --lang zh (until 2026-12-06 in English whatever was asked);
+    the names and numbers as written."""
+    lines = BEIJING.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[265].startswith("  minor: {min_publication_days: 0,") and lines[269].startswith("disputes: {")
+    lines[265] = lines[265].replace("min_publication_days: 0", "min_publication_days: 100")
+    lines[269] = lines[269].replace("extended_answer_days: 45", "extended_answer_days: 20")
+    text = "".join(lines)
+    assert _lint(tmp_path, text, "--lang", "zh") == (
+        2,
+        "错误：P:266:11: severities.minor.min_publication_days: 100 大于 max_publication_days 90\n"
+        "P:270:54: disputes.extended_answer_days: 20 小于 answer_days 30\n",
+    )
+    assert _lint(tmp_path, text) == (
+        2,
+        "error: P:266:11: severities.minor.min_publication_days: 100 is more than max_publication_days 90\n"
+        "P:270:54: disputes.extended_answer_days: 20 is less than answer_days 30\n",
+    )

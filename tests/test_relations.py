@@ -96,6 +96,38 @@ def test_a_relation_names_only_known_criteria_of_its_list_that_are_not_relations
     ]
 
 
+@pytest.mark.parametrize(
+    ("via", "chinese"),
+    [
+        (
+            "via: {list: dishonest, roles: [legal_representative]}",
+            "via.list: 未知的名单 'dishonest'；名单：blacklist, redlist, high_spending_restriction",
+        ),
+        ("via: {list: blacklist, roles: [director, director]}", "via.roles.1: 角色 'director' 被写了不止一次"),
+        (
+            "via: {list: high_spending_restriction, roles: [director]}",
+            "via.list: 名单 'high_spending_restriction' 只能经由关系进入：关系只追溯一步，追溯到因其自身条件而在名单上"
+            "的组织（个人 -> 组织 -> 个人的循环不被接受）",
+        ),
+        (
+            "via: {list: blacklist, criteria: [tax_evader], roles: [director]}",
+            "via.criteria.0: 名单 'blacklist' 没有条件 'tax_evader'；条件：judgment_defaulter, major_tax_evasion, "
+            "score_floor",
+        ),
+        (
+            "via: {list: blacklist, criteria: [], roles: [director]}",
+            "via.criteria: 请至少写出一个条件，或省略 'criteria' 以沿用全部条件",
+        ),
+    ],
+)
+def test_a_relations_problem_is_said_in_chinese(via: str, chinese: str) -> None:
+    """Each relation check words its problem in Chinese too (``policy lint --lang zh``, publish under ``lang=zh``):
+    until 2026-12-06 it was English in either language. The names as written."""
+    with pytest.raises(PolicyError) as info:
+        parse_policy(_policy_with(via), "beijing.yaml")
+    assert [p.split(": ", 2)[-1] for p in info.value.problems_zh] == [chinese]
+
+
 def test_via_and_record_together_are_refused() -> None:
     text = _policy_with("via: {list: blacklist, roles: [director]}\n        record: {record_type: court_judgment}")
     assert _problems(text) == ["a criterion needs exactly one of 'when' (on the score), 'record' or 'via'"]

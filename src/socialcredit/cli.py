@@ -228,6 +228,34 @@ def store_rotate_key(db: DbOpt = DEFAULT_DB, lang: LangOpt = "en") -> None:
         err.print(warned, markup=True, highlight=False)
 
 
+# What `ingest` says, in --lang: the registry's words (a file, a count, a row's field and reason come as they are)
+_INGEST_WORDS = {
+    "en": {
+        "not_written": "[bold yellow]warning:[/] the rejected rows were not written: {why}",
+        "in_clear": "[bold yellow]warning:[/] {file} holds the rejected rows in clear (identity numbers included), "
+        "though the store is encrypted; delete it once they are fixed.",
+        "summary": "{file}: {rows}: [green]{accepted} accepted[/], {unchanged} unchanged, [red]{rejected} rejected[/] "
+        "(batch {batch})",
+        "error": "  {file}: row {row}: {field}: {message}",
+        "more": "  … and {more} more",
+        "written": "Rejected rows written to {file}",
+        "no_file": "No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one.",
+        "failed": "{file}: {rejected} of {rows} rejected",
+    },
+    "zh": {
+        "not_written": "[bold yellow]警告：[/]被拒绝的行未能写出：{why}",
+        "in_clear": "[bold yellow]警告：[/]{file} 以明文保存被拒绝的行（含身份证号码），而存储已加密；改正后请删除它。",
+        "summary": "{file}：{n} 行：[green]{accepted} 行已接受[/]，{unchanged} 行未变，[red]{rejected} 行被拒绝[/]"
+        "（批次 {batch}）",
+        "error": "  {file}：第 {row} 行：{field}：{message}",
+        "more": "  …… 另有 {more} 条",
+        "written": "被拒绝的行已写入 {file}",
+        "no_file": "未写出拒绝文件：存储已加密，而拒绝文件以明文保存各行；--rejects FILE 可写出一份。",
+        "failed": "{file}：{n} 行中有 {rejected} 行被拒绝",
+    },
+}
+
+
 @app.command(rich_help_panel=RECORDS)
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.", metavar="FILE")],
@@ -242,43 +270,47 @@ def ingest(
     ] = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: LangOpt = "en",
 ) -> None:
-    """Validate a batch; commit the good rows atomically, report and write the rejected ones."""
-    from socialcredit.registry.records.ingest import ingest_file
+    """Validate a batch; commit the good rows atomically, report and write the rejected ones (its report, errors
+    and the reject file's reasons in --lang)."""
+    from socialcredit.registry.records.ingest import BatchOptions, ingest_file
+    from socialcredit.registry.records.row_words import said
 
+    w = _INGEST_WORDS[lang]
     with _store(db) as store, _progress(f"ingest {file.name}", not as_json) as step:
-        report = ingest_file(store, file, source, reject_path=rejects, progress=step)
+        batch = BatchOptions(lang=lang)
+        report = ingest_file(store, file, source, reject_path=rejects, progress=step, batch=batch)
         encrypted = store.encrypted
     if report.reject_error:
-        err.print(
-            f"[bold yellow]warning:[/] the rejected rows were not written: {escape(report.reject_error)}", markup=True
-        )
+        err.print(w["not_written"].format(why=escape(report.reject_error)), markup=True)
     if encrypted and report.reject_file:
-        err.print(
-            f"[bold yellow]warning:[/] {escape(str(report.reject_file))} holds the rejected rows in clear (identity "
-            "numbers included), though the store is encrypted; delete it once they are fixed.",
-            markup=True,
-        )
+        err.print(w["in_clear"].format(file=escape(str(report.reject_file))), markup=True)
+    errors = said(report.as_dict()["errors"], lang)
+    counts = {"rows": counted(report.rows, "row"), "n": report.rows, "rejected": report.rejected}
     if as_json:
-        _json(report.as_dict())
+        _json({**report.as_dict(), "errors": errors})
     else:
         out.print(
-            f"{escape(str(file))}: {counted(report.rows, 'row')}: [green]{report.accepted} accepted[/], "
-            f"{report.unchanged} unchanged, [red]{report.rejected} rejected[/] (batch {report.batch_id})",
+            w["summary"].format(
+                file=escape(str(file)),
+                accepted=report.accepted,
+                unchanged=report.unchanged,
+                batch=report.batch_id,
+                **counts,
+            ),
             markup=True,
         )
-        for e in report.errors[:20]:
-            out.print(f"  {file}: {e}")
-        if len(report.errors) > 20:
-            out.print(f"  … and {len(report.errors) - 20} more")
+        for e in errors[:20]:
+            out.print(w["error"].format(file=file, **e))
+        if len(errors) > 20:
+            out.print(w["more"].format(more=len(errors) - 20))
         if report.reject_file:
-            out.print(f"Rejected rows written to {report.reject_file}")
-        elif report.errors and encrypted:
-            out.print(
-                "No reject file: the store is encrypted and one holds the rows in clear; --rejects FILE writes one."
-            )
+            out.print(w["written"].format(file=report.reject_file))
+        elif errors and encrypted:
+            out.print(w["no_file"])
     if report.rejected:
-        _failed(f"{file}: {report.rejected} of {counted(report.rows, 'row')} rejected")
+        _failed(w["failed"].format(file=file, **counts), lang)
 
 
 class Engine(StrEnum):
@@ -1152,7 +1184,7 @@ def audit_verify(
         check = verify_audit_log(store, checkpoint, key)
     if check.problems:
         for p in check.problems:
-            out.print(f"[red]{escape(p.message)}[/]", markup=True, highlight=False)
+            out.print(f"[red]{escape(p.said_in(lang))}[/]", markup=True, highlight=False)
         n = len(check.problems)
         _failed(
             f"审计日志不完整：发现 {n} 个问题"

@@ -393,8 +393,8 @@ def _check_record(row: int, record: dict[str, Any], escapes: bool = True) -> Non
     """A record of a JSON body: at most as many keys as a batch has columns, each once, plain values, text that is
     text (no half of a surrogate pair alone: ``escapes`` says whether the body has an escape that can write one)."""
     limits.check_keys(row, len(record))
-    if escapes and (alone := limits.unpaired_surrogate(f"row {row}", record)) is not None:
-        raise _malformed(alone, "body_not_utf8", field=f"row {row}")
+    if escapes and (alone := limits.unpaired_surrogate("row", row, record)) is not None:
+        raise _malformed(alone[0], "body_not_utf8", field=f"row {row}", zh=alone[1])
     if isinstance(record, _Object) and record.twice is not None:
         en, zh = limits.duplicate_key_message(row, record.twice)
         raise _malformed(en, field=f"row {row}: {record.twice}", zh=zh)

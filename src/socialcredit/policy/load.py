@@ -489,7 +489,11 @@ def _check_relation(
 ) -> None:
     """A relation names a list of the policy whose own criteria do not follow relations (one step, no cycle)."""
     if RELATION_RECORD_TYPE not in catalog.record_types:
-        problems.add(path, f"the catalog has no record type {RELATION_RECORD_TYPE!r}: relations cannot be followed")
+        problems.add(
+            path,
+            f"the catalog has no record type {RELATION_RECORD_TYPE!r}: relations cannot be followed",
+            f"目录中没有记录类型 {RELATION_RECORD_TYPE!r}：无法沿关系追溯",
+        )
         return
     if p.kind != "all":
         # Under kind: person no organisation is scored, so none is on a list; under kind: org no person is: the
@@ -498,33 +502,58 @@ def _check_relation(
             path,
             f"a relation lists persons through organisations on a list, so the policy must score both (kind: all, "
             f"not {p.kind})",
+            f"关系经由名单上的组织将个人列入名单，因此政策须对两者都评分（kind: all，而不是 {p.kind}）",
         )
         return
     target = next((x for x in p.lists if x.id == via.list), None)
     if target is None:
-        problems.add((*path, "list"), f"unknown list {via.list!r}; lists: {', '.join(x.id for x in p.lists)}")
+        lists = ", ".join(x.id for x in p.lists)
+        problems.add(
+            (*path, "list"), f"unknown list {via.list!r}; lists: {lists}", f"未知的名单 {via.list!r}；名单：{lists}"
+        )
         return
     own = {c.id: c for c in target.criteria}
     for j, cid in enumerate(via.criteria or []):
         if cid not in own:
             problems.add(
-                (*path, "criteria", j), f"list {via.list!r} has no criterion {cid!r}; criteria: {', '.join(own)}"
+                (*path, "criteria", j),
+                f"list {via.list!r} has no criterion {cid!r}; criteria: {', '.join(own)}",
+                f"名单 {via.list!r} 没有条件 {cid!r}；条件：{', '.join(own)}",
             )
         elif own[cid].via is not None:
             problems.add(
                 (*path, "criteria", j),
                 f"criterion {cid!r} of list {via.list!r} follows a relation itself: a relation follows one step",
+                f"名单 {via.list!r} 的条件 {cid!r} 本身沿关系追溯：关系只追溯一步",
             )
     if via.criteria is not None and not via.criteria:
-        problems.add((*path, "criteria"), "name at least one criterion, or leave 'criteria' out to follow them all")
+        problems.add(
+            (*path, "criteria"),
+            "name at least one criterion, or leave 'criteria' out to follow them all",
+            "请至少写出一个条件，或省略 'criteria' 以沿用全部条件",
+        )
     if all(c.via is not None for c in target.criteria):
         problems.add(
             (*path, "list"),
             f"list {via.list!r} is entered only through relations: a relation follows one step, to an organisation "
             "on a list by its own criteria (a person -> organisation -> person cycle is refused)",
+            f"名单 {via.list!r} 只能经由关系进入：关系只追溯一步，追溯到因其自身条件而在名单上的组织（个人 -> 组织 -> "
+            "个人的循环不被接受）",
         )
     for j in _repeats(list(via.roles)):
-        problems.add((*path, "roles", j), f"role {via.roles[j]!r} is named more than once")
+        problems.add(
+            (*path, "roles", j),
+            f"role {via.roles[j]!r} is named more than once",
+            f"角色 {via.roles[j]!r} 被写了不止一次",
+        )
+
+
+def _unknown_severity(severity: str, defined: str) -> tuple[str, str]:
+    """A rule's or criterion's severity that is no class of the policy's, in English and Chinese."""
+    return (
+        f"severity {severity!r} is not in severities ({defined})",
+        f"严重程度 {severity!r} 不在 severities 中（{defined}）",
+    )
 
 
 def _check_due_process(p: Policy, problems: _Problems) -> None:
@@ -534,29 +563,33 @@ def _check_due_process(p: Policy, problems: _Problems) -> None:
             problems.add(
                 ("severities", name, "min_publication_days"),
                 f"{cls.min_publication_days} is more than max_publication_days {cls.max_publication_days}",
+                f"{cls.min_publication_days} 大于 max_publication_days {cls.max_publication_days}",
             )
     if p.severities:
         defined = ", ".join(p.severities)
         for i, r in enumerate(p.rules):
             if r.severity is not None and r.severity not in p.severities:
-                problems.add(("rules", i, "severity"), f"severity {r.severity!r} is not in severities ({defined})")
+                problems.add(("rules", i, "severity"), *_unknown_severity(r.severity, defined))
         for i, lst in enumerate(p.lists):
             for j, c in enumerate(lst.criteria):
                 if c.severity is not None and c.severity not in p.severities:
-                    problems.add(
-                        ("lists", i, "criteria", j, "severity"),
-                        f"severity {c.severity!r} is not in severities ({defined})",
-                    )
+                    problems.add(("lists", i, "criteria", j, "severity"), *_unknown_severity(c.severity, defined))
     if p.disputes.extended_answer_days < p.disputes.answer_days:
         problems.add(
             ("disputes", "extended_answer_days"),
             f"{p.disputes.extended_answer_days} is less than answer_days {p.disputes.answer_days}",
+            f"{p.disputes.extended_answer_days} 小于 answer_days {p.disputes.answer_days}",
         )
     for i, lst in enumerate(p.lists):
         if lst.kind == "red" and lst.grace_days:
-            problems.add(("lists", i, "grace_days"), "notice and grace apply to blacklists only")
+            problems.add(
+                ("lists", i, "grace_days"), "notice and grace apply to blacklists only", "通知与宽限期只适用于黑名单"
+            )
         for j in _repeats(list(lst.public_fields)):
-            problems.add(("lists", i, "public_fields", j), f"{lst.public_fields[j]!r} is named more than once")
+            named = lst.public_fields[j]
+            problems.add(
+                ("lists", i, "public_fields", j), f"{named!r} is named more than once", f"{named!r} 被写了不止一次"
+            )
 
 
 def load_policy(path: Path | str, catalog: Catalog | None = None) -> LoadedPolicy:

@@ -24,7 +24,7 @@ from socialcredit.identifiers import fold_record_id
 from socialcredit.languages import LANGUAGE_TAGS, counted
 from socialcredit.registry.access.parties import Party
 from socialcredit.registry.records.ingest import BatchOptions, BatchRequest
-from socialcredit.registry.records.row_words import in_chinese
+from socialcredit.registry.records.row_words import said as errors_in
 from socialcredit.registry.records.versions import withdraw_record, withdrawal_batch
 from socialcredit.registry.service import Service
 from socialcredit.settings import Settings
@@ -107,7 +107,7 @@ def _ingest(
     if outcome.error is not None:
         raise outcome.error
     if outcome.replayed is not None:
-        errors = _said(outcome.replayed.get("errors", []), lang)
+        errors = errors_in(outcome.replayed.get("errors", []), lang)
         replayed = {**outcome.replayed, "replayed": True, "errors": errors}
         return JSONResponse(replayed, headers={"Idempotent-Replayed": "true", **_language(errors, lang)})
     report = outcome.report
@@ -117,7 +117,7 @@ def _ingest(
     body["replayed"] = False
     if report.errors and not partial:
         errors = body.pop("errors")
-        shown = _said(errors[:1000], lang)
+        shown = errors_in(errors[:1000], lang)
         said = (
             f"{report.rows} 行中有 {report.rejected} 行有错误；未提交任何内容（请改正后重新发送该批，或发送 "
             "?partial=true 只提交正确的行）"
@@ -139,20 +139,13 @@ def _ingest(
             status_code=422,
             headers={"Content-Language": LANGUAGE_TAGS[lang]},
         )
-    errors = _said(body["errors"], lang)
+    errors = errors_in(body["errors"], lang)
     return JSONResponse({**body, "errors": errors}, headers=_language(errors, lang))
 
 
 def _language(errors: list[dict[str, Any]], lang: str) -> dict[str, str]:
     """The header saying the language of an answer's row errors (``Content-Language``, as the 422 says it), if any."""
     return {"Content-Language": LANGUAGE_TAGS[lang]} if errors else {}
-
-
-def _said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """A batch's row errors with their reasons in ``lang`` (row_words: the registry words them in English)."""
-    if lang != "zh":
-        return errors
-    return [{**e, "message": in_chinese(e["message"])} for e in errors]
 
 
 @router.post(

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from socialcredit.errors import SocialCreditError
@@ -108,6 +108,12 @@ def kept_words(where: str | None, text: str | None) -> dict[str, Any] | None:
 class AuditProblem:
     seq: int
     message: str
+    # the problem in Chinese, when its finder words it (`audit verify --lang zh`); the same problem either way
+    zh: str | None = field(default=None, compare=False)
+
+    def said_in(self, lang: str) -> str:
+        """The problem in ``lang`` (en or zh): in English when it has no Chinese."""
+        return self.zh if lang == "zh" and self.zh else self.message
 
 
 def verify_audit(store: Store) -> list[AuditProblem]:
@@ -119,14 +125,28 @@ def verify_audit(store: Store) -> list[AuditProblem]:
         "SELECT seq, at_time, actor, action, subject_id, detail, prev_hash, hash FROM audit_log ORDER BY seq"
     ).fetchall():
         if seq == expected_seq + 1:
-            problems.append(AuditProblem(seq, f"entry {expected_seq} is missing (next entry is {seq})"))
+            problems.append(
+                AuditProblem(
+                    seq,
+                    f"entry {expected_seq} is missing (next entry is {seq})",
+                    f"第 {expected_seq} 条缺失（下一条是第 {seq} 条）",
+                )
+            )
         elif seq > expected_seq:  # every number of the gap is named: "entry 9 is missing" hid 90 more
             gap = f"entries {expected_seq} to {seq - 1} ({seq - expected_seq})"
-            problems.append(AuditProblem(seq, f"{gap} are missing (next entry is {seq})"))
+            problems.append(
+                AuditProblem(
+                    seq,
+                    f"{gap} are missing (next entry is {seq})",
+                    f"第 {expected_seq} 至 {seq - 1} 条（{seq - expected_seq} 条）缺失（下一条是第 {seq} 条）",
+                )
+            )
         if prev_hash != prev:
-            problems.append(AuditProblem(seq, f"entry {seq} does not follow the entry before it"))
+            problems.append(
+                AuditProblem(seq, f"entry {seq} does not follow the entry before it", f"第 {seq} 条没有接续其前一条")
+            )
         if _entry_hash(seq, at.isoformat(), actor, action, subject, detail, prev_hash) != digest:
-            problems.append(AuditProblem(seq, f"entry {seq} was altered"))
+            problems.append(AuditProblem(seq, f"entry {seq} was altered", f"第 {seq} 条已被篡改"))
         prev, expected_seq = digest, seq + 1
     return problems
 

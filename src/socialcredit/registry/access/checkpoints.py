@@ -434,5 +434,12 @@ def _compare_all(store: Store, found: list[Checkpoint]) -> list[AuditProblem]:
         return compare_with_checkpoint(store, found[-1])
     problems = compare_with_checkpoint(store, broken[0])
     if len(broken) > 1:
-        problems.append(AuditProblem(broken[0].seq, f"{len(broken) - 1} later checkpoints do not match either"))
+        later = len(broken) - 1
+        problems.append(
+            AuditProblem(
+                broken[0].seq,
+                f"{later} later checkpoints do not match either",
+                f"其后的 {later} 个检查点也不一致",
+            )
+        )
     return problems

@@ -824,12 +824,14 @@ def decide_review(
             f"dispute {dispute_id} was not escalated to a review; escalate it first",
             field="dispute_id",
             code="not_escalated",
+            zh=f"异议 {dispute_id} 未提交复核；请先提交复核",
         )
     if review["decision"] is not None:
         raise WorkflowError(
             f"the review of dispute {dispute_id} was decided already ({review['decision']} on {review['decided_on']})",
             field="dispute_id",
             code="review_decided",
+            zh=f"异议 {dispute_id} 的复核已有结论（{review['decided_on']}：{_REVIEW_TEXT[review['decision']][1]}）",
         )
     # an escalated dispute still lapses at its deadline if no one decided by then, whether or not the job ran since
     row = _overdue_lapsed(store, row, today)

@@ -18,6 +18,7 @@ Behaviour, as documented in docs/ingest.md:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -64,6 +65,7 @@ from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, i
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
+from socialcredit.registry.records.row_words import said
 from socialcredit.registry.records.row_words import sql as reason
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -107,6 +109,9 @@ class RowError:
     row: int
     field: str
     message: str
+    # the reason in Chinese, when its raiser says it (an identifier's error); else row_words says ``message``. An
+    # error is its row, field and reason: the Chinese words of the same reason do not make it another.
+    zh: str | None = dataclasses.field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.field}: {self.message}"
@@ -145,7 +150,11 @@ class IngestReport:
             "rejected": self.rejected,
             "watermark": self.watermark,
             "reject_file": self.reject_file,
-            "errors": [{"row": e.row, "field": e.field, "message": e.message} for e in self.errors],
+            # (with its Chinese, ``zh``, when the raiser gave it: row_words.said answers in either language)
+            "errors": [
+                {"row": e.row, "field": e.field, "message": e.message, **({"zh": e.zh} if e.zh else {})}
+                for e in self.errors
+            ],
         }
 
 
@@ -162,6 +171,7 @@ class BatchOptions:
     # the file's size, modification time and inode when the caller read its SHA-256 (``file_state``); the file must
     # be so still once it is read
     file_state: tuple[int, int, int] | None = None
+    lang: str = "en"  # the language of the reject file's reasons (en or zh: row_words.said)
 
 
 class _Binds:
@@ -361,8 +371,11 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             if suffix != ".parquet"
             else _parquet_error(path, exc)
         )
-        said = found or f"not a readable {suffix[1:]} file: {_said(exc, path, shown)}"
-        raise IngestError(f"{shown}: {said}") from None
+        if found is not None:
+            raise _in_file(shown, found) from None
+        why = _said(exc, path, shown)  # (the reader's own words, as it says them)
+        said = f"not a readable {suffix[1:]} file: {why}", f"不是可读的 {suffix[1:]} 文件：{why}"
+        raise _in_file(shown, said) from None
     if suffix != ".parquet":  # (a Parquet file's values were measured before it was staged)
         _refuse_long_values(store, staged)
     return staged
@@ -395,7 +408,13 @@ def _line_too_long(line: int | str) -> tuple[str, str]:
     )
 
 
-_JSON_KINDS = {"ARRAY": "a list", "VARCHAR": "a string", "BOOLEAN": "true or false", "NULL": "null"}
+# a JSON value's kind by DuckDB's type, in English and Chinese (any other: a number)
+_JSON_KINDS = {
+    "ARRAY": ("a list", "列表"),
+    "VARCHAR": ("a string", "字符串"),
+    "BOOLEAN": ("true or false", "true 或 false"),
+    "NULL": ("null", "null"),
+}
 
 
 def _refuse_other_values(other: list[tuple[int | None, str | None]], suffix: str, shown: str) -> None:
@@ -405,18 +424,24 @@ def _refuse_other_values(other: list[tuple[int | None, str | None]], suffix: str
     first = min(((row, kind) for row, kind in other if row is not None), default=None)
     if first is None:
         return
-    kind = _JSON_KINDS.get(str(first[1]), "a number")
-    hint = " (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)" if suffix == ".json" else ""
-    raise IngestError(
-        f"{shown}: row {first[0]} is {kind}, not a record (a JSON object); an NDJSON batch has one record a line{hint}"
+    kind, kind_zh = _JSON_KINDS.get(str(first[1]), ("a number", "数字"))
+    json_file = suffix == ".json"
+    hint = " (a .json file is read as NDJSON; a JSON list of records is sent over HTTP)" if json_file else ""
+    hint_zh = "（.json 文件按 NDJSON 读取；JSON 记录列表须经 HTTP 发送）" if json_file else ""
+    raise _in_file(
+        shown,
+        (
+            f"row {first[0]} is {kind}, not a record (a JSON object); an NDJSON batch has one record a line{hint}",
+            f"第 {first[0]} 行是{kind_zh}，不是记录（JSON 对象）；NDJSON 批次每行一条记录{hint_zh}",
+        ),
     )
 
 
-def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
-    """The first line of an NDJSON file that is not one JSON value, in words (DuckDB's message names a line one
-    past it, and offers a reader's option); None if every line parses. Read only when DuckDB has refused the file,
-    whose size the caller bounded. A line longer than DuckDB reads (``limits.NDJSON_LINE_BYTES``) is refused as
-    one over the limit on a value, by line (DuckDB named its option, ``maximum_object_size``)."""
+def _ndjson_error(path: Path, exc: duckdb.Error) -> tuple[str, str] | None:
+    """The first line of an NDJSON file that is not one JSON value, in English and Chinese (DuckDB's message names a
+    line one past it, and offers a reader's option); None if every line parses. Read only when DuckDB has refused
+    the file, whose size the caller bounded. A line longer than DuckDB reads (``limits.NDJSON_LINE_BYTES``) is
+    refused as one over the limit on a value, by line (DuckDB named its option, ``maximum_object_size``)."""
     if "maximum_object_size" in str(exc) and (long := limits.line_over(path, limits.NDJSON_LINE_BYTES)) is not None:
         most = get_settings().max_field_bytes
         raise LimitError(
@@ -433,7 +458,10 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError:
-                return f"line {number} is not UTF-8 text; an NDJSON batch is UTF-8"
+                return (
+                    f"line {number} is not UTF-8 text; an NDJSON batch is UTF-8",
+                    f"第 {number} 行不是 UTF-8 文本；NDJSON 批次须为 UTF-8",
+                )
             if text.strip():
                 try:
                     value = json.loads(text)
@@ -451,29 +479,39 @@ def _ndjson_error(path: Path, exc: duckdb.Error) -> str | None:
                     if text.startswith("\ufeff"):  # (Python's message says to decode with utf-8-sig)
                         return (
                             f"line {number} starts with a byte order mark (U+FEFF), which only the file's first "
-                            "bytes may hold; remove it"
+                            "bytes may hold; remove it",
+                            f"第 {number} 行以字节顺序标记（U+FEFF）开头，它只能在文件的最前面；请删除它",
                         )
-                    return f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}"
-                if isinstance(value, dict) and (alone := limits.unpaired_surrogate(f"line {number}", value)):
+                    # (the parser's own words say what it met, as it says them)
+                    return (
+                        f"line {number} is not one JSON value: {exc.msg} at character {exc.pos + 1}",
+                        f"第 {number} 行不是一个 JSON 值：{exc.msg}（第 {exc.pos + 1} 个字符处）",
+                    )
+                if isinstance(value, dict) and (alone := limits.unpaired_surrogate("line", number, value)):
                     return alone  # (DuckDB's reader names the line after it, and its byte)
     return None
 
 
-def _parquet_error(path: Path, exc: duckdb.Error) -> str | None:
+def _parquet_error(path: Path, exc: duckdb.Error) -> tuple[str, str] | None:
     """What is wrong with a Parquet file's value, by row (1 = the first, as a row's errors count) and column, when
     DuckDB's reader refused the file for a value it does not place: text that is not UTF-8 (``Invalid string
     encoding found in Parquet file``), a time in seconds or milliseconds past what a timestamp in microseconds holds
-    (``Could not convert Timestamp(MS) to Timestamp(US)``). None for any other error."""
+    (``Could not convert Timestamp(MS) to Timestamp(US)``). None for any other error. In English and Chinese."""
     said = str(exc)
     if "Invalid string encoding" in said:
         found = _parquet_first(path, _is_text, _valid_text)
-        what = "is not UTF-8 text; a Parquet batch's text is UTF-8"
+        what = "is not UTF-8 text; a Parquet batch's text is UTF-8", "不是 UTF-8 文本；Parquet 批次的文本须为 UTF-8"
     elif "Could not convert Timestamp" in said:
         found = _parquet_first(path, _is_coarse_time, _valid_time)
-        what = "is a time out of range; a date is YYYY-MM-DD, from 1900-01-01 to 9999-12-31"
+        what = (
+            "is a time out of range; a date is YYYY-MM-DD, from 1900-01-01 to 9999-12-31",
+            "是超出范围的时间；日期为 YYYY-MM-DD，从 1900-01-01 到 9999-12-31",
+        )
     else:
         return None
-    return None if found is None else f"row {found[0]}: {found[1]}: {what}"
+    if found is None:
+        return None
+    return f"row {found[0]}: {found[1]}: {what[0]}", f"第 {found[0]} 行：{found[1]}：{what[1]}"
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -1370,7 +1408,8 @@ def _refuse_flags_of_new_records(store: Store, staged: _Staged) -> None:
     )
 
 
-def _write_rejects(store: Store, path: Path, errors: list[RowError], staged: _Staged) -> None:
+def _write_rejects(store: Store, path: Path, report: IngestReport, staged: _Staged, lang: str) -> None:
+    """The reject file: each rejected row's error (its reason in ``lang``), then the row as it was sent."""
     cols = staged.cols
     rows = {
         r[0]: r[1:]
@@ -1382,8 +1421,8 @@ def _write_rejects(store: Store, path: Path, errors: list[RowError], staged: _St
     with io.TextIOWrapper(create_private(path), encoding="utf-8", newline="") as fh:  # mode 0600
         out = csv.writer(fh)
         out.writerow(["row", "field", "error", *cols])
-        for e in errors:
-            out.writerow([e.row, e.field, e.message, *rows.get(e.row, ())])
+        for e in said(report.as_dict()["errors"], lang):
+            out.writerow([e["row"], e["field"], e["message"], *rows.get(e["row"], ())])
 
 
 def _collect_errors(store: Store) -> list[RowError]:
@@ -1718,7 +1757,7 @@ def _finish(run: _Ingest, report: IngestReport) -> IngestReport:
     if report.errors and run.batch.write_rejects and (run.reject_path is not None or not run.store.encrypted):
         rp = Path(run.reject_path) if run.reject_path else run.path.with_name(run.path.stem + ".rejects.csv")
         try:
-            _write_rejects(run.store, rp, report.errors, run.staged)
+            _write_rejects(run.store, rp, report, run.staged, run.batch.lang)
         except OSError as exc:  # the batch is committed: its report still says so (a folder read-only, a disk full)
             report.reject_error = f"{rp}: {exc.strerror or exc}"
             log.warning("rejected rows of %s not written: %s", run.path, report.reject_error)
@@ -1833,7 +1872,7 @@ def _parse_other_ids(store: Store, today: dt.date) -> tuple[list[RowError], pa.T
         try:
             parsed = validate_subject_id(sid, today=today)
         except IdentifierError as exc:
-            errors.append(RowError(int(n), "subject_id", str(exc)))
+            errors.append(RowError(int(n), "subject_id", str(exc), exc.zh))
             continue
         person = not isinstance(parsed, OrgCode)
         slow["_row"].append(int(n))

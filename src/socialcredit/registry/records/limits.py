@@ -153,18 +153,21 @@ def nested_field_message(row: int, key: str, value_type: str) -> tuple[str, str]
     )
 
 
-def unpaired_surrogate(where: str, record: Mapping[str, object]) -> str | None:
-    """What a JSON record (``where``: ``row 3``, ``line 3``) is told whose key or text value holds half of a
-    surrogate pair alone (``"\\ud800"``: JSON's escapes allow one, and Python's parser keeps it, but it is no
-    character, and no text holding one can be written as UTF-8); None if none does. The key is shown escaped."""
+def unpaired_surrogate(kind: str, number: int, record: Mapping[str, object]) -> tuple[str, str] | None:
+    """What a JSON record (``kind`` ``number``: row 3, line 3) is told, in English and Chinese, whose key or text
+    value holds half of a surrogate pair alone (``"\\ud800"``: JSON's escapes allow one, and Python's parser keeps
+    it, but it is no character, and no text holding one can be written as UTF-8); None if none does. The key is
+    shown escaped."""
     for key, value in record.items():
         for text in (key, value):
             if isinstance(text, str) and not _encodable(text):
                 half = next(c for c in text if 0xD800 <= ord(c) <= 0xDFFF)
                 shown = key.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
                 return (
-                    f"{where}: {shown}: holds \\u{ord(half):04x}, half of a surrogate pair alone, which is no "
-                    "character; send text (a pair's two halves, or the character itself)"
+                    f"{kind} {number}: {shown}: holds \\u{ord(half):04x}, half of a surrogate pair alone, which is "
+                    "no character; send text (a pair's two halves, or the character itself)",
+                    f"第 {number} 行：{shown}：含有 \\u{ord(half):04x}，即单独的半个代理对，它不是字符；"
+                    "请发送文本（代理对的两半，或该字符本身）",
                 )
     return None
 

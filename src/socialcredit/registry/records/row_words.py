@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
-from socialcredit.clock import resolve_today
-from socialcredit.errors import IdentifierError
-from socialcredit.identifiers import validate_subject_id
-
-__all__ = ["WORDS", "in_chinese", "sql"]
+__all__ = ["WORDS", "in_chinese", "said", "sql"]
 
 # key: (English, Chinese). Placeholders are {name}; a value quoted in English ('x') is quoted “x” in Chinese. A reason
 # is told by the first template it fits: one that fits another's words too comes first (not_subject_field).
@@ -194,29 +191,21 @@ def in_chinese(message: str) -> str:
         if (found := _values(message, words, names)) is not None:
             fits.append((sum(len(v) for k, v in found.items() if k != names[0]), i, found, zh))
     if not fits:
-        return _identifier_in_chinese(message) or message
+        return message
     _, _, found, zh = min(fits, key=lambda fit: fit[:2])
     if "what" in found:
         found["what"] = _TERMS.get(found["what"], found["what"])
     return zh.format(**found)
 
 
-# How the reasons of an identifier refused (``validate_subject_id``'s: a subjects file's row error) begin.
-_IDENTIFIER_REASONS = ("resident identity number '", "unified social credit code '", "subject id '")
-
-
-def _identifier_in_chinese(message: str) -> str | None:
-    """An identifier's reason in Chinese: the identifier the message quotes validated again on the registry's today,
-    and its Chinese words taken when it is refused with the same English ones (else None: the message stays). The
-    identifier's reasons are worded in both languages where they are raised (``identifiers.py``), not in ``WORDS``."""
-    if not message.startswith(_IDENTIFIER_REASONS):
-        return None
-    start = message.index("'")
-    end = message.find("'", start + 1)
-    if end < 0:
-        return None
-    try:
-        validate_subject_id(message[start + 1 : end], today=resolve_today())
-    except IdentifierError as refused:
-        return refused.zh if refused.zh and str(refused) == message else None
-    return None
+def said(errors: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """A batch's row errors (``IngestReport.as_dict``'s) as they are answered: each reason in ``lang``, the Chinese
+    its raiser gave (``zh``: an identifier's) or else the table's, and no other key."""
+    return [
+        {
+            "row": e["row"],
+            "field": e["field"],
+            "message": (e.get("zh") or in_chinese(e["message"])) if lang == "zh" else e["message"],
+        }
+        for e in errors
+    ]
