@@ -787,6 +787,23 @@ def test_a_resident_key_is_issued_for_a_registered_resident_only(world: dict[str
     )
 
 
+def test_a_key_is_asked_for_by_the_names_its_answer_gives(world: dict[str, Any]) -> None:
+    """``POST /v1/keys`` took ``subject``/``source``/``policy`` and answered ``subject_id``/``source_id``/
+    ``policy_id``: it takes the answer's names now, and the first ones still (not both at once)."""
+    client: httpx.Client = world["client"]
+    operator = auth(world["keys"]["operator"])
+    who = one(world, "SELECT subject_id FROM current_subjects WHERE kind = 'person' ORDER BY subject_id LIMIT 1")
+    for name in ("subject_id", "subject"):
+        r = client.post("/v1/keys", json={"role": "resident", "name": f"by {name}", name: who}, headers=operator)
+        assert (r.status_code, r.json()["subject_id"]) == (201, who), r.text
+    r = client.post("/v1/keys", json={"role": "furnisher", "name": "courts", "source_id": "courts"}, headers=operator)
+    assert (r.status_code, r.json()["source_id"]) == (201, "courts"), r.text
+    both = {"role": "resident", "name": "both", "subject_id": who, "subject": who}
+    r = client.post("/v1/keys", json=both, headers=operator)
+    assert r.status_code == 422
+    assert "give subject_id or subject (its former name), not both" in r.json()["error"]["message"], r.text
+
+
 def test_a_relying_party_key_declares_no_empty_purpose(world: dict[str, Any]) -> None:
     """Every look-up is logged with its purpose: a key whose declared purpose is blank was issued (201) until
     2026-12-04, though every decision asked with that purpose is refused."""

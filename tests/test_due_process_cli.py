@@ -419,3 +419,30 @@ def test_a_disputes_notifications_name_its_source_in_the_residents_language(tmp_
         "2026-04-06 [dispute_escalated] Dispute 1 of record J1 (people's courts) was sent to a human review: "
         "The receipt was not read",
     ]
+
+
+def test_consents_name_who_chose_in_words(tmp_path: Path) -> None:
+    """`consents` says who made each choice as the resident's consents page does (the resident, or the registry),
+    with the key or the command line in words, in both languages: it printed the codes it logs (`cli`,
+    `key:95441fcba167`)."""
+    from due_world import build
+    from socialcredit.registry.access.parties import issue_key
+    from socialcredit.registry.records.consent import set_consent
+
+    store = build(tmp_path)
+    own = issue_key(store, "resident", "张三", subject=A).party.key_id
+    other = issue_key(store, "operator", "registry operations").party.key_id  # a key not the resident's
+    set_consent(store, A, "commercial", False, actor=f"key:{own}")
+    set_consent(store, A, "commercial", True, actor=f"key:{other}")
+    set_consent(store, A, "commercial", False)  # at the command line
+    store.close()
+    db = tmp_path / "due.duckdb"
+    for lang, said in (
+        ("en", ["the resident (key {own})", "the registry (key {other})", "the registry (at the command line)"]),
+        ("zh", ["本人（密钥 {own}）", "登记机构（密钥 {other}）", "登记机构（命令行）"]),
+    ):
+        lines = sc("consents", A, "--lang", lang, db=db).stdout.splitlines()
+        chosen = [
+            line.split("commercial", 1)[1].split(maxsplit=1)[1].strip() for line in lines if " commercial " in line
+        ]
+        assert chosen[-3:] == [x.format(own=own, other=other) for x in said]

@@ -583,7 +583,7 @@ def test_a_file_page_of_a_code_that_is_none_or_unregistered_is_told_in_the_page_
 def test_a_listing_decisions_no_longer_apply_is_marked_held_on_the_organisations_file(tmp_path: Path) -> None:
     # The courts withdraw J9: decisions leave the organisation off the blacklist at once (the live rescoring), while
     # the register keeps the listing in effect until the next run. The representative read "effective" on its file
-    # (JSON, printable, page), as the resident's file now says it: held since the change, and why.
+    # (JSON, printable, page), as the resident's file now says it: held since the score of a day, and why.
     store = build_org_world(tmp_path)
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
     with serving_org_world(store, tmp_path, TODAY) as world:
@@ -598,12 +598,12 @@ def test_a_listing_decisions_no_longer_apply_is_marked_held_on_the_organisations
                 ("effective", watermark, why[lang])
             ]
         printable = html.unescape(_get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="zh").text)
-        assert f"<td>已生效；自变更 {watermark} 起决定不再适用：来源已撤回记录 J9</td>" in printable
+        assert "<td>已生效；自 2026-03-25 的评分以来决定不再适用：来源已撤回记录 J9</td>" in printable
         printable = html.unescape(_get(world, "rep", f"/v1/orgs/{ORG}/file.html", lang="en").text)
-        assert f"<td>in effect; not applied by decisions since change {watermark}: {why['en']}</td>" in printable
+        assert f"<td>in effect; not applied by decisions since the score of 2026-03-25: {why['en']}</td>" in printable
         with signed_in(world, "rep") as rep:
             page = html.unescape(rep.get(f"/orgs/{ORG}", params={"lang": "en"}).text)
         assert (
-            f'<span data-testid="held-listing">not applied by decisions since change {watermark}: its cause no '
+            '<span data-testid="held-listing">not applied by decisions since the score of 2026-03-25: its cause no '
             f"longer holds; the next run closes it: {why['en']}</span>"
         ) in page

@@ -32,8 +32,8 @@ from web_helpers import sign_in
 WHY = {"en": "the source withdrew record J1", "zh": "来源已撤回记录 J1"}
 # the status of the listing on the printable file
 PRINTED = {
-    "en": "in effect; not applied by decisions since change {}: the source withdrew record J1",
-    "zh": "已生效；自变更 {} 起决定不再适用：来源已撤回记录 J1",
+    "en": "in effect; not applied by decisions since the score of 2026-04-02: the source withdrew record J1",
+    "zh": "已生效；自 2026-04-02 的评分以来决定不再适用：来源已撤回记录 J1",
 }
 
 
@@ -69,21 +69,23 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
             [now] = site.get("/v1/notices", params={"lang": lang}, headers=own).json()
             # the register's status until the next run, and what decisions do now
             assert (now["status"], now.get("held"), now.get("held_why")) == ("effective", watermark, WHY[lang])
+            assert now["held_since"] == "2026-04-02"  # the run in force's as-of date, what a reader is told
             file = site.get(f"/v1/subjects/{A}/file", params={"lang": lang}, headers=own).json()
             [listing] = file["notices"]
             assert (listing.get("held"), listing.get("held_why")) == (watermark, WHY[lang])
             printable = html.unescape(site.get(f"/v1/subjects/{A}/file.html", params={"lang": lang}, headers=own).text)
-            assert PRINTED[lang].format(watermark) in printable
+            assert PRINTED[lang] in printable
             notices = _notices(site.get("/me", params={"lang": lang}).text)
             # the notice of 2026-02-01, as it stands today: no longer applied, not "you have been on the blacklist"
             if lang == "en":
                 assert (
-                    f"Decisions no longer apply your listing on the blacklist (judgment defaulter): since change "
-                    f"{watermark} its cause no longer holds (the source withdrew record J1)" in notices
+                    "Decisions no longer apply your listing on the blacklist (judgment defaulter): since your score "
+                    "of 2026-04-02 its cause no longer holds (the source withdrew record J1)" in notices
                 )
                 assert "You have been on the blacklist" not in notices
             else:
-                assert f"自变更 {watermark} 起，您在失信名单（" in notices and "（来源已撤回记录 J1）" in notices
+                assert "自 2026-04-02 的评分以来，您在失信名单（" in notices and "（来源已撤回记录 J1）" in notices
+                assert "自变更" not in notices
                 assert "起您已被列入" not in notices
     store.close()
 
@@ -93,7 +95,8 @@ def test_every_held_listing_of_an_operator_is_worded_with_one_query_per_table(
 ) -> None:
     # An operator's GET /v1/notices marks every listing: it read the runs in force once per subject and each cause
     # with up to five queries (6,019 queries for 1,000 held listings, under the writer lock). Now the runs are read
-    # once and the causes of all held listings with one query per table: 1 + 5, however many.
+    # once, their as-of days once, and the causes of all held listings with one query per table: 1 + 1 + 5, however
+    # many.
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = scored(tmp_path, "2026-02-01", "2026-04-02")
     withdraw_record(store, "courts", "J1", actor="operator:test", today=dt.date(2026, 4, 2))
@@ -127,7 +130,7 @@ def test_every_held_listing_of_an_operator_is_worded_with_one_query_per_table(
                 m.setattr(type(store), "execute", counted)
                 queries["n"] = 0
                 marked = service.mark_held(writer, rows, "zh")
-                assert queries["n"] == 6
+                assert queries["n"] == 7
         assert [(x["held"], x["held_why"]) for x in marked] == [(99, "您的分数已变化")] + [(99, WHY["zh"])] * (n - 1)
     service.close()
     store.close()

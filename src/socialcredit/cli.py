@@ -666,6 +666,7 @@ def show(
             f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
             for pid, hits in r["contribution"].items()
         )
+        contrib = contrib or "; ".join(x["text"] for x in r.get("lists", []))  # no points: what it does
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],

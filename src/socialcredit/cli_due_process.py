@@ -746,6 +746,7 @@ def consents(
 ) -> None:
     """A resident's consents: the current choice per category and the full history; a category a policy's run in
     force counts for everyone (mandatory enrollment, from its date) says so, whatever the choice."""
+    from socialcredit.registry.access.parties import own_actors
     from socialcredit.registry.due_process.enrollment import mandatory_since
     from socialcredit.registry.records.consent import consent_history, current_consents
     from socialcredit.registry.records.versions import require_subject
@@ -757,6 +758,7 @@ def consents(
             "history": consent_history(store, subject, actor="cli"),
             "mandatory": mandatory_since(store),
         }
+        own = own_actors(store, subject, "")  # the resident's keys and sign-in links: a choice made with one is theirs
     if as_json:
         _json(data)
         return
@@ -778,7 +780,23 @@ def consents(
         ]
         said = {True: ("opted in", "已同意"), False: ("opted out", "已撤回同意"), None: ("never chosen", "未选择")}
         out.print(f"{cat}{'：' if zh else ': '}{said[granted][zh]}{''.join(counted)}")
-    _table(data["history"], ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
+    # who chose, in words as the site says it (the resident, or the registry), with the key or link it was made with
+    history = [{**h, "actor": _chosen_by(str(h["actor"]), own, zh)} for h in data["history"]]
+    _table(history, ["recorded_at", "category", "granted", "actor"], "No consent recorded.")
+
+
+def _chosen_by(actor: str, own: set[str], zh: bool) -> str:
+    """Who made a consent choice logged as ``actor``: the resident (``own``: with one of their keys or sign-in links)
+    or the registry (an operator at the command line, or with another key), in the words of the resident's consents
+    page ("you" / "本人", "the registry" / "登记机构"), then how, in words: never the code (``key:95441fcba167``)."""
+    kind, _, ident = actor.partition(":")
+    how = {
+        "key": ("密钥 " if zh else "key ") + ident,
+        "link": ("登录链接 " if zh else "sign-in link ") + ident,
+        "cli": "命令行" if zh else "at the command line",
+    }.get(kind if ident or kind == "cli" else "", actor)
+    who = ("本人" if zh else "the resident") if actor in own else ("登记机构" if zh else "the registry")
+    return f"{who}（{how}）" if zh else f"{who} ({how})"
 
 
 def notifications(

@@ -447,6 +447,11 @@ class Listing(_Out):
         "longer holds: the record withdrawn, corrected or disputed); relying parties asking now are not told it, and "
         "the next score run closes it. Null when decisions apply the listing as its status says.",
     )
+    held_since: str | None = Field(
+        None,
+        description="With held: the as-of date (YYYY-MM-DD) of the score whose decisions applied it before, the day a "
+        "reader is told ('not applied by decisions since the score of 2026-07-01').",
+    )
     held_why: str | None = Field(None, description="Why decisions no longer apply it, in the reader's language.")
 
 

@@ -35,11 +35,12 @@ PROFESSION_WORDS: dict[str, tuple[str, str]] = {
 }
 
 # A record's status in a subject's file (registry/reporting/report.py decides which)
-RECORD_STATUSES = ("counting", "not counting", "disputed", "expired", "repaired", "withdrawn", "superseded")
+RECORD_STATUSES = ("counting", "listing", "not counting", "disputed", "expired", "repaired", "withdrawn", "superseded")
 
 STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "record_status": {
         "counting": ("计分中", "counting"),
+        "listing": ("列入名单", "puts you on a list"),
         "not counting": ("不计分", "not counting"),
         "disputed": ("异议中", "disputed"),
         "expired": ("已失效", "expired"),

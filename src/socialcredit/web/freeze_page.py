@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from socialcredit.clock import MONTHS, NotADay, parse_day, resolve_today
 from socialcredit.errors import WorkflowError
-from socialcredit.registry.access.parties import list_keys
+from socialcredit.registry.access.parties import list_keys, own_actors
 from socialcredit.registry.due_process.freeze import (
     freezable_parties,
     freeze_status,
@@ -24,7 +24,7 @@ from socialcredit.registry.due_process.freeze import (
 from socialcredit.store import Store
 from socialcredit.web.core import Page, Web
 
-__all__ = ["add_routes", "freeze_context", "own_actors"]
+__all__ = ["add_routes", "freeze_context"]
 
 _FAILURES = {
     "already_frozen": "freeze_err_already_frozen",
@@ -52,20 +52,6 @@ def _parties(store: Store) -> dict[str, str]:
     """Every relying party, key id → name: the names the page's lifts and history say (those not revoked)."""
     keys = [k for k in list_keys(store) if k["role"] == "relying_party" and k["revoked_at"] is None]
     return {str(k["key_id"]): str(k["name"]) for k in keys}
-
-
-def own_actors(store: Store, subject_id: str, actor: str) -> set[str]:
-    """The codes a change the resident made is logged under: the session's (``actor``) and every key and sign-in link
-    of theirs (``key:…``, ``link:…``). A change logged under any other (an operator at the command line, ``cli``, or
-    with a key) is the registry's, never shown as the code it is logged as."""
-    return {actor} | {
-        str(a)
-        for (a,) in store.execute(
-            "SELECT 'key:' || key_id FROM api_keys WHERE subject_id = $1 "
-            "UNION ALL SELECT 'link:' || link_id FROM signin_links WHERE subject_id = $1",
-            [subject_id],
-        ).fetchall()
-    }
 
 
 def freeze_context(web: Web, page: Page, *, read: bool = True) -> dict[str, Any]:

@@ -493,8 +493,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "override_err_outcome": ("复核结果应为移出名单或恢复列入。", "The outcome must be removed or restored."),
     # a listing open in the register that decisions no longer apply (registry/reporting/listing_details.py held_now)
     "listing_held": (
-        "自变更 {watermark} 起原因已不成立，决定不再适用；下次评分时结束",
-        "not applied by decisions since change {watermark}: its cause no longer holds; the next run closes it",
+        "自 {since} 的评分以来原因已不成立，决定不再适用；下次评分时结束",
+        "not applied by decisions since the score of {since}: its cause no longer holds; the next run closes it",
     ),
     "cases_lead": (
         "等待来源答复的异议（按期限排序），以及处于告知宽限期、尚未生效的名单认定。",

@@ -13,6 +13,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.identifiers import fold_record_id
 from socialcredit.policy.model import Policy
+from socialcredit.registry.access.parties import own_actors
 from socialcredit.registry.decisions.live import LiveView
 from socialcredit.registry.due_process.acting import Acting, acting_on
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
@@ -34,7 +35,7 @@ from socialcredit.web.charts import diverging
 from socialcredit.web.codes import name_codes, name_listings, tier_label
 from socialcredit.web.core import Page, Web, confirmed, whole_number
 from socialcredit.web.disputes_page import dispute_refusal, resident_dispute_page
-from socialcredit.web.freeze_page import freeze_context, own_actors
+from socialcredit.web.freeze_page import freeze_context
 from socialcredit.web.repair_pages import (
     listings_context,
     notices_context,

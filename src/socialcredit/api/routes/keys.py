@@ -1,10 +1,10 @@
 """Operators register parties and issue their keys (shown once), list them, and revoke them."""
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from socialcredit.api.bodies import JSONRoute
 from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
@@ -20,17 +20,37 @@ router = APIRouter(tags=["operators"], route_class=JSONRoute)
 
 
 class KeyRequest(BaseModel):
+    """A party to register: named as the answer (and ``GET /v1/keys``) names it, ``source_id``, ``subject_id`` and
+    ``policy_id``; ``source``, ``subject`` and ``policy``, their only names until 2026-12-06, are still taken (not
+    both names of one field at once)."""
+
     model_config = ConfigDict(extra="forbid")
     role: Literal["furnisher", "relying_party", "resident", "operator", "auditor"]
     name: str = Field(min_length=1, max_length=200)
-    source: Id | None = None
+    source_id: Id | None = Field(None, description="A furnisher: the source it sends records of.")
     services: list[Id] | None = Field(None, max_length=50)
     purposes: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(None, max_length=50)
-    subject: SubjectId | None = None
-    policy: Id | None = Field(None, description="A relying party: the policy it relies on (binds its decisions).")
+    subject_id: SubjectId | None = Field(None, description="A resident: the resident the key is for.")
+    policy_id: Id | None = Field(None, description="A relying party: the policy it relies on (binds its decisions).")
     agency: Id | None = Field(
         None, description="A relying party: the agency of a joint-punishment memorandum it acts for."
     )
+    source: Id | None = Field(None, deprecated=True, description="source_id under its first name.")
+    subject: SubjectId | None = Field(None, deprecated=True, description="subject_id under its first name.")
+    policy: Id | None = Field(None, deprecated=True, description="policy_id under its first name.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name_each(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for new, old in (("source_id", "source"), ("subject_id", "subject"), ("policy_id", "policy")):
+            if old in data:
+                if new in data:
+                    raise ValueError(f"give {new} or {old} (its former name), not both")
+                data[new] = data.pop(old)
+        return data
 
 
 @router.post("/v1/keys", status_code=201)
@@ -41,11 +61,11 @@ def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
             store,
             body.role,
             body.name,
-            source=body.source,
+            source=body.source_id,
             services=body.services,
             purposes=body.purposes,
-            subject=body.subject,
-            policy=body.policy,
+            subject=body.subject_id,
+            policy=body.policy_id,
             actor=actor(party),
             agency=body.agency,
         )

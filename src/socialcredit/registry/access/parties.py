@@ -39,6 +39,7 @@ __all__ = [
     "authenticate",
     "issue_key",
     "list_keys",
+    "own_actors",
     "registered_resident",
     "revoke_key",
 ]
@@ -88,6 +89,21 @@ def registered_resident(store: Store, subject: str, what: tuple[str, str]) -> tu
             zh=f"{number} 是企业；{what[1]}只发给居民",
         )
     return number, str(row[1] or number)
+
+
+def own_actors(store: Store, subject_id: str, actor: str) -> set[str]:
+    """The codes a change the resident made is logged under: the session's (``actor``) and every key and sign-in link
+    of theirs (``key:…``, ``link:…``). A change logged under any other (an operator at the command line, ``cli``, or
+    with a key) is the registry's, never shown as the code it is logged as (the site's consents and freeze, the
+    console's ``consents``)."""
+    return {actor} | {
+        str(a)
+        for (a,) in store.execute(
+            "SELECT 'key:' || key_id FROM api_keys WHERE subject_id = $1 "
+            "UNION ALL SELECT 'link:' || link_id FROM signin_links WHERE subject_id = $1",
+            [subject_id],
+        ).fetchall()
+    }
 
 
 def issue_key(

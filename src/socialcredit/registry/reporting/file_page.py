@@ -122,7 +122,7 @@ def _cells(lang: str, names: dict[str, str], catalog: Catalog) -> dict[str, Call
         ),
         # a listing in effect that decisions no longer apply (``held_now``: the file's notices) says so, and why
         "listing_status": lambda r: (
-            w["listing_held"].format(status=word("listing", "status")(r), held=r["held"], why=r["held_why"])
+            w["listing_held"].format(status=word("listing", "status")(r), since=r["held_since"], why=r["held_why"])
             if r.get("held_why")
             else word("listing", "status")(r)
         ),
@@ -409,7 +409,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "override_listing": "listing",
         "target_inquiry": "inquiry",
         "target_listing": "listing",
-        "listing_held": "{status}; not applied by decisions since change {held}: {why}",
+        "listing_held": "{status}; not applied by decisions since the score of {since}: {why}",
     },
     "zh": {
         "file": "个人信用档案",
@@ -479,7 +479,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "override_listing": "名单认定",
         "target_inquiry": "查询",
         "target_listing": "名单条目",
-        "listing_held": "{status}；自变更 {held} 起决定不再适用：{why}",
+        "listing_held": "{status}；自 {since} 的评分以来决定不再适用：{why}",
     },
 }
 

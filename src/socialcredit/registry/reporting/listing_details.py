@@ -95,9 +95,10 @@ _WHY = {
 # since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it. {why}
 # is the one cause found (``_held_whys``), {again} when it applies again.
 _HELD = (
-    "Decisions no longer apply your listing on the {list} ({criterion}): since change {watermark} its cause no longer "
-    "holds ({why}), and relying parties asking now are not told it. The next score run closes the listing; {again}",
-    "自变更 {watermark} 起，您在{list}（{criterion}）的列入原因已不成立（{why}），"
+    "Decisions no longer apply your listing on the {list} ({criterion}): since your score of {since} its cause no "
+    "longer holds ({why}), and relying parties asking now are not told it. The next score run closes the listing; "
+    "{again}",
+    "自 {since} 的评分以来，您在{list}（{criterion}）的列入原因已不成立（{why}），"
     "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；{again}",
 )
 _HELD_WHY = {
@@ -493,6 +494,20 @@ def held_now(
             continue
         d["held"] = view.watermark
         held.append((d, view))
+    # the day of the score each held listing's decisions stood on before (its run in force's as-of date): what a
+    # reader is told, never the change number (``held``, for machines)
+    days = (
+        dict(
+            store.execute(
+                f"SELECT run_id, as_of FROM score_runs WHERE run_id IN ({', '.join('?' * len(runs or {}))})",
+                list((runs or {}).values()),
+            ).fetchall()
+        )
+        if held and runs
+        else {}
+    )
+    for d, _ in held:
+        d["held_since"] = days[runs[str(d["policy_id"])]].isoformat() if runs else None
 
     def worded(d: dict[str, Any]) -> bool:  # a ``listing_detail``, whose notice says it
         return "notice" in d and "list" in d and "criterion" in d
@@ -502,9 +517,9 @@ def held_now(
     # a row of ``list_listings`` names its record by its ids (none: on the score)
     on = [{"source_id": d["source_id"], "record_id": d["record_id"]} if d.get("record_id") else None for d in rows]
     causes = _held_whys(store, [d.get("record") for d, _ in details] + on, lang)
-    for d, view in details:
+    for d, _ in details:
         cause, again = causes[_held_key(d.get("record"))]
-        values = {"list": d["list"], "criterion": d["criterion"], "watermark": view.watermark}
+        values = {"list": d["list"], "criterion": d["criterion"], "since": d["held_since"]}
         d["notice"] = _pick(_HELD, lang).format(**values, why=cause, again=again)
     for d, record in zip(rows, on, strict=True):
         d["held_why"] = causes[_held_key(record)][0]

@@ -296,7 +296,7 @@ l.status) }}){% if not loop.last %}; {% endif %}{% else %}—{% endfor %}</td>
 <td>{{ l.criterion_text }} ({{ t.record }} {{ l.record_id }})</td>
 <td>{{ l.noticed_on }}</td><td>{{ l.effective_on }}</td>
 {%- set status = t.listing_status.get(l.status, l.status) -%}
-<td>{{ t.held.format(status=status, held=l.held, why=l.held_why) if l.held_why else status }}</td></tr>
+<td>{{ t.held.format(status=status, since=l.held_since, why=l.held_why) if l.held_why else status }}</td></tr>
 {% endfor %}
 </tbody></table>{% else %}<p>{{ t.none }}</p>{% endif %}
 <h2>{{ t.records }}</h2>
@@ -370,7 +370,7 @@ _WORDS = {
         "by_rep": "the legal representative",
         "by_operator": "an operator",
         "none": "Nothing recorded.",
-        "held": "{status}; not applied by decisions since change {held}: {why}",
+        "held": "{status}; not applied by decisions since the score of {since}: {why}",
     },
     "zh": {
         "title": "企业信用报告",
@@ -409,7 +409,7 @@ _WORDS = {
         "by_rep": "法定代表人",
         "by_operator": "运营方",
         "none": "无。",
-        "held": "{status}；自变更 {held} 起决定不再适用：{why}",
+        "held": "{status}；自 {since} 的评分以来决定不再适用：{why}",
     },
 }
 

@@ -3,8 +3,8 @@ contribution and status, every inquiry made about them, and their due process: d
 repairs, overrides, consents and notifications.
 
 A record's status: ``counting``, ``disputed`` (an open dispute), ``expired`` (no rule counts it any more, by age),
-``repaired``, ``withdrawn``, ``superseded`` (an older version) or ``not counting`` (no rule of the policies in use
-matches it)."""
+``repaired``, ``withdrawn``, ``superseded`` (an older version), ``listing`` (no points, but a list's criterion holds on
+it: its ``lists`` say which) or ``not counting`` (no rule nor criterion of the policies in use matches it)."""
 
 from __future__ import annotations
 
@@ -332,6 +332,7 @@ def subject_report(
                     )
     if record_rows is not None:
         record_rows.extend(records)
+    listed = _listed_by(store, runs, subject_id, lang) if records and points else {}
     for run in runs:
         result = results.get(int(run["run_id"]), [])
         if not result:
@@ -443,6 +444,8 @@ def subject_report(
             state = None  # not computed
         elif counting:
             state = "counting"
+        elif int(r["record_key"]) in listed:
+            state = "listing"  # no points, but a criterion of a list holds on it: it lists the subject
         else:
             state = "expired" if _expired(policies, r) else "not counting"
         recs.append(
@@ -464,6 +467,8 @@ def subject_report(
                     for pid, hits in contrib.items()
                     if hits
                 },
+                # a record that lists the subject without points: the lists it puts them on, in ``lang`` (``text``)
+                "lists": listed.get(int(r["record_key"]), []) if state == "listing" else [],
             }
         )
     # Who asked, an operator who opened the file among them (before this view is logged), newest first: all of them,
@@ -512,6 +517,29 @@ def subject_report(
     }
     if inquiries_page is not None:
         out["inquiries_total"] = asked
+    return out
+
+
+def _listed_by(store: Store, runs: list[dict[str, Any]], subject_id: str, lang: str) -> dict[int, list[dict[str, Any]]]:
+    """The list entries of ``runs`` that a criterion on one of the subject's records made, by record key: the policy,
+    the list, the criterion and what the record does in ``lang`` ("puts you on the blacklist (judgment defaulter)")."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        rows = store.rows(
+            "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
+            "AND record_key IS NOT NULL ORDER BY 1, 2",
+            [run["run_id"], subject_id],
+        )
+        if not rows:
+            continue
+        p = get_policy(store, run["policy_id"], run["policy_version"]).policy
+        for e in rows:
+            name = p.list_spec(e["list_id"]).name.get(lang)
+            cause = p.criterion(e["list_id"], e["criterion_id"]).reason.text(lang)
+            text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
+            out.setdefault(int(e["record_key"]), []).append(
+                {"policy": p.id, "list": e["list_id"], "criterion": e["criterion_id"], "text": text}
+            )
     return out
 
 

@@ -1,0 +1,78 @@
+"""A record that gives no points but lists its subject (a list's criterion on the record, no scoring rule) reads as
+what it does, on the console's `show` and on the resident's records page, in both languages: it is no record "not
+counting"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api_helpers import serving
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, sc
+from socialcredit.api.app import create_app
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.store import open_store
+from web_helpers import sign_in
+
+# Beijing with no points for an unfulfilled judgment of 50 000 yuan or more: the defaulter's judgment (80 000) only
+# lists him (the blacklist's judgment_defaulter criterion)
+_RULE = "    when: \"status == 'unfulfilled'\"\n"
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("listing")
+    text = (Path(__file__).parents[1] / "src/socialcredit/policies/beijing.yaml").read_text(encoding="utf-8")
+    assert text.count(_RULE) == 1 and text.count('version: "2026.2"') == 1
+    policy = folder / "beijing.yaml"
+    policy.write_text(
+        text.replace(_RULE, _RULE.replace("'unfulfilled'", "'unfulfilled' and amount < 50000")).replace(
+            'version: "2026.2"', 'version: "2026.3"'
+        ),
+        encoding="utf-8",
+    )
+    db = folder / "city.duckdb"
+    sc("init", db=db)
+    sc("policy", "publish", str(policy), "--without-impact", db=db)
+    for source, csv in ONE_DEFAULTER.items():
+        (folder / f"{source}.csv").write_text(csv, encoding="utf-8")
+        sc("ingest", str(folder / f"{source}.csv"), "--source", source, db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+    return db
+
+
+def _record_line(out: str) -> str:
+    return next(line for line in out.splitlines() if "C-1 v1" in line)
+
+
+def test_show_says_the_judgment_lists_him(city: Path) -> None:
+    en = _record_line(sc("show", DEFAULTER, db=city).stdout)
+    assert en.split()[-8:] == ["listing", "puts", "you", "on", "the", "blacklist", "(judgment", "defaulter)"]
+    assert "not counting" not in en
+    zh = _record_line(sc("show", DEFAULTER, "--lang", "zh", db=city).stdout)
+    assert zh.split()[-2:] == ["列入名单", "将您列入失信名单（失信被执行人）"]
+    assert "不计分" not in zh
+
+
+def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
+    store = open_store(city, key="")
+    key = issue_key(store, "resident", "the defaulter", subject=DEFAULTER).token
+    app = create_app(city, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            assert sign_in(client, key).status_code in (200, 303)
+            for lang, status, does in (
+                ("zh", "列入名单", "将您列入失信名单（失信被执行人）"),
+                ("en", "puts you on a list", "puts you on the blacklist (judgment defaulter)"),
+            ):
+                page = client.get(f"/me/records?lang={lang}")
+                assert page.status_code == 200
+                row = page.text[page.text.index('data-testid="record"') :]
+                cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                assert cells[4].startswith(status), cells
+                assert cells[5] == does, cells
+    finally:
+        store.close()
