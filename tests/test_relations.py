@@ -151,47 +151,6 @@ def test_officers_of_a_listed_company_are_listed_from_state_and_from_records_ali
     assert entries(reg, state.run_id, "blacklist") == [(COMPANY, "judgment_defaulter")]
 
 
-def test_a_role_naming_its_company_in_another_writing_is_the_company_s_role(tmp_path: Path) -> None:
-    # The registration authority writes the credit code as a person types it: lower case, split by a space, in
-    # full-width digits. It is the registered company (as a record's subject_id would be), and its officers are
-    # restricted; until 2026-12-06 the code was stored as sent and named no organisation, so they were not.
-    reg = open_registry(tmp_path)
-    build(reg)
-    typed = COMPANY[:8] + " " + COMPANY[8:].lower()
-    wide = "".join(chr(ord(c) + 0xFEE0) for c in COMPANY)
-    reg.send(
-        "registration_authority",
-        [
-            role("R2", DIRECTOR, typed, "director", days_before(1500), correction="true"),
-            role("R6", HOLDER, wide, "senior_manager", days_before(100)),
-        ],
-    )
-    stored = reg.store.execute(
-        "SELECT record_id, org_id FROM records WHERE record_id IN ('R2', 'R6') ORDER BY record_id, version DESC"
-    ).fetchall()
-    assert stored[0] == ("R2", COMPANY) and stored[-1] == ("R6", COMPANY)
-    run = reg.score(beijing())
-    assert entries(reg, run.run_id) == sorted(
-        [(REP, "officer_of_defaulter"), (DIRECTOR, "officer_of_defaulter"), (HOLDER, "officer_of_defaulter")]
-    )
-    # a value that names no registered subject once compacted (an employer's name) is kept as sent
-    reg.send(
-        "employers",
-        [
-            {
-                "record_id": "E1",
-                "subject_id": OUTSIDER,
-                "record_type": "employment",
-                "event_date": days_before(30),
-                "employer": "acme trading 1",
-                "status": "active",
-                "monthly_income": 9000,
-            }
-        ],
-    )
-    assert reg.store.one("SELECT employer FROM records WHERE record_id = 'E1'") == "acme trading 1"
-
-
 def test_a_resignation_ends_the_restriction_and_it_passes_to_the_successor(tmp_path: Path) -> None:
     reg = open_registry(tmp_path)
     build(reg)

@@ -1561,7 +1561,6 @@ def _ingest_records(run: _Ingest) -> IngestReport:
         )
     run.step("validating", 1, 3)
     _compact_subject_ids(run.store)
-    _compact_subject_fields(run.store, run.catalog, run.staged.cols)
     _fold_record_ids(run.store)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
@@ -1591,49 +1590,6 @@ def _compact_subject_ids(store: Store) -> None:
         store.execute("UPDATE staging SET subject_id = c.new FROM compacted_ids c WHERE staging.subject_id = c.old")
     finally:
         store.con.unregister("compacted_ids")
-
-
-# A value of a field naming a subject that may be an identifier written otherwise: 18 to 64 characters of digits and
-# letters (ASCII or full-width), spaces and the invisible characters compaction removes. Others (a company's name in
-# Chinese) are not looked at.
-_TYPED_IDENTIFIER = (
-    r"[0-9A-Za-z\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}"
-    r"\s\x{00A0}\x{3000}\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00AD}]{18,64}"
-)
-
-
-def _compact_subject_fields(store: Store, catalog: Catalog, cols: list[str]) -> None:
-    """Compact a field that names a subject (``names_subject``: a role's ``org_id``) as a record's subject id is,
-    where the compacted value is a registered subject's identifier: ``91110105 000000001y`` or its full-width form
-    is the organisation ``91110105000000001Y``, and the role is stored naming it (the relation to it holds). A value
-    that compacts to no registered subject (an employer's name) is kept as sent."""
-    for col in sorted(catalog.fields_naming_subjects() & set(cols)):
-        odd = store.execute(
-            f"SELECT DISTINCT {ident(col)} FROM staging WHERE {ident(col)} IS NOT NULL "
-            f"AND NOT regexp_full_match({ident(col)}, '[0-9A-Z]{{18}}') "
-            f"AND regexp_full_match({ident(col)}, '{_TYPED_IDENTIFIER}')"
-        ).fetchall()
-        compacted = {str(v): compact_subject_id(str(v)) for (v,) in odd}
-        candidates = {old: new for old, new in compacted.items() if new != old and _IDENTIFIER.fullmatch(new)}
-        if not candidates:
-            continue
-        known = {
-            str(sid)
-            for (sid,) in store.execute(
-                "SELECT subject_id FROM subject_keys WHERE subject_id IN (SELECT unnest(CAST(? AS VARCHAR[])))",
-                [sorted(set(candidates.values()))],
-            ).fetchall()
-        }
-        changed = {old: new for old, new in candidates.items() if new in known}
-        if not changed:
-            continue
-        store.con.register("compacted_values", pa.table({"old": list(changed), "new": list(changed.values())}))
-        try:
-            store.execute(
-                f"UPDATE staging SET {ident(col)} = c.new FROM compacted_values c WHERE staging.{ident(col)} = c.old"
-            )
-        finally:
-            store.con.unregister("compacted_values")
 
 
 def _fold_record_ids(store: Store) -> None:
