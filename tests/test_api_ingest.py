@@ -3,6 +3,7 @@ Operators: score jobs, runs, policies, list pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -16,6 +17,7 @@ import pytest
 
 from api_helpers import auth, execute, one, world
 from socialcredit.example import AS_OF
+from socialcredit.identifiers import make_ric
 from socialcredit.registry.records import ingest
 
 __all__ = ["world"]
@@ -973,6 +975,47 @@ def test_a_subject_batchs_identifier_reasons_are_said_in_the_language_asked(worl
             "主体证件号码 '110101900229001' 为 15 位，是 1999 年以前身份证号码（或 2015 年以前工商注册号）的格式；"
             "应为 18 位的居民身份证号码或统一社会信用代码",
         ),
+    ]
+
+
+def test_a_subject_batchs_record_without_a_key_keeps_the_subjects_value(world: dict[str, Any]) -> None:
+    """A JSON batch of subjects: a record without a district key keeps the subject's district, one with
+    ``"district": null`` clears it, record by record. Until 2026-12-06 a record of a name alone cleared the
+    district when another record of the batch had one (the batch's keys were taken together), and kept it alone."""
+    client: httpx.Client = world["client"]
+    issued = client.post(
+        "/v1/keys",
+        json={"role": "furnisher", "name": "the population register", "source_id": "civil_affairs"},
+        headers=auth(world["keys"]["operator"]),
+    )
+    assert issued.status_code == 201, issued.text
+    key = {**auth(issued.json()["key"]), "content-type": "application/json"}
+    first, second = make_ric("110108", dt.date(1971, 4, 5), 901), make_ric("110108", dt.date(1971, 4, 5), 902)
+    sent = client.post(
+        "/v1/records",
+        json=[
+            {"subject_id": first, "name": "张一", "district": "海淀区", "profession": "accounting"},
+            {"subject_id": second, "name": "李二", "district": "朝阳区", "profession": "medical"},
+        ],
+        headers=key,
+    )
+    assert (sent.status_code, sent.json()["accepted"]) == (200, 2), sent.text
+    again = client.post(
+        "/v1/records",
+        json=[{"subject_id": first, "name": "张一", "district": "海淀区"}, {"subject_id": second, "name": "李二"}],
+        headers=key,
+    )
+    assert (again.status_code, again.json()["accepted"], again.json()["unchanged"]) == (200, 0, 2), again.text
+    changed = client.post(
+        "/v1/records",
+        json=[{"subject_id": first, "name": "张一", "district": None}, {"subject_id": second, "name": "李贰"}],
+        headers=key,
+    )
+    assert (changed.status_code, changed.json()["accepted"]) == (200, 2), changed.text
+    latest = "SELECT name, district, profession FROM subjects WHERE subject_id = ? ORDER BY seq DESC LIMIT 1"
+    assert [execute(world, latest, [sid])[0] for sid in (first, second)] == [
+        ("张一", None, "accounting"),
+        ("李贰", "朝阳区", "medical"),
     ]
 
 

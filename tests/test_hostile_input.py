@@ -320,7 +320,7 @@ def test_a_column_named_as_one_ingest_keeps_is_refused_by_name_in_every_format(
             400,
             "malformed_body",
             f"column {place} is named {column!r}, a name ingest keeps for its own columns "
-            "(_row, _none, file_row_number); no record has such a field: leave the column out",
+            "(_row, _none, _lacks, file_row_number); no record has such a field: leave the column out",
         ), media
 
 

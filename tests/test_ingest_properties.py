@@ -168,8 +168,8 @@ def test_a_column_named_like_the_staged_row_number_refuses_the_file_by_name(
     with pytest.raises(IngestError) as refused:
         ingest_file(store, path, "tax_bureau", today=TODAY)
     assert str(refused.value) == (  # naming the file, as every other refusal of a file (it named none)
-        f"{path}: column 1 is named '_row', a name ingest keeps for its own columns (_row, _none, file_row_number); "
-        "no record has such a field: leave the column out"
+        f"{path}: column 1 is named '_row', a name ingest keeps for its own columns "
+        "(_row, _none, _lacks, file_row_number); no record has such a field: leave the column out"
     )
     assert store.one("SELECT count(*) FROM records WHERE record_id = 'ROW-1'") == 0
 

@@ -150,6 +150,38 @@ def test_a_column_the_file_lacks_keeps_each_subjects_value(store: Store, tmp_pat
     ]
 
 
+def test_a_key_a_record_lacks_keeps_the_subjects_value_record_by_record(store: Store, tmp_path: Path) -> None:
+    """In NDJSON a record says what it sends by its keys, whatever the file's other records hold: one without a
+    district keeps the subject's, one with ``"district": null`` clears it. Until 2026-12-06 the file's columns (the
+    keys of all its records) decided: 李四's record of a name alone cleared her district and profession when another
+    record of the file had those keys, and kept them when sent alone."""
+    full = [
+        {"subject_id": GOOD, "name": "张三", "district": "东城区", "profession": "accounting"},
+        {"subject_id": WOMAN, "name": "李四", "district": "西城区", "profession": "medical"},
+    ]
+    path = tmp_path / "a.ndjson"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in full), encoding="utf-8")
+    assert ingest_file(store, path, "civil_affairs", today=TODAY).accepted == 2
+    same = [full[0], {"subject_id": WOMAN, "name": "李四"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in same), encoding="utf-8")
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert (report.accepted, report.unchanged) == (0, 2)
+    changed = [
+        {"subject_id": GOOD, "name": "张三", "district": None},
+        {"subject_id": WOMAN, "name": "李思"},
+        {"subject_id": MIGRANT, "name": "王五", "profession": "education"},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in changed), encoding="utf-8")
+    report = ingest_file(store, path, "civil_affairs", today=TODAY)
+    assert (report.accepted, report.unchanged) == (3, 0)
+    rows = store.rows("SELECT subject_id, name, district, profession FROM subjects ORDER BY seq")
+    assert [(r["subject_id"], r["name"], r["district"], r["profession"]) for r in rows][2:] == [
+        (GOOD, "张三", None, "accounting"),
+        (WOMAN, "李思", "西城区", "medical"),
+        (MIGRANT, "王五", None, "education"),
+    ]
+
+
 # Identifiers near valid ones: one character changed, dropped, doubled or swapped, a lower-case x, spaces, a
 # full-width digit or x, a zero-width space.
 def _mutate(base: str, how: int, pos: int, char: str) -> str:

@@ -233,6 +233,9 @@ class _Staged:
 
     cols: list[str]
     native: frozenset[str] = frozenset()
+    # A subject's optional values that some records of an NDJSON file have and others lack: staging's ``_lacks``
+    # names, per row, those its record lacks (a key absent keeps the subject's value; present with null clears it).
+    lacking: frozenset[str] = frozenset()
 
     def text(self, col: str) -> str:
         """SQL for the value of staged column ``col`` as text: as the file wrote it (trimmed; '' is NULL), or for a
@@ -303,6 +306,7 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     suffix = path.suffix.lower()
     bind = _Binds()
     src = bind(str(path))
+    lacking: frozenset[str] = frozenset()
     if suffix == ".csv":
         # RFC 4180, not sniffed: commas, double quotes, the header's names. A sniffer guesses another dialect for a
         # file with a ragged row (its lines as one column, or the header skipped), and names nothing that helps.
@@ -330,8 +334,9 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             # value wins: a JSON batch over HTTP is refused for it too)
             # (and the first line that is no record, JSON's type of its value: a row of a NULL key)
             per_key = store.execute(
-                "SELECT key, min(twice), min(other), arg_min(kind, other) FROM (SELECT unnest(CASE WHEN len(k) = 0 "
-                "THEN [NULL] ELSE k END) AS key, twice, other, kind FROM (SELECT json_keys(json) AS k, "
+                "SELECT key, min(twice), min(other), arg_min(kind, other), count(*) < any_value(n) FROM (SELECT "
+                "unnest(CASE WHEN len(k) = 0 THEN [NULL] ELSE k END) AS key, twice, other, kind, n FROM (SELECT "
+                "json_keys(json) AS k, count(*) OVER () AS n, "
                 "CASE WHEN len(json_keys(json)) > len(list_distinct(json_keys(json))) THEN row_number() OVER () END "
                 "AS twice, CASE WHEN json_type(json) <> 'OBJECT' THEN row_number() OVER () END AS other, "
                 f"json_type(json) AS kind FROM {objs})) GROUP BY key",
@@ -346,6 +351,10 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             _refuse_nested_values(store, path, columns, shown)
             known = _known_columns(catalog)
             fields = ", ".join(f"json ->> {bind(_json_path(c))} AS {ident(_canonical(c, known))}" for c in columns)
+            named = {str(k[0]): _canonical(str(k[0]), known) for k in keys}
+            if "record_type" not in named.values():  # (a subjects file)
+                lacks, lacking = _lacks_sql([(str(k[0]), named[str(k[0])]) for k in keys if k[4]], bind)
+                fields += lacks
             reader = f"(SELECT {fields or 'NULL AS _none'} FROM {objs})"
         if suffix == ".csv":
             # Every column is text: staged in one statement that names no column, then its columns read off the
@@ -358,7 +367,7 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             cols = [str(r[0]) for r in store.execute("DESCRIBE staging").fetchall()][1:]
             staged = _Staged(cols if header else [])  # a file of no line: its placeholder column is none
         else:
-            staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown)
+            staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown, lacking)
     except duckdb.IOException as exc:
         raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
     except duckdb.Error as exc:
@@ -379,6 +388,17 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
     if suffix != ".parquet":  # (a Parquet file's values were measured before it was staged)
         _refuse_long_values(store, staged)
     return staged
+
+
+def _lacks_sql(partial: list[tuple[str, str]], bind: _Binds) -> tuple[str, frozenset[str]]:
+    """The NDJSON subjects file's column ``_lacks`` (``_Staged.lacking``): of a subject's optional values whose keys
+    (``partial``: each key and its column) some records have and others lack, those each record lacks. None where
+    every record has the same ones: the column is then not read."""
+    optional = [(key, col) for key, col in partial if col in _SUBJECT_VALUES and col != "name"]
+    if not optional:
+        return "", frozenset()
+    each = ", ".join(f"CASE WHEN NOT json_exists(json, {bind(_json_path(k))}) THEN {lit(c)} END" for k, c in optional)
+    return f", list_filter([{each}], c -> c IS NOT NULL) AS _lacks", frozenset(c for _, c in optional)
 
 
 def _refuse_long_lines(path: Path, header: list[str]) -> None:
@@ -633,7 +653,15 @@ def _csv_error(exc: duckdb.Error, path: Path, header: list[str]) -> tuple[str, s
 
 
 def _stage_typed(
-    store: Store, path: Path, reader: str, suffix: str, catalog: Catalog, bind: _Binds, src: str, shown: str
+    store: Store,
+    path: Path,
+    reader: str,
+    suffix: str,
+    catalog: Catalog,
+    bind: _Binds,
+    src: str,
+    shown: str,
+    lacking: frozenset[str] = frozenset(),
 ) -> _Staged:
     """Stage a Parquet or NDJSON file: its columns described first, those of the catalog's type kept as they are.
     (``src`` is the bound path: a Parquet file is described as it is, then read with its reader's row numbers, so
@@ -641,7 +669,7 @@ def _stage_typed(
     described = {
         str(r[0]): str(r[1]) for r in store.execute(f"DESCRIBE SELECT * FROM {reader}", bind.values).fetchall()
     }
-    cols = list(described)
+    cols = [c for c in described if not (lacking and c == "_lacks")]
     if suffix != ".parquet" and cols == ["_none"]:  # a batch of records without a key: no column
         cols = []
     limits.check_columns(len(cols))
@@ -668,8 +696,9 @@ def _stage_typed(
         else f", nullif(trim(CAST({ident(c)} AS VARCHAR)), '') AS {ident(named[c])}"
         for c in cols
     )
+    casts += ", _lacks" if lacking else ""
     store.execute(f"CREATE OR REPLACE TEMP TABLE staging AS SELECT {row} AS _row{casts} FROM {reader}", bind.values)
-    return _Staged([named[c] for c in cols], frozenset(named[c] for c in native))
+    return _Staged([named[c] for c in cols], frozenset(named[c] for c in native), lacking)
 
 
 def _refuse_long_parquet_values(store: Store, path: Path, cols: list[str], named: dict[str, str]) -> None:
@@ -1768,14 +1797,14 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     try:
         _mark_clean_ids(run.store, run.today)
         errors, slow_table = _parse_other_ids(run.store, run.today)
-        _stage_parsed_subjects(run.store, run.staged.cols, slow_table)
+        _stage_parsed_subjects(run.store, run.staged, slow_table)
         errors.extend(_subject_field_errors(run.store, run.staged.cols, run.catalog))
     finally:
         if "district" in run.staged.cols:
             run.store.con.unregister("district_names")
     errors.sort(key=lambda e: e.row)  # stable: a row's identifier error stays first
     _store_row_errors(run.store, errors)
-    counts = _subject_candidates(run.store, run.staged.cols)
+    counts = _subject_candidates(run.store, run.staged)
     run.step("committing", 2, 3)
     report = IngestReport(
         run.batch.name or str(run.path),
@@ -1850,13 +1879,16 @@ def _parse_other_ids(store: Store, today: dt.date) -> tuple[list[RowError], pa.T
     return errors, slow_table
 
 
-def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) -> None:
+def _stage_parsed_subjects(store: Store, staged: _Staged, slow_table: pa.Table) -> None:
     """Temp table ``parsed_subjects``: every row with a valid identifier, parsed (clean ones in SQL, the others from
-    ``slow_table``), with the subject's values (NULL for a column the file lacks)."""
+    ``slow_table``), with the subject's values (NULL for a column the file lacks) and ``_lacks`` (the optional
+    values the row's record lacks, of ``staged.lacking``)."""
+    cols = staged.cols
     store.con.register("slow_ids", slow_table)
     values = ", ".join(
         f"s.{ident(c)}" if c in cols else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in _SUBJECT_VALUES
     )
+    lacks = "s._lacks" if staged.lacking else "CAST([] AS VARCHAR[])"
     if "name" in cols:  # canonical form (NFC): a name typed decomposed, or with a compatibility ideograph, is one name
         values = values.replace('s."name"', "nfc_normalize(s.name) AS name")
     names = ""
@@ -1867,7 +1899,7 @@ def _stage_parsed_subjects(store: Store, cols: list[str], slow_table: pa.Table) 
         store.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE parsed_subjects AS
-            SELECT s._row, p.number, p.kind, p.birth_date, p.sex, p.region_code, {values}
+            SELECT s._row, p.number, p.kind, p.birth_date, p.sex, p.region_code, {values}, {lacks} AS _lacks
             FROM (
                 SELECT _row, subject_id AS number, 'person' AS kind,
                        CAST(strptime(substr(subject_id, 7, 8), '%Y%m%d') AS DATE) AS birth_date,
@@ -1947,16 +1979,23 @@ def _store_row_errors(store: Store, errors: list[RowError]) -> None:
         store.con.unregister("new_errors")
 
 
-def _subject_candidates(store: Store, cols: list[str]) -> _SubjectCounts:
+def _subject_candidates(store: Store, staged: _Staged) -> _SubjectCounts:
     """Temp table ``subject_candidates``: the valid rows, each with its subject's key if it is known and whether
-    it changes nothing; returns their counts. A value whose column the file lacks (``cols``) is the subject's as
-    registered: a file of names alone says nothing of a district or a profession, and keeps each subject's (until
-    2026-12-06 it made a new version of every subject without them); a column present with an empty value clears
-    it."""
-    sent = [c for c in _SUBJECT_VALUES if c in cols]
-    kept = [c for c in _SUBJECT_VALUES if c not in cols]
-    same = " AND ".join(f"p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)}" for c in sent) or "true"
-    values = f"p.* REPLACE ({', '.join(f'l.{ident(c)} AS {ident(c)}' for c in kept)})" if kept else "p.*"
+    it changes nothing; returns their counts. A value the row does not send is the subject's as registered: a
+    column the file lacks (CSV, Parquet), or a key its record lacks (NDJSON, JSON: ``staged.lacking``, per record).
+    A file of names alone says nothing of a district or a profession, and keeps each subject's (until 2026-12-06 it
+    made a new version of every subject without them); a column present with an empty value, or a key with null,
+    clears it."""
+
+    def sent(c: str) -> str:  # SQL: true where the row sends value ``c``
+        if c not in staged.cols:
+            return "false"
+        return f"NOT list_contains(p._lacks, {lit(c)})" if c in staged.lacking else "true"
+
+    values = ", ".join(
+        f"CASE WHEN {sent(c)} THEN p.{ident(c)} ELSE l.{ident(c)} END AS {ident(c)}" for c in _SUBJECT_VALUES
+    )
+    same = " AND ".join(f"(NOT {sent(c)} OR p.{ident(c)} IS NOT DISTINCT FROM l.{ident(c)})" for c in _SUBJECT_VALUES)
     # Only the batch's subjects: filtered before the window, so a batch does not rank every subject of the city.
     latest = latest_subjects(
         ("subject_id", "name", "district", "profession", "address", "phone", "subject_key"),
@@ -1966,7 +2005,8 @@ def _subject_candidates(store: Store, cols: list[str]) -> _SubjectCounts:
         f"""
         CREATE OR REPLACE TEMP TABLE subject_candidates AS
         WITH latest AS ({latest})
-        SELECT {values}, l.subject_key AS known_key, l.subject_id IS NOT NULL AND {same} AS unchanged
+        SELECT p.* EXCLUDE (_lacks) REPLACE ({values}), l.subject_key AS known_key,
+            l.subject_id IS NOT NULL AND {same} AS unchanged
         FROM parsed_subjects p LEFT JOIN latest l ON l.subject_id = p.number
         WHERE p._row NOT IN (SELECT _row FROM row_errors)
         """

@@ -62,7 +62,7 @@ NDJSON_LINE_BYTES = 16 << 20  # the longest line (one record) of an NDJSON batch
 BATCH_NESTING = 3  # a JSON batch: a list (or {"records": [...]}) of records whose fields are plain values
 # Names ingest gives columns of its own beside a batch's (the row number; what the readers add): a batch's column so
 # named would be taken for them, so it is refused by name, as no record type has such a field.
-RESERVED_COLUMNS = ("_row", "_none", "file_row_number")
+RESERVED_COLUMNS = ("_row", "_none", "_lacks", "file_row_number")
 
 
 def check_columns(n_columns: int) -> None:
