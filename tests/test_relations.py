@@ -151,6 +151,28 @@ def test_officers_of_a_listed_company_are_listed_from_state_and_from_records_ali
     assert entries(reg, state.run_id, "blacklist") == [(COMPANY, "judgment_defaulter")]
 
 
+def test_a_roles_org_id_is_stored_and_compared_as_sent(tmp_path: Path) -> None:
+    # An org_id is not tidied as a record's subject_id is: one written otherwise than as registered names no
+    # organisation, and sent again it is the same record (a tidied one was compared with the stored value and
+    # refused as different content); one holding an invisible character is refused, never taken as the code.
+    reg = open_registry(tmp_path)
+    build(reg)
+    typed = COMPANY[:8] + " " + COMPANY[8:].lower()
+    sent = role("R9", HOLDER, typed, "director", days_before(300))
+    assert reg.send("registration_authority", [sent]).accepted == 1
+    assert reg.store.one("SELECT org_id FROM records WHERE record_id = 'R9'") == typed
+    again = reg.send("registration_authority", [sent])
+    assert (again.accepted, again.unchanged) == (0, 1)
+    hidden = reg.ingest(
+        "registration_authority",
+        [role("R10", HOLDER, COMPANY[:8] + "\u200b" + COMPANY[8:], "director", days_before(300))],
+    )
+    assert (hidden.accepted, [(e.field, e.message) for e in hidden.errors]) == (
+        0,
+        [("org_id", "has an invisible character (U+200B); a value is visible text")],
+    )
+
+
 def test_a_resignation_ends_the_restriction_and_it_passes_to_the_successor(tmp_path: Path) -> None:
     reg = open_registry(tmp_path)
     build(reg)
