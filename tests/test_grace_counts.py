@@ -34,6 +34,7 @@ from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.service import Service
 from socialcredit.store import MIGRATIONS, Store, open_store
+from socialcredit.web.i18n import translate
 from web_helpers import sign_in
 
 
@@ -505,6 +506,17 @@ def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, m
     store.close()
 
 
+def test_the_figures_say_the_held_as_a_count_of_residents() -> None:
+    """Beside a rate per 10 000, "10000.0 (of which 1 not applied now)" read as 1 of 10000.0 (until 2026-12-07)."""
+    said = [translate(lang, "held_short", n=n) for lang in ("en", "zh") for n in ("1", "1,204")]
+    assert said == [
+        "(1 resident not applied now)",
+        "(1,204 residents not applied now)",
+        "（其中 1 人暂不适用）",
+        "（其中 1,204 人暂不适用）",
+    ]
+
+
 def test_the_journal_refuses_a_call_whose_lengths_differ(tmp_path: Path) -> None:
     """One outcome and one entry of lists a subject, or nothing is journalled (a line would lose its subject)."""
     journal = InquiryLog(tmp_path / "journal")
@@ -552,7 +564,7 @@ def test_the_dashboard_s_figures_by_district_profession_and_age_say_held_apart_a
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
         sign_in(ops, operator)
         app.state.service.go_live()  # the correction made live now, not when the live thread next wakes
-        for lang, said in (("en", "(of which 1 not applied now)"), ("zh", "（其中 1 人暂不适用）")):
+        for lang, said in (("en", "(1 resident not applied now)"), ("zh", "（其中 1 人暂不适用）")):
             page = html.unescape(ops.get("/ops", params={"lang": lang, "policy": "beijing"}).text)
             runs_at = page.index('<section class="card" id="runs">')
             figures = page[:runs_at].split('data-testid="held">')[1:]
