@@ -23,7 +23,7 @@ from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
-from socialcredit.registry.decisions.inquiries import RUN_LISTS, InquiryLog
+from socialcredit.registry.decisions.inquiries import RUN_LISTS, InquiryLog, with_run_lists
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import activate_due, effective_lists, inquiry_lists, list_listings
 from socialcredit.registry.due_process.overrides import override_listing
@@ -34,6 +34,7 @@ from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.service import Service
 from socialcredit.store import MIGRATIONS, Store, open_store
+from socialcredit.web.i18n import translate
 from web_helpers import sign_in
 
 
@@ -505,6 +506,116 @@ def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, m
     store.close()
 
 
+def test_a_refusal_in_notice_keeps_its_own_lists_never_the_marker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defaulter in his notice period on 2026-06-15: his run lists him, decisions do not count it. A batch and a
+    quick refusal of his keep his own lists (none in effect: []), not the run's, in the buffer and the journal."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-06-15")
+    store = open_store(db, key="")
+    assert [x["status"] for x in list_listings(store, subject_id=DEFAULTER)] == ["pending"]
+    journal = InquiryLog(tmp_path / "journal")
+    for sink in (None, journal.record):
+        snap = Snapshot.load(store, "beijing", explain=False, sink=sink)
+        assert snap.decide_many([DEFAULTER], "rail_priority", "p", requester="bank").tolist() == [False]
+        assert not snap.decide(DEFAULTER, "rail_priority", "p", requester="bank").granted
+        snap.flush(store) if sink is None else journal.flush(store)
+    journal.close()
+    kept = store.execute("SELECT subject_id, outcome, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert kept == [(DEFAULTER, "refused", [])] * 4
+    store.close()
+
+
+def test_the_marker_is_filled_from_the_inquiry_s_run_not_the_run_in_force_when_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refusals decided on the run of 2026-06-01, written after a run of 2026-08-15 took force (its entries of the
+    defaulter removed, so that the two differ): each keeps the entries of the run it was decided on."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    day = dt.date(2026, 8, 15)
+    activate_due(store, day)
+    journal = InquiryLog(tmp_path / "journal")
+    snaps = [Snapshot.load(store, "beijing", explain=False, sink=s) for s in (None, journal.record)]
+    decided_on = snaps[0].run_id
+    for snap in snaps:
+        assert snap.decide_many([DEFAULTER, PAYER], "rail_priority", "p", requester="bank").tolist() == [False, False]
+    newer = score(store, resolve_policy(store, "beijing"), day, today=day).run_id
+    store.execute("DELETE FROM run_list_entries WHERE run_id = ? AND subject_id = ?", [newer, DEFAULTER])
+    snaps[0].flush(store)
+    journal.flush(store)
+    journal.close()
+    kept = store.execute("SELECT run_id, subject_id, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert newer != decided_on
+    assert kept == [(decided_on, DEFAULTER, ["blacklist"]), (decided_on, PAYER, [])] * 2
+    store.close()
+
+
+def test_journal_segments_left_open_by_a_crash_are_recovered_with_no_marker_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process journals a batch refusal and dies before flushing; beside its segment lies one written before
+    refusals were marked (no "l"). The next process recovers both: the marked refusal gets its run's lists, the old
+    one keeps none (NULL, as it always did); "=run" never reaches the store."""
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    folder = tmp_path / "journal"
+    journal = InquiryLog(folder)
+    snap = Snapshot.load(store, "beijing", explain=False, sink=journal.record)
+    snap.decide_many([DEFAULTER], "rail_priority", "p", requester="bank")
+    journal.close()  # nothing flushed: the segment stays open, as a crash leaves it
+    text = journal.segment.read_text()
+    assert journal.segment.suffix == ".open" and text.endswith(', "l": ["=run"]}\n'), text
+    (folder / "old.open").write_text(text.replace(', "l": ["=run"]', ""))
+    recovered = InquiryLog(folder)
+    assert recovered.recover(store) == 2
+    kept = store.execute("SELECT subject_id, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert sorted(kept, key=str) == sorted([(DEFAULTER, None), (DEFAULTER, ["blacklist"])], key=str)
+    recovered.close()
+    store.close()
+
+
+def test_the_run_s_lists_marker_cannot_be_changed_and_grants_are_written_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``RUN_LISTS``, handed to every sink, is immutable (until 2026-12-07 a shared list: a sink appending to the lists
+    it was given changed the marker of every later refusal). Rows with no marker (a batch of grants) are written as
+    they are: no look-up of the run's entries (until 2026-12-07 every flush paid for it)."""
+    assert RUN_LISTS == ("=run",)
+    with pytest.raises(AttributeError):
+        RUN_LISTS.append("blacklist")  # type: ignore[attr-defined]
+    assert with_run_lists("SELECT * FROM rows", marked=False) == "SELECT * FROM rows"
+    assert "run_list_entries" in with_run_lists("SELECT * FROM rows", marked=True)
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    monkeypatch.setenv(TODAY_ENV, "2026-08-15")
+    store = open_store(db, key="")
+    activate_due(store, dt.date(2026, 8, 15))
+    snap = Snapshot.load(store, "beijing", explain=False)
+    assert snap.decide_many([PAYER], "bank_loan", "p", requester="bank").tolist() == [True]
+    assert not snap.pending.marked
+    assert snap.decide_many([DEFAULTER], "bank_loan", "p", requester="bank").tolist() == [False]
+    assert snap.pending.marked
+    assert snap.flush(store) == 2
+    kept = store.execute("SELECT subject_id, outcome, lists FROM inquiries ORDER BY inquiry_id").fetchall()
+    assert kept == [(PAYER, "granted", None), (DEFAULTER, "refused", ["blacklist"])]
+    store.close()
+
+
+def test_the_figures_say_the_held_as_a_count_of_residents() -> None:
+    """Beside a rate per 10 000, "10000.0 (of which 1 not applied now)" read as 1 of 10000.0 (until 2026-12-07)."""
+    said = [translate(lang, "held_short", n=n) for lang in ("en", "zh") for n in ("1", "1,204")]
+    assert said == [
+        "(1 resident not applied now)",
+        "(1,204 residents not applied now)",
+        "（其中 1 人暂不适用）",
+        "（其中 1,204 人暂不适用）",
+    ]
+
+
 def test_the_journal_refuses_a_call_whose_lengths_differ(tmp_path: Path) -> None:
     """One outcome and one entry of lists a subject, or nothing is journalled (a line would lose its subject)."""
     journal = InquiryLog(tmp_path / "journal")
@@ -552,7 +663,7 @@ def test_the_dashboard_s_figures_by_district_profession_and_age_say_held_apart_a
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as ops:
         sign_in(ops, operator)
         app.state.service.go_live()  # the correction made live now, not when the live thread next wakes
-        for lang, said in (("en", "(of which 1 not applied now)"), ("zh", "（其中 1 人暂不适用）")):
+        for lang, said in (("en", "(1 resident not applied now)"), ("zh", "（其中 1 人暂不适用）")):
             page = html.unescape(ops.get("/ops", params={"lang": lang, "policy": "beijing"}).text)
             runs_at = page.index('<section class="card" id="runs">')
             figures = page[:runs_at].split('data-testid="held">')[1:]

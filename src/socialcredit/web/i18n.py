@@ -376,8 +376,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
         "({n} not applied now: the record behind it changed or is disputed; the next run closes it)",
     ),
     # the same, where a figure has no room for the why: a bar of a chart, a cell of the figures by district, profession
-    # and age band
-    "held_short": ("（其中 {n} 人暂不适用）", "(of which {n} not applied now)"),
+    # and age band; a count of residents, said so (beside a rate per 10 000 "10000.0 (of which 1 …)" read as 1 of it)
+    "held_short": ("（其中 {n} 人暂不适用）", "({n} residents not applied now)"),
     "in_notice_n": ("（另有 {n} 人在告知期内）", "({n} more in notice)"),
     "met_criteria": ("（符合条件人数）", "(met the criteria)"),
     "chart_lists_title": ("历次评分的失信名单与红名单人数", "Blacklist and redlist size in each run"),
@@ -878,6 +878,7 @@ _ENGLISH_ONE: dict[str, tuple[tuple[str, str, str], ...]] = {
     "records_caption": (("n", "{n} records", "{n} record"),),
     "inquiries_caption": (("n", "{n} inquiries", "{n} inquiry"),),
     "dashboard_lead": (("n", "{n} residents", "{n} resident"),),
+    "held_short": (("n", "{n} residents", "{n} resident"),),
     "histogram_caption": (("width", "{width} points", "{width} point"),),
     "chart_histogram_desc": (("n", "{n} residents'", "{n} resident's"), ("width", "{width} points", "{width} point")),
     "chart_districts_desc": (("low", "{low} points", "{low} point"),),

@@ -74,14 +74,20 @@ INQUIRY_COLUMNS = ("asked_at", "requester", "subject_id", "service", "purpose", 
 # journal and a snapshot's buffer mark them until they are written: ``with_run_lists`` then gives each its run's
 # entries for the subject. Never a list: a list id is a lower-case identifier (policy/model.py). Until 2026-12-07
 # such a refusal kept NULL, and the file worked its lists out again when read, from the listings as they then stood.
-RUN_LISTS: list[str] = ["=run"]
+# A tuple, shared by every refusal that carries it: no one can change it for the others (a sink compares it by
+# identity, ``x is RUN_LISTS``, or by value; it must write it as it is, to be filled when written).
+RUN_LISTS: tuple[str, ...] = ("=run",)
 _RUN_LISTS_SQL = "['=run']::VARCHAR[]"
 
 
-def with_run_lists(rows: str) -> str:
+def with_run_lists(rows: str, marked: bool) -> str:
     """``rows`` (a query of INQUIRY_COLUMNS and ``pos``, as ``write_inquiries`` takes) with the lists of each
     inquiry marked ``RUN_LISTS`` its run's for the subject: the ids of the subject's entries in ``run_list_entries``,
-    sorted (none: an empty list). One statement for every inquiry: the entries of the marked ones only are read."""
+    sorted (none: an empty list). One statement for every inquiry: the entries of the marked ones only are read.
+    ``marked``: whether any may be marked (their writer knows it at no cost); if not (a batch of grants) ``rows``
+    as it is, read once and written with nothing looked up (until 2026-12-07 every flush paid for the look-up)."""
+    if not marked:
+        return rows
     # a correlated subquery: DuckDB joins the entries once, to the distinct (run, subject) of ``rows`` only
     return f"""SELECT q.* REPLACE (
             CASE WHEN q.lists = {_RUN_LISTS_SQL} THEN coalesce((
@@ -236,7 +242,7 @@ class InquiryLog:
         purpose: str,
         requester: str,
         outcomes: list[str],
-        lists: Sequence[list[str] | None] | None = None,
+        lists: Sequence[Sequence[str] | None] | None = None,
     ) -> None:
         """Journal inquiries (a snapshot's sink): returns once the lines are written to the operating system. Each
         with the lists its decision counted (``lists``, one per subject: ``RUN_LISTS`` where they are its run's,
@@ -317,6 +323,8 @@ class InquiryLog:
 
 
 _RUN_END = f', "l": {json.dumps(RUN_LISTS)}}}\n'  # a line's end marked ``RUN_LISTS``, made once
+# how a segment's text shows a line so marked (a string's quotes are escaped in JSON: no subject or purpose has it)
+_RUN_MARK = _RUN_END[2:-2].encode()
 _COLUMNS = (
     "{'t': 'TIMESTAMP', 'q': 'VARCHAR', 'v': 'VARCHAR', 'p': 'VARCHAR', 'r': 'BIGINT', 's': 'VARCHAR', 'o': 'VARCHAR', "
     "'l': 'VARCHAR[]'}"
@@ -334,17 +342,17 @@ def _commit_segment(store: Store, segment: Path, key: bytes | None) -> int:
     data = segment.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if not data.startswith(SEALED_MAGIC):
-        return _insert_segment(store, segment, segment, digest, {})
+        return _insert_segment(store, segment, segment, digest, {}, _RUN_MARK in data)
     if key is None:
         raise StoreError(f"{segment} is sealed with the store's key: start the service with {KEY_ENV} set")
     plain, unreadable = unseal(data, key)
     # decrypted in memory only; DuckDB reads it by a link that names no data
     note = {"unreadable_bytes": unreadable} if unreadable else {}
     with MemoryFile(plain, segment.parent, f"{segment.stem}.rows.ndjson") as rows:
-        return _insert_segment(store, segment, rows.path, digest, note)
+        return _insert_segment(store, segment, rows.path, digest, note, _RUN_MARK in plain)
 
 
-def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: dict[str, int]) -> int:
+def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: dict[str, int], marked: bool) -> int:
     # a line cut short by a crash mid-write was never answered: ignore_errors drops it
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE journal_rows AS
@@ -359,7 +367,7 @@ def _insert_segment(store: Store, segment: Path, path: Path, digest: str, note: 
     if n == 0:
         return 0
     with store.transaction():
-        first = write_inquiries(store, with_run_lists("SELECT * FROM journal_rows"), n)
+        first = write_inquiries(store, with_run_lists("SELECT * FROM journal_rows", marked), n)
         requesters = [
             str(r[0])
             for r in store.execute("SELECT DISTINCT requester FROM journal_rows ORDER BY 1 LIMIT 20").fetchall()

@@ -64,8 +64,11 @@ log = logging.getLogger(__name__)
 # them in memory until ``flush``; the service passes a durable journal instead (registry/decisions/inquiries.py).
 # Its 7th argument, one per subject: the lists the decision counted (a full decision's, or a batch or quick refusal's:
 # ``counted_lists``, ``RUN_LISTS`` where they are the run's, filled from the run's entries when written), else None
-# (a grant of a batch or quick decision, which works out none).
-InquirySink = Callable[[int, list[str], str, str, str, list[str], Sequence[list[str] | None]], None]
+# (a grant of a batch or quick decision, which works out none). ``RUN_LISTS`` is a marker, not lists: the immutable
+# tuple ("=run",), the same object every time, meaning "the subject's entries in ``run_list_entries`` of this run";
+# a sink keeps it as it is until the inquiries are written, where ``with_run_lists`` fills it (a sink that writes
+# them anywhere else fills it so itself: it never reaches a reader).
+InquirySink = Callable[[int, list[str], str, str, str, list[str], Sequence[Sequence[str] | None]], None]
 
 # The kinds of subject, read from a run's results as their places in this tuple (see ``_kinds``).
 SUBJECT_KINDS: tuple[str, ...] = get_args(SubjectKind)
@@ -90,7 +93,8 @@ class _Pending:
     service: list[str] = field(default_factory=list)
     purpose: list[str] = field(default_factory=list)
     outcome: list[str] = field(default_factory=list)
-    lists: list[list[str] | None] = field(default_factory=list)
+    lists: list[Sequence[str] | None] = field(default_factory=list)
+    marked: bool = False  # whether any of ``lists`` is ``RUN_LISTS`` (``with_run_lists``)
 
     def __len__(self) -> int:
         return len(self.subject_id)
@@ -1689,7 +1693,7 @@ class Snapshot:
             frozen, _verify = self.guard_flags(subject_ids, service, requester, today)
             granted &= ~np.array(frozen, dtype=bool)
         outcomes = np.where(granted, "granted", "refused").tolist()
-        lists: list[list[str] | None] = [None] * len(subject_ids)
+        lists: list[Sequence[str] | None] = [None] * len(subject_ids)
         refused = np.flatnonzero(~granted)
         if len(refused):
             counted = self.counted_lists(rows[refused].tolist())
@@ -1698,7 +1702,7 @@ class Snapshot:
         self.sink(self.run_id, subject_ids, service, purpose.strip(), requester, outcomes, lists)
         return granted
 
-    def counted_lists(self, rows: Sequence[int]) -> list[list[str] | None]:
+    def counted_lists(self, rows: Sequence[int]) -> list[Sequence[str] | None]:
         """The lists a batch or quick refusal of the subjects at ``rows`` keeps with its inquiry: where they differ
         from the run's, a subject rescored since the run (its live row) or whose lists in effect differ
         (``effective_lists``: a blacklisting in notice, one ended since the run), its own; for the others, nearly all,
@@ -1708,7 +1712,7 @@ class Snapshot:
         Found with array look-ups, never a subject's whole row (``_row_at``): a batch of refusals costs what it did
         before inquiries kept lists."""
         at = np.asarray(rows, dtype=np.int64)
-        out: list[list[str] | None] = [RUN_LISTS] * len(at)
+        out: list[Sequence[str] | None] = [RUN_LISTS] * len(at)
         differ = np.isin(at, self._effective_rows)
         live = list(self.live)  # copied at once: a pass may patch subjects meanwhile
         if live:
@@ -1730,7 +1734,7 @@ class Snapshot:
         purpose: str,
         requester: str,
         outcomes: list[str],
-        lists: Sequence[list[str] | None],
+        lists: Sequence[Sequence[str] | None],
     ) -> None:
         p, n, now = self.pending, len(subjects), dt.datetime.now(dt.UTC).replace(tzinfo=None)
         p.asked_at.extend([now] * n)
@@ -1740,6 +1744,7 @@ class Snapshot:
         p.purpose.extend([purpose.strip()] * n)
         p.outcome.extend(outcomes)
         p.lists.extend(lists)
+        p.marked = p.marked or RUN_LISTS in lists
 
     def flush(self, store: Store) -> int:
         """Write the buffered inquiries to the store in one transaction; returns how many."""
@@ -1763,7 +1768,7 @@ class Snapshot:
         store.con.register("pending_inquiries", table)
         try:
             with store.transaction():
-                first = write_inquiries(store, with_run_lists("SELECT * FROM pending_inquiries"), n)
+                first = write_inquiries(store, with_run_lists("SELECT * FROM pending_inquiries", p.marked), n)
                 detail = {"run_id": self.run_id, "inquiries": [first, first + n - 1]}
                 append_audit(store, "snapshot", "decide_batch", None, detail)
         finally:

@@ -226,17 +226,19 @@ def _group_stats(
     """Residents, mean score and list counts of a run by ``key_sql``; the blacklist counts as ``list_sizes`` does
     (until 2026-12-06 also those in their notice period), and of those counted how many are among ``held`` (the
     subjects of its blacklist decisions no longer apply: ``runs``' ``held_subjects``), as the run's list size says
-    them apart (until 2026-12-07 not: they were counted in effect without a word)."""
+    them apart (until 2026-12-07 not: they were counted in effect without a word). ``held`` is joined, not searched
+    per resident (``list_contains`` over it cost a scan of the list per resident: seconds at a few thousand held)."""
     rows = store.rows(
         f"""SELECT {key_sql} AS k, count(*) AS residents, avg(r.score) AS mean_score,
                    count(*) FILTER (WHERE b.standing = 'effective') AS blacklist,
-                   count(*) FILTER (WHERE b.standing = 'effective' AND list_contains($held, r.subject_id)) AS held,
+                   count(*) FILTER (WHERE b.standing = 'effective' AND h.subject_id IS NOT NULL) AS held,
                    count(*) FILTER (WHERE list_contains(r.lists, 'redlist')) AS redlist
             FROM {run_rows(store, "run_results", run_id)} r {join}
             LEFT JOIN ({_standing_sql("s.run_id = $run")}) b
               ON b.run_id = r.run_id AND b.subject_id = r.subject_id AND b.list_id = 'blacklist'
+            LEFT JOIN (SELECT unnest($held) AS subject_id) h ON h.subject_id = r.subject_id
             WHERE r.run_id = $run AND r.kind = 'person' GROUP BY k""",
-        {"run": run_id, "black": sorted(_blacklists(store)) or [""], "held": sorted(held) or [""]},
+        {"run": run_id, "black": sorted(_blacklists(store)) or [""], "held": sorted(set(held)) or [""]},
     )
     return {str(r["k"]): r for r in rows if r["k"] is not None}
 
