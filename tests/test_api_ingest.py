@@ -1092,7 +1092,7 @@ def _parquet_not_utf8() -> bytes:
             b'{"record_id": "A"}\n[1, 2]\n',
             "application/x-ndjson",
             "row 2 is a list, not a record (a JSON object); an NDJSON batch has one record a line",
-            "第 2 行是列表，不是记录（JSON 对象）；NDJSON 批次每行一条记录",
+            "第 2 个 JSON 值是列表，不是记录（JSON 对象）；NDJSON 批次每行一条记录",
         ),
         (
             b'{"record_id": "A"}\n{"a": "\\ud800"}\n',

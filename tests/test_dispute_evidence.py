@@ -329,7 +329,7 @@ def test_an_operator_escalates_and_the_review_decides_on_the_record(world: dict[
     )
     assert (r.status_code, r.json()["error"]) == (
         409,
-        {"code": "not_escalated", "message": f"异议 {did} 未提交复核；请先提交复核", "field": "dispute_id"},
+        {"code": "not_escalated", "message": f"异议 {did} 未转交人工复核；请先转交", "field": "dispute_id"},
     )
     r = client.post(
         f"/v1/disputes/{did}/escalate", headers=_auth(world, "operator"), json={"reason": "the source does not answer"}

@@ -1314,3 +1314,16 @@ def test_a_policy_edited_at_its_edges_is_refused_or_scores_alike_from_state_and_
             purge_expired(store, dt.date(2026, 1, 1))
         finally:
             store.close()
+
+
+def test_a_redlist_with_a_grace_period_is_refused_in_both_languages() -> None:
+    """Notice and grace are for lists that take something away: a redlist's grace period is an author's slip, said in
+    the project's words for both (告知宽限期, 失信名单)."""
+    text = edit(beijing_text(), "    kind: red\n", "    kind: red\n    grace_days: 30\n")
+    line = key_at(text, "grace_days: 30")
+    assert problems(text) == [
+        f"beijing.yaml:{line}: list redlist: grace_days: notice and grace apply to blacklists only"
+    ]
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(text, "beijing.yaml")
+    assert refused.value.problems_zh[0].endswith("grace_days: 告知宽限期只适用于失信名单")

@@ -286,7 +286,8 @@ def ingest(
         err.print(w["not_written"].format(why=escape(report.reject_error)), markup=True)
     if encrypted and report.reject_file:
         err.print(w["in_clear"].format(file=escape(str(report.reject_file))), markup=True)
-    errors = said(report.as_dict()["errors"], lang)
+    found = report.as_dict()["errors"]
+    errors = said(found if as_json else found[:20], lang)  # only what is printed is worded (the file words its own)
     counts = {"rows": counted(report.rows, "row"), "n": report.rows, "rejected": report.rejected}
     if as_json:
         _json({**report.as_dict(), "errors": errors})
@@ -301,10 +302,10 @@ def ingest(
             ),
             markup=True,
         )
-        for e in errors[:20]:
+        for e in errors:
             out.print(w["error"].format(file=file, **e))
-        if len(errors) > 20:
-            out.print(w["more"].format(more=len(errors) - 20))
+        if len(found) > 20:
+            out.print(w["more"].format(more=len(found) - 20))
         if report.reject_file:
             out.print(w["written"].format(file=report.reject_file))
         elif errors and encrypted:

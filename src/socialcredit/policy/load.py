@@ -583,7 +583,7 @@ def _check_due_process(p: Policy, problems: _Problems) -> None:
     for i, lst in enumerate(p.lists):
         if lst.kind == "red" and lst.grace_days:
             problems.add(
-                ("lists", i, "grace_days"), "notice and grace apply to blacklists only", "通知与宽限期只适用于黑名单"
+                ("lists", i, "grace_days"), "notice and grace apply to blacklists only", "告知宽限期只适用于失信名单"
             )
         for j in _repeats(list(lst.public_fields)):
             named = lst.public_fields[j]

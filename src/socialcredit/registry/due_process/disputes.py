@@ -824,7 +824,7 @@ def decide_review(
             f"dispute {dispute_id} was not escalated to a review; escalate it first",
             field="dispute_id",
             code="not_escalated",
-            zh=f"异议 {dispute_id} 未提交复核；请先提交复核",
+            zh=f"异议 {dispute_id} 未转交人工复核；请先转交",
         )
     if review["decision"] is not None:
         raise WorkflowError(

@@ -452,7 +452,7 @@ def _refuse_other_values(other: list[tuple[int | None, str | None]], suffix: str
         shown,
         (
             f"row {first[0]} is {kind}, not a record (a JSON object); an NDJSON batch has one record a line{hint}",
-            f"第 {first[0]} 行是{kind_zh}，不是记录（JSON 对象）；NDJSON 批次每行一条记录{hint_zh}",
+            f"第 {first[0]} 个 JSON 值是{kind_zh}，不是记录（JSON 对象）；NDJSON 批次每行一条记录{hint_zh}",
         ),
     )
 
