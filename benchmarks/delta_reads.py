@@ -7,7 +7,7 @@ result keys), the runs between them delta runs over the last whole run, each own
 them, ``run_own``, its histogram); ``--last-delta`` makes the last run a delta run whatever ``whole-every`` says.
 No records, no policy: only what the readers of runs read.
 
-``python -m benchmarks.delta_reads measure DIR [--repeat 15]`` times the statement of each reader of one run on the
+``python -m benchmarks.delta_reads measure DIR [--repeat 7]`` times the statement of each reader of one run on the
 newest delta run and on the newest run stored whole, reading the run's rows through the view filtered by run id and
 through ``store.run_rows``; prints one JSON line per reader: CPU ms of the process (``time.process_time``), median
 of the repeats, for each way.
@@ -91,17 +91,6 @@ def build(directory: Path, subjects: int, runs: int, whole_every: int, own: int,
     store.close()
 
 
-def _median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times = []
-    out: Any = None
-    fn()  # warm
-    for _ in range(repeat):
-        start = time.process_time()
-        out = fn()
-        times.append((time.process_time() - start) * 1000)
-    return statistics.median(times), out
-
-
 # Each reader of one run as a statement on {rows}, a relation of the run's rows of a view: ``view`` reads the view
 # filtered by run id (the readers before 2026-12-06), ``run_rows`` the relation store.run_rows gives (after).
 STATEMENTS = {
@@ -174,7 +163,7 @@ def main() -> None:
     b.add_argument("--last-delta", action="store_true", help="the last run a delta run (with --whole-every 1)")
     m = sub.add_parser("measure")
     m.add_argument("dir", type=Path)
-    m.add_argument("--repeat", type=int, default=15)
+    m.add_argument("--repeat", type=int, default=7)
     a = parser.parse_args()
     if a.command == "build":
         build(a.dir, a.subjects, a.runs, a.whole_every, a.own, a.last_delta)

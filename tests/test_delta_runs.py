@@ -30,10 +30,11 @@ from scoring_helpers import (
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.decisions.decide import explain, subject_result
 from socialcredit.registry.decisions.snapshot import Snapshot
+from socialcredit.registry.due_process.listings import ended_since_run
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting import dashboard
 from socialcredit.registry.reporting.drift import run_drift
-from socialcredit.registry.reporting.report import record_fields
+from socialcredit.registry.reporting.report import record_fields, run_in_force
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, run_rows
@@ -185,6 +186,45 @@ def test_run_rows_reads_a_run_as_its_view_with_its_ids_as_constants(example: Any
     assert f"WHERE r.run_id = {root})" in run_rows(store, "run_results", delta.run_id)
     assert "score_runs" not in run_rows(store, "run_results", delta.run_id)
 
+    with pytest.raises(
+        ValueError,
+        match="run_rows reads one of run_results, run_points, run_result_keys, run_rule_points, not 'score_runs'",
+    ):
+        run_rows(store, "score_runs", root)
+
+
+@pytest.mark.slow
+def test_a_snapshot_decides_on_a_store_before_migration_49(tmp_path: Path) -> None:
+    # a store opened read-only before migration 49: its runs' rows in the tables of old, score_runs without root_run_id
+    store, _ = build_example_store(tmp_path)
+    try:
+        run = run_in_force(store, "beijing")
+        ids = [
+            str(r[0])
+            for r in store.execute(
+                "SELECT subject_id FROM run_results_rows WHERE run_id = ? ORDER BY 1", [run["run_id"]]
+            ).fetchall()
+        ]
+
+        def decisions() -> list[tuple[Any, ...]]:
+            snap = Snapshot(store, run, explain=True)
+            out = []
+            for sid in ids:
+                d = snap.decision(sid, "bank_loan", "credit", requester="test")
+                out.append((sid, d.granted, d.score, d.tier, d.lists, d.reasons))
+            return out
+
+        migrated = decisions()
+        for table in ("run_results", "run_points", "run_result_keys"):
+            store.execute(f"DROP VIEW {table}")
+            store.execute(f"ALTER TABLE {table}_rows RENAME TO {table}")
+        store.execute("DROP TABLE run_histogram")
+        store.execute("DROP TABLE run_own")
+        store.execute("ALTER TABLE score_runs DROP COLUMN root_run_id")
+        assert decisions() == migrated and len(migrated) == 312
+    finally:
+        store.close()
+
 
 RULES = """\
 - id: late
@@ -292,6 +332,7 @@ def _rows_read(store: Store, run_id: int, subject_id: str) -> dict[str, int]:
             "tier counts": lambda s: dashboard.tier_counts(s, run_id),
             "drift": lambda s: run_drift(s, run_id, run_id),
             "reasons": lambda s: explain(s, loaded, run_id, subject_id, subject_result(s, run_id, subject_id), "en"),
+            "ended listings": lambda s: ended_since_run(s, run_id, subject_id),
         }
         for name, read in readers.items():
             counting = _ScanCounting(store.con)
@@ -302,9 +343,11 @@ def _rows_read(store: Store, run_id: int, subject_id: str) -> dict[str, int]:
         store.con.execute("PRAGMA disable_profiling")
 
 
+@pytest.mark.slow
 def test_a_read_of_one_run_does_not_grow_with_the_runs_stored(example: Any) -> None:
-    # Each reader of a run reads it through store.run_rows, each scan filtered by a constant run id: the views'
-    # filter on run_id did not reach their second branch, whose anti join read run_own of every delta run stored.
+    # Each reader of a run, stored whole or as its changes, reads it through store.run_rows, each scan filtered by a
+    # constant run id: the views' filter on run_id did not reach their second branch, whose anti join read run_own of
+    # every delta run stored (and a run stored whole read through the views paid that anti join too).
     store, base, _ = example
     loaded = builtin_policy("beijing")
     previous = base["beijing"]
@@ -312,6 +355,7 @@ def test_a_read_of_one_run_does_not_grow_with_the_runs_stored(example: Any) -> N
     assert store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [first.run_id]) == previous
     subject = str(store.one("SELECT min(subject_id) FROM run_own WHERE run_id = ?", [first.run_id]))
     before = _rows_read(store, first.run_id, subject)
+    whole_before = _rows_read(store, base["beijing"], subject)
     previous = first.run_id
     for day in (2, 3):
         later = score(store, loaded, EX_AS_OF + dt.timedelta(days=day), incremental=True, base_run_id=previous)
@@ -319,5 +363,7 @@ def test_a_read_of_one_run_does_not_grow_with_the_runs_stored(example: Any) -> N
         previous = later.run_id
     score(store, loaded, EX_AS_OF + dt.timedelta(days=3))
     after = _rows_read(store, first.run_id, subject)
+    whole_after = _rows_read(store, base["beijing"], subject)
+    assert whole_after == whole_before
     assert after == before
-    assert all(before.values())
+    assert all(before.values()) and all(whole_before.values())

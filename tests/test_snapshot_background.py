@@ -65,9 +65,9 @@ def held_back(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     gate = threading.Event()
     real = snapshot_module._explanation_table
 
-    def waiting(store: Store, run_id: int, n: int) -> Any:
+    def waiting(store: Store, stored: Any, n: int) -> Any:
         assert gate.wait(900), "the test never let the explanations load"
-        return real(store, run_id, n)
+        return real(store, stored, n)
 
     monkeypatch.setattr(snapshot_module, "_explanation_table", waiting)
     try:
@@ -162,7 +162,7 @@ def test_a_failed_load_of_explanations_leaves_decisions_reading_the_store(
     run = run_in_force(store, "beijing")
     expected = _every_decision(Snapshot(store, run, explain=True), "en")
 
-    def broken(_store: Store, _run_id: int, _n: int) -> Any:
+    def broken(_store: Store, _stored: Any, _n: int) -> Any:
         raise MemoryError("no room for the explanations")
 
     monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
@@ -302,7 +302,7 @@ def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_
     try:
         _policy, moved = _positional_world(reg)
 
-        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+        def broken(_store: Store, _stored: Any, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
 
         monkeypatch.setattr(snapshot_module, "_explanation_table", broken)
@@ -343,7 +343,7 @@ def test_close_waits_for_every_snapshots_explanations_and_closes_their_connectio
             ingest_file(st, path, source, today=AS_OF)
         score_on_its_day(st, resolve_policy(st, "beijing"), AS_OF - dt.timedelta(days=1))
 
-        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+        def broken(_store: Store, _stored: Any, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
 
         with monkeypatch.context() as mp:
@@ -522,7 +522,7 @@ def test_a_decision_on_a_failed_load_after_close_is_refused_as_unavailable(
     try:
         _positional_world(reg)
 
-        def broken(_store: Store, _run_id: int, _n: int) -> Any:
+        def broken(_store: Store, _stored: Any, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
 
         monkeypatch.setattr(snapshot_module, "_explanation_table", broken)

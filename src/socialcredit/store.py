@@ -364,14 +364,25 @@ _RULE_POINTS = """SELECT p.run_id, k.subject_id, r.rule_id, r.dimension, p.point
     FROM {points} p JOIN subject_keys k USING (subject_key) JOIN run_rules r USING (run_id, rule_index)"""
 
 
+# The views of every run's rows ``run_rows`` reads one run of.
+RUN_VIEWS = (*_INHERITED, "run_rule_points")
+
+
 def run_rows(store: Store, view: str, run_id: int) -> str:
     """A relation of run ``run_id``'s rows of ``view`` (run_results, run_points, run_result_keys or
     run_rule_points), its ids written in as constants: a run stored whole reads its table by run id, a delta run its
     own rows and its root's of every subject it does not own, each scan filtered by its run id. Every reader of one
     run reads through it: a filter on run_id does not reach a view's root rows, so the view's cost grows with the
-    runs stored (at 120 runs of 100,000 subjects, docs/benchmarks.md)."""
+    runs stored (at 120 runs of 100,000 subjects, docs/benchmarks.md). A store opened read-only before migration 49
+    reads its tables of old, every run stored whole."""
+    if view not in RUN_VIEWS:
+        raise ValueError(f"run_rows reads one of {', '.join(RUN_VIEWS)}, not {view!r}")
     if view == "run_rule_points":
         return f"({_RULE_POINTS.format(points=run_rows(store, 'run_points', run_id))})"
+    if not store.one(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'score_runs' AND column_name = 'root_run_id'"
+    ):
+        return f"(SELECT * FROM {view} WHERE run_id = {int(run_id)})"
     root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id])
     own = f"SELECT * FROM {view}_rows WHERE run_id = {int(run_id)}"
     if root is None:

@@ -173,8 +173,9 @@ class _Stored:
     """Where a snapshot reads a run's rows as they lie: a run stored whole from the tables themselves (the views of
     every run's rows hand them back in no set order), a delta run through ``store.run_rows`` sorted by identifier
     (its rows are its own and its root's: docs/architecture.md); a store not yet migrated to 49 from its tables of
-    old."""
+    old. Worked out once per snapshot: every read of the run's rows goes through it, filtered by ``run_id``."""
 
+    run_id: int
     results: str
     keys: str | None  # None: the rows' keys are found by identifier (``_rows_of_identifiers``)
     points: str
@@ -190,26 +191,26 @@ class _Stored:
             ).fetchall()
         }
         if "run_results_rows" not in tables:  # read-only, before migration 49
-            return cls("run_results", "run_result_keys" if "run_result_keys" in tables else None, "run_points", "")
+            keys = "run_result_keys" if "run_result_keys" in tables else None
+            return cls(run_id, "run_results", keys, "run_points", "")
         if store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id]) is not None:
             results, points = (run_rows(store, view, run_id) for view in ("run_results", "run_points"))
-            return cls(results, None, points, " ORDER BY subject_id")
+            return cls(run_id, results, None, points, " ORDER BY subject_id")
         keys = "run_result_keys_rows" if "run_result_keys_rows" in tables else None
-        return cls("run_results_rows", keys, "run_points_rows", "")
+        return cls(run_id, "run_results_rows", keys, "run_points_rows", "")
 
 
-def _kinds(store: Store, run_id: int, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
+def _kinds(store: Store, stored: _Stored, column: pa.ChunkedArray | np.ndarray[Any, Any]) -> pa.DictionaryArray:
     """The subjects' kinds in row order, as indices into a small dictionary of the kinds' names.
 
     ``column`` holds the kinds' names, or their places in SUBJECT_KINDS (1-based, a NumPy array of uint8; 0 for a
     kind not among them, when the names are read again)."""
     if isinstance(column, np.ndarray):
         if len(column) and int(column.min()) == 0:  # a kind the store knows but SUBJECT_KINDS does not: by name
-            stored = _Stored.of(store, run_id)
             names = store.execute(
-                f"SELECT kind FROM {stored.results} WHERE run_id = ?{stored.order}", [run_id]
+                f"SELECT kind FROM {stored.results} WHERE run_id = ?{stored.order}", [stored.run_id]
             ).to_arrow_table()
-            return _kinds(store, run_id, names.column("kind"))
+            return _kinds(store, stored, names.column("kind"))
         indices = pa.array((column - np.uint8(1)).view(np.int8))
         return pa.DictionaryArray.from_arrays(indices, pa.array(list(SUBJECT_KINDS), pa.string()))
     encoded = pc.dictionary_encode(column.combine_chunks())
@@ -259,13 +260,12 @@ class _Results:
     table: pa.Table | None
 
     @classmethod
-    def read(cls, store: Store, run_id: int, *, explain: bool) -> _Results:
+    def read(cls, store: Store, stored: _Stored, *, explain: bool) -> _Results:
         # The kind as a small number (its place in SUBJECT_KINDS, 0 for any other): a column of 22 million strings
         # costs half a CPU second more to hand over than one of bytes.
         columns = "subject_id, coalesce(list_position($kinds, kind), 0)::UTINYINT AS kind, score, tier_rank, grants"
-        params: dict[str, Any] = {"run": run_id, "kinds": list(SUBJECT_KINDS)}
-        stored = _Stored.of(store, run_id)
-        n = int(store.one(f"SELECT count(*) FROM {stored.results} WHERE run_id = ?", [run_id]))
+        params: dict[str, Any] = {"run": stored.run_id, "kinds": list(SUBJECT_KINDS)}
+        n = int(store.one(f"SELECT count(*) FROM {stored.results} WHERE run_id = ?", [stored.run_id]))
         # No ORDER BY: a run writes its results in subject order (runs._results_insert) and a scan keeps the order
         # they were written in, so this is a plain scan; a run written otherwise (an older store) is sorted after.
         reader = store.execute(
@@ -294,19 +294,18 @@ class _Results:
             at += m
         keys = keys[:at]
         numbers = {c: a[:at] for c, a in numbers.items()}
-        table = _explanation_table(store, run_id, at) if explain else None
-        return cls(keys, numbers, _kinds(store, run_id, numbers.pop("kind")), ordered, table)
+        table = _explanation_table(store, stored, at) if explain else None
+        return cls(keys, numbers, _kinds(store, stored, numbers.pop("kind")), ordered, table)
 
 
-def _explanation_table(store: Store, run_id: int, n: int) -> pa.Table:
+def _explanation_table(store: Store, stored: _Stored, n: int) -> pa.Table:
     """The run's other columns, for explanations, in one go as Arrow (in the order of the arrays: a plain scan too);
     the identifiers and kinds, text, are not read twice (a decision takes them from the arrays)."""
-    stored = _Stored.of(store, run_id)
     table = store.execute(
-        f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM {stored.results} WHERE run_id = ?{stored.order}", [run_id]
+        f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM {stored.results} WHERE run_id = ?{stored.order}", [stored.run_id]
     ).to_arrow_table()
     if table.num_rows != n:
-        raise ValueError(f"the results of run {run_id} changed while they were read")
+        raise ValueError(f"the results of run {stored.run_id} changed while they were read")
     return table
 
 
@@ -390,9 +389,9 @@ class Snapshot:
         self._ranks: tuple[pa.Table, dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] | None = None
         self.loaded = get_policy(store, run["policy_id"], run["policy_version"])
         self.policy = self.loaded.policy
-        # The run's rows of its results and points, as store.run_rows names them (its root looked up once, not at
+        # Where the run's rows lie (its root and the store's tables looked up once, not at each read of them nor at
         # each decision read from the store while explanations load)
-        self._run_rows = {view: run_rows(store, view, self.run_id) for view in ("run_results", "run_points")}
+        self._stored = _Stored.of(store, self.run_id)
         # Only effective listings refuse: subjects in a notice period (or whose listing ended) get their grants anew
         # (``effective_results``). Its query runs on a second connection while this one reads the run's results (DuckDB
         # lets go of the interpreter while it works): on two free cores the load takes the longer of the two, not
@@ -403,7 +402,7 @@ class Snapshot:
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
                 later = None if beside is None else pool.submit(effective_results, beside, run)
-                results = _Results.read(store, self.run_id, explain=explain and not background)
+                results = _Results.read(store, self._stored, explain=explain and not background)
             adjusted = effective_results(store, run) if later is None else later.result()
         finally:
             if beside is not None:
@@ -645,7 +644,7 @@ class Snapshot:
         From the keys the run wrote with its results, in their order (run_result_keys: one scan of integers); for a
         run written before them, or a store opened read-only before its migration, by searching every known identifier
         among the run's (``_rows_of_identifiers``)."""
-        stored = _Stored.of(store, self.run_id)
+        stored = self._stored
         if stored.keys is None:
             return self._rows_of_identifiers(store)
         held = store.execute(f"SELECT subject_key FROM {stored.keys} WHERE run_id = ?", [self.run_id]).fetchnumpy()
@@ -699,9 +698,7 @@ class Snapshot:
         # A run writes its points by subject key (runs._POINTS_INSERT), so a decision read from the store finds a
         # subject's in the few row groups that hold its key: read as they lie, each subject's points are a slice at
         # its key, ranked when a decision asks for them (a few per subject), neither sorted nor moved here.
-        stored = store.execute(
-            _POINTS.format(points=_Stored.of(store, self.run_id).points), {"run": self.run_id}
-        ).fetchnumpy()
+        stored = store.execute(_POINTS.format(points=self._stored.points), {"run": self.run_id}).fetchnumpy()
         key = stored["subject_key"]
         # the key of each row, where its points are stored by key (None: by row, reason_offsets indexed by row)
         self._reason_slot: np.ndarray[Any, Any] | None = None
@@ -717,7 +714,7 @@ class Snapshot:
                 points, rule_index = stored["points"], stored["rule_index"]
             else:  # a run written before that (points in no order): sorted by the store, its first MAX_REASONS kept
                 ranked = store.execute(
-                    _POINTS_RANKED.format(points=_Stored.of(store, self.run_id).points),
+                    _POINTS_RANKED.format(points=self._stored.points),
                     {"run": self.run_id, "ranks": ranks},
                 ).fetchnumpy()
                 key = ranked["subject_key"]
@@ -784,7 +781,7 @@ class Snapshot:
         that arrived meanwhile. Should it fail, decisions keep reading them from the store."""
         started = time.perf_counter()
         try:
-            table = _explanation_table(reader, self.run_id, len(self._keys))
+            table = _explanation_table(reader, self._stored, len(self._keys))
             if self._sorted is not None:
                 table = table.take(self._sorted)
             self._load_explanations(reader, table)
@@ -870,9 +867,9 @@ class Snapshot:
             # between the first and the last: a run's results lie in subject order, so the scan skips every row group
             # outside the range (one, for a single decision)
             table = store.execute(
-                f"SELECT * FROM {self._run_rows['run_results']} "
-                f"WHERE subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
-                {"first": ids[0], "last": ids[-1]},
+                f"SELECT * FROM {self._stored.results} "
+                f"WHERE run_id = $run AND subject_id BETWEEN $first AND $last AND subject_id IN ({listed})",
+                {"run": self.run_id, "first": ids[0], "last": ids[-1]},
             ).to_arrow_table()
             # the subjects' keys through subject_keys' index, then their points by a list of constants (integers the
             # store gave): a filter on the scan of the run's points, which a run writes by key (runs._POINTS_INSERT),
@@ -883,8 +880,9 @@ class Snapshot:
             id_of = {int(key): str(sid) for key, sid in keyed}
             points = (
                 store.execute(
-                    f"SELECT subject_key, rule_index, points FROM {self._run_rows['run_points']} "
-                    f"WHERE points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
+                    f"SELECT subject_key, rule_index, points FROM {self._stored.points} "
+                    f"WHERE run_id = ? AND points <> 0 AND subject_key IN ({listed_integers(sorted(id_of))})",
+                    [self.run_id],
                 ).fetchall()
                 if id_of
                 else []
