@@ -93,3 +93,19 @@ def test_each_pass_of_named_subjects_reads_its_own_subjects(reg: Registry) -> No
             rows = inputs.rows("SELECT sid FROM sc_subjects ORDER BY sid")
             assert [r["sid"] for r in rows] == sorted(expected)
     assert _owned(store) == []
+
+
+def test_every_subject_as_registered_at_the_watermark(reg: Registry) -> None:
+    """A whole run's subjects: one row each, the version registered last at or below the watermark (a subject
+    registered again is ranked by its versions; one registered once is taken as it is)."""
+    store = reg.store
+    before = _watermark(store)
+    reg.register({A: "accounting"})
+    reg.register({A: "education", B: "medical"})
+    after = _watermark(store)
+    for w, expected in ((before, {A: None, B: None, C: None}), (after, {A: "education", B: "medical", C: None})):
+        with prepare_inputs(store, POLICY, w) as inputs:
+            rows = inputs.rows("SELECT sid, profession FROM sc_subjects ORDER BY sid")
+            assert {r["sid"]: r["profession"] for r in rows} == expected
+            assert len(rows) == 3
+    assert _owned(store) == []

@@ -997,15 +997,24 @@ class ScorePlan:
                 else exp.EQ(this=_col("record_type", "r"), expression=_str(record_type))
             )
             per_type.append(exp.Paren(this=_and(match, exp.Paren(this=change))))
+
+        def subjects(cond: exp.Expr) -> exp.Select:
+            return (
+                exp.select(_col("subject_id", "r"))
+                .from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
+                .where(cond)
+            )
+
+        if self.source == "state":
+            # One scan per item, each filtered on its item alone: the state is built in item order, so each reads
+            # only its item's row groups (a decayed rule's, every row of it) instead of every row of the state
+            # against the whole condition (at city 0.06 against 0.6 CPU s).
+            parts = _union_all([subjects(c) for c in per_type])
+            return exp.select(_col("subject_id", "u")).distinct().from_(exp.alias_(exp.Subquery(this=parts), "u"))
         cond = per_type[0]
         for c in per_type[1:]:
             cond = exp.Or(this=cond, expression=c)
-        return (
-            exp.select(_col("subject_id", "r"))
-            .distinct()
-            .from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
-            .where(cond)
-        )
+        return subjects(cond).distinct()
 
     # -- one subject's record-level contributions, for reports -------------------------------------------
     def record_contributions(self) -> exp.Query:

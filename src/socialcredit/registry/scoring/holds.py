@@ -47,10 +47,11 @@ def held_records(loaded: LoadedPolicy | None, *, one_subject: bool = False) -> s
     )
 
 
-# Subjects whose held records changed between two watermarks $a < $b (for incremental runs).
+# Subjects whose held records changed between two watermarks $a < $b (for incremental runs), keyed by subject_keys
+# (one row per identifier): not by the distinct identifiers of every subject version, an aggregate of them all.
 HELD_CHANGES = """
     SELECT k.subject_key FROM (
         SELECT subject_id FROM disputes WHERE (seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b)
         UNION SELECT subject_id FROM repairs WHERE decided_seq > $a AND decided_seq <= $b
-    ) c JOIN (SELECT DISTINCT subject_id, subject_key FROM subjects) k USING (subject_id)
+    ) c JOIN subject_keys k USING (subject_id)
 """

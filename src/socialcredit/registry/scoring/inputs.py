@@ -103,6 +103,20 @@ FROM (
 WHERE s.rn = 1
 """
 
+# The same for every subject: the versions of a subject registered once (nearly all) taken as they are, only the few
+# registered again ranked by the window (which otherwise partitions and sorts every subject's versions).
+_ALL_SUBJECTS = """
+SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date
+FROM (
+    WITH again AS (SELECT subject_key FROM subjects WHERE seq <= $w GROUP BY subject_key HAVING count(*) > 1)
+    SELECT *, 1 AS rn FROM subjects WHERE seq <= $w AND subject_key NOT IN (SELECT subject_key FROM again)
+    UNION ALL
+    SELECT *, row_number() OVER (PARTITION BY subject_key ORDER BY seq DESC) AS rn FROM subjects
+    WHERE seq <= $w AND subject_key IN (SELECT subject_key FROM again)
+) s
+WHERE s.rn = 1
+"""
+
 # Each subject's latest consent answer per category; one pivoted column per category is added to the SELECT.
 _CONSENTS = """
 SELECT subject_id FROM (
@@ -318,7 +332,7 @@ def _subjects_query(
 ) -> exp.Select:
     """Subjects with one ``consent_<category>`` column each (false when never granted); binds ``$w``. ``keys``: the
     integer keys of ``subject_ids`` (or the marker ``_KEYS`` for them), when the caller has them."""
-    query = sqlglot.parse_one(_SUBJECTS, read="duckdb")
+    query = sqlglot.parse_one(_SUBJECTS if subject_ids is not None else _ALL_SUBJECTS, read="duckdb")
     assert isinstance(query, exp.Select)
     if subject_ids is not None:
         inner = query.find(exp.Subquery)
