@@ -258,7 +258,8 @@ def test_the_bills_rewards_lift_over_a_dimension_floor_are_named(tmp_path: Path)
     assert _loan(store, D(2026, 4, 10))[:2] == (True, 825)
 
 
-_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min
+_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min,
+    # a reward
     "court": (
         "courts",
         JUDGMENT,
@@ -277,18 +278,26 @@ _DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), d
         lambda rid, day, status: [rid, C, "tax_payment", day, "5000", status, "0"],
         "",
     ),
+    "on_time": (  # a reward (loan.on_time +1 a month, cap 12), which no act touches: the sum counts it
+        "banks",
+        LOANS,
+        lambda rid, day, status: [rid, C, "loan_repayment", day, "1000", status],
+        "",
+    ),
 }
-_FIRST = {"court": "unfulfilled", "loan": "default", "tax": "evaded"}
+_FIRST = {"court": "unfulfilled", "loan": "default", "tax": "evaded", "on_time": "on_time"}
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(sorted(_DRAWN)), st.integers(0, 2400)), min_size=1, max_size=8))
 @example([("court", 2251), ("court", 1885), ("court", 1520), ("court", 1155)])  # 2020-01-01 .. 2023-01-01
 @example([("loan", 30), ("loan", 31), ("loan", 32), ("loan", 33), ("loan", 34), ("tax", 0), ("court", 10)])
+@example([("court", 2251), ("court", 1885), ("court", 1520), ("court", 1155), ("on_time", 20), ("on_time", 50)])
 def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory, drawn: list[tuple[str, int]]) -> None:
-    """A few of C's judgments, loan defaults and tax evasions, dated up to 2400 days before 2026-03-01: where a bank
-    loan is refused and acts are named that cover the gap (no points left to raise), doing them and scoring that
-    day grants it; where no act is named though some record has one, the refusal says that none gives back."""
+    """A few of C's judgments, loan defaults, tax evasions and loans repaid on time, dated up to 2400 days before
+    2026-03-01: where a bank loan is refused and acts are named that cover the gap (no points left to raise), doing
+    them and scoring that day grants it; where no act is named though some record has one, the refusal says that
+    none gives back."""
     folder = tmp_path_factory.mktemp("drawn")
     store = build(folder)
     made: dict[str, tuple[str, str]] = {}
