@@ -20,6 +20,7 @@ from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.policy import LoadedPolicy, load_policy
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.decisions import actions
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import publish_policy, resolve_policy
 from socialcredit.store import Store, open_store
@@ -84,16 +85,18 @@ def test_the_judgments_named_under_a_cap_grant_the_loan(tmp_path: Path) -> None:
 def _tight(store: Store, folder: Path) -> LoadedPolicy:
     """beijing with the financial dimension's floor at −150 (not −600) and a bank loan granted on the total:
     "not blacklist and total >= 900", published as version 2026.9."""
+    return _beijing(store, folder, "min: -150, max: 60", "total >= 900", "2026.9")
+
+
+def _beijing(store: Store, folder: Path, financial: str, grant: str, version: str) -> LoadedPolicy:
+    """beijing with the financial dimension's limits ``financial`` (``min: -600, max: 60`` in beijing) and a bank
+    loan granted on ``grant`` (``"tier >= 'B'"``), published as ``version``."""
     text = (Path(socialcredit.__file__).parent / "policies" / "beijing.yaml").read_text(encoding="utf-8")
     changed = text.replace(
-        "grant_if: \"not blacklist and tier >= 'B'\"", 'grant_if: "not blacklist and total >= 900"', 1
-    ).replace(
-        "{id: financial, name: {zh: 经济信用, en: financial}, min: -600",
-        "{id: financial, name: {zh: 经济信用, en: financial}, min: -150",
-        1,
-    )
-    assert changed.count("total >= 900") == 1 and "min: -150" in changed
-    (folder / "bj.yaml").write_text(changed.replace('version: "2026.2"', 'version: "2026.9"'), encoding="utf-8")
+        "grant_if: \"not blacklist and tier >= 'B'\"", f'grant_if: "not blacklist and {grant}"', 1
+    ).replace("en: financial}, min: -600, max: 60}", f"en: financial}}, {financial}}}", 1)
+    assert changed.count(grant) == 1 and financial in changed
+    (folder / "bj.yaml").write_text(changed.replace('version: "2026.2"', f'version: "{version}"'), encoding="utf-8")
     loaded = load_policy(folder / "bj.yaml", store.catalog)
     publish_policy(store, loaded)
     return loaded
@@ -175,13 +178,88 @@ def test_no_act_is_named_where_none_gives_anything_back(tmp_path: Path) -> None:
         "or wait until 2036-02-27, when enough of these records expire",
         DISPUTE,
     ]
-    assert _loan(store, D(2026, 4, 2), "zh")[2][:2] == [
-        "履行或缴清记录所载的义务不会增加分数：规则的扣分上限和维度下限仍扣除同样多的分数",
-        "将分数提高 50 分",
+    assert _loan(store, D(2026, 4, 2), "zh")[2][:2] == [NO_ACT_ZH, "将分数提高 50 分"]
+    # done all the same: the bills paid on 2026-04-10 leave −192.5 of evasions (−96.3 each), under the floor
+    _pay_bills(store, tmp_path, (1, 2, 3, 4))
+    score_on_its_day(store, loaded, D(2026, 4, 10))
+    assert _loan(store, D(2026, 4, 10))[:2] == (False, 850)
+
+
+NO_ACT_ZH = "履行或缴清记录所载的义务不会增加分数：规则的扣分上限和维度下限仍扣除同样多的分数"
+
+
+def _pay_bills(store: Store, folder: Path, bills: tuple[int, ...]) -> None:
+    """The utility bills U<n> of ``bills`` (2026-02-0n, 300 yuan) recorded paid late on 2026-04-10."""
+    paid = [[f"U{i}", C, "utility_payment", f"2026-02-0{i}", "water", "300", "late", "true"] for i in bills]
+    ingest(store, write_csv(folder / "paid.csv", [*UTILITIES, "correction"], paid), "utilities", D(2026, 4, 10))
+
+
+def _on_time(store: Store, folder: Path) -> None:
+    """Twelve loan repayments M0-M11 on time, 2025-04-15 and every 30 days to 2026-03-11: loan.on_time gives +1 a
+    month, 12 (its cap) within its 365 days of 2026-04-02."""
+    rows = [
+        [f"M{m}", C, "loan_repayment", (D(2025, 4, 15) + dt.timedelta(days=30 * m)).isoformat(), "1000", "on_time"]
+        for m in range(12)
     ]
+    ingest(store, write_csv(folder / "ontime.csv", LOANS, rows), "banks", D(2026, 3, 20))
 
 
-_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min
+def test_no_bill_is_named_that_a_dimension_ceiling_makes_worth_nothing(tmp_path: Path) -> None:
+    """beijing with the financial dimension's ceiling at 5 and a loan on "total >= 1006": C's twelve loans repaid on
+    time (+12) and an unpaid bill U1 (−5): financial +7 clamped to 5, total 1005. Paying U1 leaves +12, clamped to
+    5 all the same: it gives nothing, and the refusal says so (until 2026-12-06 it named U1, its 5 counted with no
+    reward: −5 to 0). Done all the same, the run of its day still refuses at 1005."""
+    store = build(tmp_path)
+    _on_time(store, tmp_path)
+    bill = [["U1", C, "utility_payment", "2026-02-01", "water", "300", "unpaid"]]
+    ingest(store, write_csv(tmp_path / "u.csv", UTILITIES, bill), "utilities", D(2026, 2, 20))
+    loaded = _beijing(store, tmp_path, "min: -600, max: 5", "total >= 1006", "2026.10")
+    score_on_its_day(store, loaded, D(2026, 4, 2))
+    granted, points, actions = _loan(store, D(2026, 4, 2))
+    assert (granted, points) == (False, 1005)
+    assert actions == [
+        "paying or fulfilling your records gives no points back: the rules' caps and the dimensions' limits "
+        "still take as many",
+        "raise the score by 1 point",
+        DISPUTE,
+    ]
+    assert _loan(store, D(2026, 4, 2), "zh")[2][:2] == [NO_ACT_ZH, "将分数提高 1 分"]
+    _pay_bills(store, tmp_path, (1,))
+    score_on_its_day(store, loaded, D(2026, 4, 10))
+    assert _loan(store, D(2026, 4, 10))[:2] == (False, 1005)
+
+
+def test_the_bills_rewards_lift_over_a_dimension_floor_are_named(tmp_path: Path) -> None:
+    """beijing with the financial floor at −180 and a loan on "total >= 822": C's tax evasions X7, X8 (2026-03-01:
+    −97.0 each on 2026-04-02), taxes paid in 2023-2025 (+6) and twelve loans on time (+12), unpaid bills U1-U4
+    (−20): financial −195.9 clamped to −180, total 820, 2 short. Paying the four bills gives −175.9: 4.1 back;
+    three leave −180.9, nothing. The refusal names the four, in both languages (until 2026-12-06, counting no
+    reward, −213.9 to −193.9 both under the floor, it said paying gave nothing back); paid, the loan is granted."""
+    store = build(tmp_path)
+    _on_time(store, tmp_path)
+    tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
+    tax += [[f"P{y}", C, "tax_payment", f"{y}-05-01", "5000", "paid", "0"] for y in (2023, 2024, 2025)]
+    ingest(store, write_csv(tmp_path / "tax.csv", TAX, tax), "tax_bureau", D(2026, 3, 2))
+    bills = [[f"U{i}", C, "utility_payment", f"2026-02-0{i}", "water", "300", "unpaid"] for i in (1, 2, 3, 4)]
+    ingest(store, write_csv(tmp_path / "bills.csv", UTILITIES, bills), "utilities", D(2026, 2, 20))
+    loaded = _beijing(store, tmp_path, "min: -180, max: 60", "total >= 822", "2026.11")
+    score_on_its_day(store, loaded, D(2026, 4, 2))
+    granted, points, actions = _loan(store, D(2026, 4, 2))
+    assert (granted, points) == (False, 820)
+    assert actions == [
+        *(f"pay the utility bill of 300 yuan (record U{i} from utilities)" for i in (1, 2, 3, 4)),
+        "or wait until 2036-02-27, when enough of these records expire",
+        DISPUTE,
+    ]
+    zh = _loan(store, D(2026, 4, 2), "zh")[2]
+    assert zh[0] == "缴纳欠缴的公用事业费（金额 300 元；记录 U1，来源 公用事业公司）"
+    _pay_bills(store, tmp_path, (1, 2, 3, 4))
+    score_on_its_day(store, loaded, D(2026, 4, 10))
+    assert _loan(store, D(2026, 4, 10))[:2] == (True, 825)
+
+
+_DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), decay (evasion), a dimension's min,
+    # a reward
     "court": (
         "courts",
         JUDGMENT,
@@ -200,18 +278,26 @@ _DRAWN = {  # beijing's rules of these records: a cap (court, loans, evasion), d
         lambda rid, day, status: [rid, C, "tax_payment", day, "5000", status, "0"],
         "",
     ),
+    "on_time": (  # a reward (loan.on_time +1 a month, cap 12), which no act touches: the sum counts it
+        "banks",
+        LOANS,
+        lambda rid, day, status: [rid, C, "loan_repayment", day, "1000", status],
+        "",
+    ),
 }
-_FIRST = {"court": "unfulfilled", "loan": "default", "tax": "evaded"}
+_FIRST = {"court": "unfulfilled", "loan": "default", "tax": "evaded", "on_time": "on_time"}
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(sorted(_DRAWN)), st.integers(0, 2400)), min_size=1, max_size=8))
 @example([("court", 2251), ("court", 1885), ("court", 1520), ("court", 1155)])  # 2020-01-01 .. 2023-01-01
 @example([("loan", 30), ("loan", 31), ("loan", 32), ("loan", 33), ("loan", 34), ("tax", 0), ("court", 10)])
+@example([("court", 2251), ("court", 1885), ("court", 1520), ("court", 1155), ("on_time", 20), ("on_time", 50)])
 def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory, drawn: list[tuple[str, int]]) -> None:
-    """A few of C's judgments, loan defaults and tax evasions, dated up to 2400 days before 2026-03-01: where a bank
-    loan is refused and acts are named that cover the gap (no points left to raise), doing them and scoring that
-    day grants it; where no act is named though some record has one, the refusal says that none gives back."""
+    """A few of C's judgments, loan defaults, tax evasions and loans repaid on time, dated up to 2400 days before
+    2026-03-01: where a bank loan is refused and acts are named that cover the gap (no points left to raise), doing
+    them and scoring that day grants it; where no act is named though some record has one, the refusal says that
+    none gives back."""
     folder = tmp_path_factory.mktemp("drawn")
     store = build(folder)
     made: dict[str, tuple[str, str]] = {}
@@ -242,4 +328,30 @@ def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory,
         score_on_its_day(store, beijing, D(2026, 4, 10))
         after = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 10))
         assert after.granted, (loan.actions, after.score)
+    store.close()
+
+
+def test_the_acts_weighed_are_the_largest_few_hundred(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 unpaid bills (utility.unpaid −5 each, capped at 20): paying fewer than 997 gives nothing back. Only the
+    ACTS_WEIGHED (200) acts that take most are weighed, each step once per act left and once kept: 200 steps of
+    200, 199, ... 1 rises and one kept, 20,100 + 200 = 20,300 sums of one record's hits, none of all the records;
+    none gives anything back, so none is named. Until 2026-12-06 every act was weighed, each by summing every
+    record (3,000 parking tickets: 55 s under the service's writer lock)."""
+    store = build(tmp_path)
+    loaded = resolve_policy(store, "beijing")
+    bills = [
+        {"record_id": f"U{i}", "rules": [{"rule_id": "utility.unpaid", "points": -5.0}], "after": []}
+        | {"kind": "utility_payment", "cured": -5.0}
+        for i in range(1000)
+    ]
+    weighed: list[int] = []
+    rise = actions._Sums.rise
+
+    def counted(self: actions._Sums, before: list[dict[str, object]], *args: object, **kw: bool) -> float:
+        weighed.append(id(before))
+        return rise(self, before, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(actions._Sums, "rise", counted)
+    assert actions._acts(loaded, bills, 10.0) == ([], 0.0)
+    assert (len(weighed), len(set(weighed))) == (20_300, actions.ACTS_WEIGHED) == (20_300, 200)
     store.close()

@@ -5,11 +5,11 @@
   or fix, or the day its publication ends at the latest.
 * A score or tier short of the service's condition: the records whose acts cover the gap, largest first, each
   kept only if the rest falls short without it; the whole points still missing; or the day enough of them expire;
-  and apart, counted toward nothing, that a wrong record can be disputed. What the acts give back and the day are
-  summed as the score sums them (one function: ``_summing``): each rule's points capped at its cap, each
-  dimension clamped to its limits, so an act whose points a cap or a limit still takes is worth nothing, and where
-  no act gives anything back the refusal says so instead of naming them. An act takes away only the points of the
-  rules its change (the record's status, ``_ENDS``) ends.
+  and apart, counted toward nothing, that a wrong record can be disputed. What the acts give back is summed as
+  the run summed the total, rewards counted (``_Sums``), the day with no reward (``_summing``: a reward may lapse
+  meanwhile); both cap each rule's points at its cap and clamp each dimension to its limits, so an act whose points
+  a cap or a limit still takes is worth nothing, and where no act gives anything back the refusal says so instead
+  of naming them. An act takes away only the points of the rules its change (the record's status, ``_ENDS``) ends.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ def record_action(
 
 
 def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subject_id: str) -> list[dict[str, Any]]:
-    """Each counting record of the subject with its points (summed over rules: ``points``, all gone when it expires)
+    """Each counting record of the subject, rewards too, with its points (summed over rules: ``points``, all gone
+    when it expires; ``least``, its least hit's: one taking points has it below 0)
     and the act that cures it (``kind``) with the points that act takes away (``cured``) and the rules it then
     still meets or starts to meet with their points (``after``, as ``rules`` is), most cured first.
 
@@ -161,10 +162,10 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
         plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
         inputs.materialize(backend, "sc_contributions", plan.record_contributions())
         records = inputs.rows(
-            """SELECT r.*, c.points, c.rules FROM (SELECT record_key, sum(points) AS points, min(points) AS least,
-                      list(struct_pack(rule_id := rule_id, points := points)) AS rules
+            """SELECT r.*, c.points, c.least, c.rules FROM (SELECT record_key, sum(points) AS points,
+                      min(points) AS least, list(struct_pack(rule_id := rule_id, points := points)) AS rules
                       FROM sc_contributions GROUP BY 1) c
-               JOIN records r USING (record_key) WHERE c.least < 0 ORDER BY c.points, r.record_key"""
+               JOIN records r USING (record_key) ORDER BY c.points, r.record_key"""
         )
     for r in records:
         hits = r["rules"]
@@ -280,14 +281,15 @@ def actions_for_refusal(
             if floor is not None:
                 score_gap = max(score_gap or 0.0, floor - float(facts["score"]))
     if score_gap is not None and score_gap > 0:
-        records = _contributions(store, loaded, run, subject_id)
+        counting = _contributions(store, loaded, run, subject_id)
+        records = [r for r in counting if float(r["least"]) < 0]  # those taking points
         least_total = _summing(loaded, records)
         # the total that meets every condition failed: a score is its total rounded half up (and clamped to the
         # scale), so a score of s + gap needs a total of s + gap - 0.5; a condition on the total needs total + gap
         total = float(facts.get("total", facts["score"]))
         want = max(float(facts["score"]) + score_gap - 0.5, total + score_gap)
         # the acts only: a record is not taken away by advising that it may be wrong
-        chosen, given = _acts(records, least_total, want - total)
+        chosen, given = _acts(loaded, counting, want - total)
         actions.extend(
             record_action(r, lang, source_said(store, r["source_id"], lang), kind=r["kind"])
             for r in chosen
@@ -345,32 +347,105 @@ def _summing(loaded: LoadedPolicy, records: list[dict[str, Any]]) -> Callable[[I
     return least_total
 
 
-def _acts(
-    records: list[dict[str, Any]], least_total: Callable[[Iterable[list[dict[str, Any]]]], float], need: float
-) -> tuple[list[dict[str, Any]], float]:
-    """The records whose acts give back ``need`` points of total (as ``least_total`` sums them, under caps and
-    dimension limits), with what they give back; short of it, those that give back all the acts give, which may be
-    nothing (no act named). Taken largest first until they give enough, then each dropped, smallest first, whose
-    acts the rest do without: an act a cap still binds (the first judgment paid of four under a cap of three) is
-    named only where the others need it. O(acts x hits)."""
-    acts = [i for i, r in enumerate(records) if r["kind"] is not None]
-    now = least_total(r["rules"] for r in records)
+# The acts an advice weighs: those that take away most, as many as a refusal could ask of anyone (a resident with
+# thousands of parking tickets is told of the largest few hundred, not made to wait while every one is summed).
+ACTS_WEIGHED = 200
 
-    def gives(chosen: set[int]) -> float:
-        return least_total(r["after"] if i in chosen else r["rules"] for i, r in enumerate(records)) - now
 
-    chosen: set[int] = set()
-    for i in acts:
-        chosen.add(i)
-        if round(gives(chosen) - need, 6) >= 0:
-            break
-    enough = min(gives(chosen), need)
+class _Sums:
+    """The run's total as the score summed it, rewards counted: each rule's points of the records counting (hits:
+    ``rules`` of each record, or as an act leaves them: ``after``) capped at the rule's ``cap``, each dimension
+    clamped to its min and max. Kept as running sums per rule and per dimension, so what changing one record's hits
+    does to the total costs O(its hits). A rule counted per month, quarter or year keeps its points as on the run's
+    day while any of its records counts."""
+
+    def __init__(self, loaded: LoadedPolicy, records: list[dict[str, Any]]) -> None:
+        self.policy = loaded.policy
+        self.limits = {d.id: d for d in self.policy.dimensions}
+        self.raw: dict[str, float] = {}
+        self.hits: dict[str, int] = {}
+        for r in records:
+            self._add(self.raw, self.hits, r["rules"], 1)
+        self.whole = dict(self.raw)  # all its records counting (as on the run's day)
+        self.dims: dict[str, float] = {}
+        for rule_id, raw in self.raw.items():
+            dim = self.policy.rule(rule_id).dimension
+            self.dims[dim] = self.dims.get(dim, 0.0) + self._rule(rule_id, raw, self.hits[rule_id])
+        self.weighed = 0  # how many changes were summed
+
+    @staticmethod
+    def _add(raw: dict[str, float], hits: dict[str, int], points: list[dict[str, Any]], sign: int) -> None:
+        for hit in points:
+            rule_id = str(hit["rule_id"])
+            raw[rule_id] = raw.get(rule_id, 0.0) + sign * float(hit["points"])
+            hits[rule_id] = hits.get(rule_id, 0) + sign
+
+    def _rule(self, rule_id: str, raw: float, hits: int) -> float:
+        rule = self.policy.rule(rule_id)
+        if hits <= 0:
+            return 0.0
+        if rule.per != "occurrence":
+            raw = self.whole.get(rule_id, raw)
+        return max(min(raw, rule.cap), -rule.cap) if rule.cap is not None else raw
+
+    def _dimension(self, dim_id: str, points: float) -> float:
+        d = self.limits.get(dim_id)
+        low = d.min if d is not None and d.min is not None else -math.inf
+        high = d.max if d is not None and d.max is not None else math.inf
+        return min(max(points, low), high)
+
+    def rise(self, before: list[dict[str, Any]], after: list[dict[str, Any]], *, keep: bool = False) -> float:
+        """What the total rises by when a record's hits ``before`` become ``after`` (kept so if ``keep``)."""
+        self.weighed += 1
+        raw: dict[str, float] = {}
+        hits: dict[str, int] = {}
+        self._add(raw, hits, before, -1)
+        self._add(raw, hits, after, 1)
+        dims: dict[str, float] = {}
+        rules: dict[str, tuple[float, int]] = {}
+        for rule_id, change in raw.items():
+            was_raw, was_hits = self.raw.get(rule_id, 0.0), self.hits.get(rule_id, 0)
+            rules[rule_id] = (was_raw + change, was_hits + hits[rule_id])
+            dim = self.policy.rule(rule_id).dimension
+            dims[dim] = (
+                dims.get(dim, self.dims.get(dim, 0.0))
+                + self._rule(rule_id, *rules[rule_id])
+                - self._rule(rule_id, was_raw, was_hits)
+            )
+        rise = sum(self._dimension(d, v) - self._dimension(d, self.dims.get(d, 0.0)) for d, v in dims.items())
+        if keep:
+            for rule_id, (now_raw, now_hits) in rules.items():
+                self.raw[rule_id], self.hits[rule_id] = now_raw, now_hits
+            self.dims.update(dims)
+        return rise
+
+
+def _acts(loaded: LoadedPolicy, records: list[dict[str, Any]], need: float) -> tuple[list[dict[str, Any]], float]:
+    """The records whose acts give back ``need`` points of the run's total (summed as the run summed it, rewards
+    counted, under caps and dimension limits: :class:`_Sums`), with what they give back; short of it, those that
+    give back all the acts give, which may be nothing (no act named). Of the ``ACTS_WEIGHED`` acts that take away
+    most, taken at each step the one that raises the total most (where none raises it alone, as where a cap still
+    binds, the next largest) until they give enough, then each dropped, smallest first, whose act the rest do
+    without. O(ACTS_WEIGHED² x hits) at the most, whatever the number of records."""
+    sums = _Sums(loaded, records)
+    left = [i for i, r in enumerate(records) if r["kind"] is not None][:ACTS_WEIGHED]  # most cured first
+    chosen: list[int] = []
+    given = 0.0
+    while left and round(given - need, 6) < 0:
+        rises = [sums.rise(records[i]["rules"], records[i]["after"]) for i in left]
+        best = max(range(len(left)), key=lambda k: (round(rises[k], 6), -k))
+        i = left.pop(best if round(rises[best], 6) > 0 else 0)
+        given += sums.rise(records[i]["rules"], records[i]["after"], keep=True)
+        chosen.append(i)
+    enough = min(given, need)
     if round(enough, 6) <= 0:
         return [], 0.0
-    for i in reversed(acts):
-        if i in chosen and round(gives(chosen - {i}) - enough, 6) >= 0:
-            chosen.discard(i)
-    return [records[i] for i in acts if i in chosen], gives(chosen)
+    for i in sorted(chosen, key=lambda i: (-records[i]["cured"], -i)):  # smallest first
+        back = sums.rise(records[i]["after"], records[i]["rules"])
+        if round(given + back - enough, 6) >= 0:
+            given += sums.rise(records[i]["after"], records[i]["rules"], keep=True)
+            chosen.remove(i)
+    return [records[i] for i in sorted(chosen)], given
 
 
 def _wait(
