@@ -355,3 +355,29 @@ def test_the_acts_weighed_are_the_largest_few_hundred(tmp_path: Path, monkeypatc
     assert actions._acts(loaded, bills, 10.0) == ([], 0.0)
     assert (len(weighed), len(set(weighed))) == (20_300, actions.ACTS_WEIGHED) == (20_300, 200)
     store.close()
+
+
+def test_a_refusal_names_ten_acts_and_counts_the_rest(tmp_path: Path) -> None:
+    """13 unfulfilled judgments under court.unfulfilled's cap of 300: the cap takes 300 until only two are left
+    unpaid, so a loan (tier B, 850 of 700) needs twelve paid. The words name ten and count the other two with their
+    source, in both languages (until 2026-12-06 a refusal named every act, thousands for thousands of fines)."""
+    rows = "".join(f"Q{i:02d},{C},court_judgment,2024-01-{i + 1:02d},civil,5000,unfulfilled,false\n" for i in range(13))
+    batches = {
+        "civil_affairs": f"subject_id,name,district,profession\n{C},王五,海淀区,retail\n",
+        "courts": ",".join(JUDGMENT) + "\n" + rows,
+    }
+    db = tmp_path / "city.duckdb"
+    sc("init", db=db, today="2026-03-01")
+    for source, text in batches.items():
+        (tmp_path / f"{source}.csv").write_text(text, encoding="utf-8")
+        sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db, today="2026-03-01")
+    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    ask = ("decide", C, "bank_loan", "--purpose", "loan", "--policy", "beijing")
+    en = sc(*ask, db=db, today="2026-04-02").stdout
+    said = [line.removeprefix("  - ") for line in en[en.index("What would change it:") :].splitlines()[1:]]
+    named = [line for line in said if line.startswith("pay the outstanding judgment")]
+    assert len(named) == 10 and len({re.search(r"record (Q\d+)", line)[1] for line in named}) == 10  # type: ignore[index]
+    assert said[10] == "and pay or fulfil 2 more records like these (courts): your file lists them"
+    zh = sc(*ask, "--lang", "zh", db=db, today="2026-04-02").stdout
+    said = [line.removeprefix("  - ") for line in zh[zh.index("如何改变结果：") :].splitlines()[1:]]
+    assert said[10] == "另需履行或缴清 2 条同类记录（人民法院），详见您的信用档案"

@@ -80,6 +80,11 @@ _ACTIONS: dict[str, tuple[str, str]] = {
         "still take as many",
         "履行或缴清记录所载的义务不会增加分数：规则的扣分上限和维度下限仍扣除同样多的分数",
     ),
+    # the acts named past the first ACTS_SAID, counted with their sources (a resident's file lists every record)
+    "more_acts": (
+        "and pay or fulfil {n} more {unit} like these ({sources}): your file lists them",
+        "另需履行或缴清 {n} 条同类记录（{sources}），详见您的信用档案",
+    ),
     # apart from the acts, counted toward nothing: a record taken away because it is wrong is no act to advise
     "dispute": (
         "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it",
@@ -290,13 +295,21 @@ def actions_for_refusal(
         want = max(float(facts["score"]) + score_gap - 0.5, total + score_gap)
         # the acts only: a record is not taken away by advising that it may be wrong
         chosen, given = _acts(loaded, counting, want - total)
+        acts = [r for r in chosen if (r["source_id"], r["record_id"]) not in named]
         actions.extend(
-            record_action(r, lang, source_said(store, r["source_id"], lang), kind=r["kind"])
-            for r in chosen
-            if (r["source_id"], r["record_id"]) not in named
+            record_action(r, lang, source_said(store, r["source_id"], lang), kind=r["kind"]) for r in acts[:ACTS_SAID]
         )
+        if len(acts) > ACTS_SAID:
+            rest = acts[ACTS_SAID:]
+            sources = ("、" if lang == "zh" else ", ").join(
+                source_said(store, src, lang) for src in sorted({str(r["source_id"]) for r in rest})
+            )
+            unit = "record" if len(rest) == 1 else "records"
+            actions.append(_said("more_acts", lang, n=len(rest), unit=unit, sources=sources))
         if round(given - (want - total), 6) < 0:
-            if not chosen and any(r["kind"] is not None for r in records):
+            # "no act gives back" only where every act was weighed (_acts weighs the ACTS_WEIGHED that take most)
+            weighed_all = sum(r["kind"] is not None for r in counting) <= ACTS_WEIGHED
+            if not chosen and weighed_all and any(r["kind"] is not None for r in records):
                 actions.append(_said("no_act", lang))
             key = "raise_further" if chosen else "raise"
             actions.append(_said(key, lang, **_whole_points(score_gap - given)))
@@ -350,6 +363,8 @@ def _summing(loaded: LoadedPolicy, records: list[dict[str, Any]]) -> Callable[[I
 # The acts an advice weighs: those that take away most, as many as a refusal could ask of anyone (a resident with
 # thousands of parking tickets is told of the largest few hundred, not made to wait while every one is summed).
 ACTS_WEIGHED = 200
+# The acts a refusal's words name one by one; the rest are counted with their sources (``more_acts``).
+ACTS_SAID = 10
 
 
 class _Sums:
