@@ -8,6 +8,7 @@ then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -379,9 +380,7 @@ def run_rows(store: Store, view: str, run_id: int) -> str:
         raise ValueError(f"run_rows reads one of {', '.join(RUN_VIEWS)}, not {view!r}")
     if view == "run_rule_points":
         return f"({_RULE_POINTS.format(points=run_rows(store, 'run_points', run_id))})"
-    if not store.one(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'score_runs' AND column_name = 'root_run_id'"
-    ):
+    if not store.runs_over_roots:
         return f"(SELECT * FROM {view} WHERE run_id = {int(run_id)})"
     root = store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [run_id])
     own = f"SELECT * FROM {view}_rows WHERE run_id = {int(run_id)}"
@@ -1300,6 +1299,16 @@ class Store:
     catalog_version: int = 1
     # The store's key: files the registry writes beside the store are sealed with keys derived from it.
     key: str | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def runs_over_roots(self) -> bool:
+        """Whether runs are kept as rows over their roots (migration 49: ``run_rows``); a store opened read-only
+        before it keeps them in the tables of old. Asked once per open store."""
+        return bool(
+            self.one(
+                "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'score_runs' AND column_name = 'root_run_id'"
+            )
+        )
 
     def derived_key(self, purpose: str) -> bytes | None:
         """A 32-byte key for ``purpose`` (such as "inquiry journal") derived from the store's key, or None when the
