@@ -61,10 +61,10 @@ def test_the_console_says_a_listing_is_held_as_the_api_does(tmp_path: Path, monk
     store.close()
     assert [(e["subject_id"], e["listing"]) for e in entries] == [(A, "held")]
     [x] = notices
-    assert x["held_why"] == f"your dispute {n} of record J1 is open"
+    assert (x["held_why"], x["held_since"]) == (f"your dispute {n} of record J1 is open", "2026-04-02")
     assert said == (
-        f"held: listing {x['listing_id']} of {A} (judgment_defaulter) is not applied by decisions since change "
-        f"{x['held']}: your dispute {n} of record J1 is open; the next run closes it."
+        f"held: listing {x['listing_id']} of {A} (judgment_defaulter) is not applied by decisions since the score "
+        f"of {x['held_since']}: your dispute {n} of record J1 is open; the next run closes it."
     )
 
 

@@ -4,7 +4,9 @@ counting"."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import httpx
@@ -48,13 +50,57 @@ def _record_line(out: str) -> str:
     return next(line for line in out.splitlines() if "C-1 v1" in line)
 
 
-def test_show_says_the_judgment_lists_him(city: Path) -> None:
-    en = _record_line(sc("show", DEFAULTER, db=city).stdout)
-    assert en.split()[-8:] == ["listing", "puts", "you", "on", "the", "blacklist", "(judgment", "defaulter)"]
+# the run of 2026-07-01 noticed the listing: in effect 60 days later (the blacklist's grace), unless resolved before
+_PENDING_EN = (
+    "will put you on the blacklist (judgment defaulter) from 2026-08-30 unless the cause is resolved before then"
+)
+_PENDING_ZH = "将于2026-08-30起将您列入失信名单（失信被执行人），除非此前消除原因"
+
+
+def test_show_says_the_judgment_will_list_him(city: Path) -> None:
+    out = sc("show", DEFAULTER, db=city).stdout
+    en = _record_line(out)
+    assert "status=unfulfilled listing " + _PENDING_EN in " ".join(out.split())  # the table wraps the sentence
     assert "not counting" not in en
     zh = _record_line(sc("show", DEFAULTER, "--lang", "zh", db=city).stdout)
-    assert zh.split()[-2:] == ["列入名单", "将您列入失信名单（失信被执行人）"]
+    assert zh.split()[-2:] == ["列入名单", _PENDING_ZH]
     assert "不计分" not in zh
+
+
+@pytest.fixture(scope="module")
+def listed(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The city scored again as of 2026-09-01, past the grace: the listing is in effect."""
+    db = tmp_path_factory.mktemp("listed") / "city.duckdb"
+    shutil.copyfile(city, db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-09-01", db=db)
+    return db
+
+
+def test_show_says_the_judgment_lists_him(listed: Path) -> None:
+    en = _record_line(sc("show", DEFAULTER, db=listed).stdout)
+    assert en.split()[-8:] == ["listing", "puts", "you", "on", "the", "blacklist", "(judgment", "defaulter)"]
+    zh = _record_line(sc("show", DEFAULTER, "--lang", "zh", db=listed).stdout)
+    assert zh.split()[-2:] == ["列入名单", "将您列入失信名单（失信被执行人）"]
+
+
+def test_an_overridden_listing_lists_him_no_more(listed: Path, tmp_path: Path) -> None:
+    """An operator's override removes the listing: the judgment lists no one, and reads as the record it is, one
+    that gives no points (until 2026-12-06 it still said "puts you on the blacklist")."""
+    db = tmp_path / "city.duckdb"
+    shutil.copyfile(listed, db)
+    store = open_store(db, key="")
+    try:
+        [row] = store.rows("SELECT listing_id, status FROM listings WHERE subject_id = ?", [DEFAULTER])
+        lid, status = row["listing_id"], row["status"]
+    finally:
+        store.close()
+    assert status == "effective"
+    sc("override", "listing", str(lid), "--justification", "reviewed: the judgment was stayed on appeal", db=db)
+    records = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)["records"]
+    rec = next(r for r in records if r["record_id"] == "C-1")
+    assert (rec["status"], rec["lists"]) == ("not counting", [])
+    assert _record_line(sc("show", DEFAULTER, db=db).stdout).rstrip().endswith(" not counting")
+    assert _record_line(sc("show", DEFAULTER, "--lang", "zh", db=db).stdout).rstrip().endswith(" 不计分")
 
 
 def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
@@ -65,8 +111,8 @@ def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
             assert sign_in(client, key).status_code in (200, 303)
             for lang, status, does in (
-                ("zh", "列入名单", "将您列入失信名单（失信被执行人）"),
-                ("en", "puts you on a list", "puts you on the blacklist (judgment defaulter)"),
+                ("zh", "列入名单", _PENDING_ZH),
+                ("en", "puts you on a list", _PENDING_EN),
             ):
                 page = client.get(f"/me/records?lang={lang}")
                 assert page.status_code == 200

@@ -48,6 +48,8 @@ def test_a_withdrawn_record_marks_its_listing_held_in_notices_file_and_page(
 ) -> None:
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
     store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    # the record withdrawn a week after the run: what a reader is told is the score's day, not the withdrawal's
+    monkeypatch.setenv(TODAY_ENV, "2026-04-09")
     resident = issue_key(store, "resident", "张三", subject=A).token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token
     bank = bank_headers(store)

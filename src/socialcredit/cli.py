@@ -850,10 +850,11 @@ def list_(
     for r in rows:  # a value none has (a name not registered, the day an ended listing took effect): "—"
         table.add_row(*("—" if v is None else str(v) for v in r.values()))
     out.print(table)
-    for x in held:  # as GET /v1/notices says it: the change decisions stand on, and the cause
+    for x in held:  # as GET /v1/notices says it: the day of the score decisions applied it on (until 2026-12-06 the
+        # change number decisions stand on, which a reader cannot place), and the cause
         out.print(
             f"held: listing {x['listing_id']} of {x['subject_id']} ({x['criterion_id']}) is not applied by decisions "
-            f"since change {x['held']}: {x['held_why']}; the next run closes it.",
+            f"since the score of {x['held_since']}: {x['held_why']}; the next run closes it.",
             markup=False,
         )
 
@@ -879,7 +880,9 @@ def _members_as_decided(
         store, list_id, policy_id=policy, limit=limit, actor="cli", held=lambda s, xs: held_ids(s, xs, live)
     )
     shown = {r["subject_id"] for r in rows if r.get("listing") == "held"}
-    held = [x for x in held_now(store, [x for x in listings if x["subject_id"] in shown], live, "en") if "held" in x]
+    mine = [x for x in listings if x["subject_id"] in shown]
+    runs = {str(run["policy_id"]): int(run["run_id"])}
+    held = [x for x in held_now(store, mine, live, "en", runs=runs) if "held" in x]
     return rows, held
 
 

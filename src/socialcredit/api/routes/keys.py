@@ -1,14 +1,15 @@
 """Operators register parties and issue their keys (shown once), list them, and revoke them."""
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from socialcredit.api.bodies import JSONRoute
-from socialcredit.api.deps import Operator, Segment, ServiceDep, actor
+from socialcredit.api.deps import Lang, Operator, Segment, ServiceDep, actor
 from socialcredit.api.models import IssuedKey, Keys, Revoked
+from socialcredit.errors import InvalidRequestError
 from socialcredit.registry.access.parties import ROLES, issue_key, list_keys, require_key, revoke_key
 
 __all__ = ["KeyRequest", "router"]
@@ -39,33 +40,35 @@ class KeyRequest(BaseModel):
     subject: SubjectId | None = Field(None, deprecated=True, description="subject_id under its first name.")
     policy: Id | None = Field(None, deprecated=True, description="policy_id under its first name.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _one_name_each(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for new, old in (("source_id", "source"), ("subject_id", "subject"), ("policy_id", "policy")):
-            if old in data:
-                if new in data:
-                    raise ValueError(f"give {new} or {old} (its former name), not both")
-                data[new] = data.pop(old)
-        return data
+    def named(self, new: str, old: str) -> str | None:
+        """The value of field ``new`` given under its name or under ``old``, its former name; a null is no value. Both
+        names given: 422 naming them (code ``both_names``)."""
+        # (read from the fields' values: a deprecated field read as an attribute warns)
+        value: str | None = self.__dict__[new]
+        former: str | None = self.__dict__[old]
+        if value is not None and former is not None:
+            raise InvalidRequestError(
+                f"give {new} or {old} (its former name), not both",
+                code="both_names",
+                field=new,
+                zh=f"{new} 与 {old}（其旧名）只能给出一个，不能同时给出",
+            )
+        return value if value is not None else former
 
 
 @router.post("/v1/keys", status_code=201)
-def issue(body: KeyRequest, party: Operator, service: ServiceDep) -> IssuedKey:
-    """Register a party and issue its key (shown once; the store keeps only its hash)."""
+def issue(body: KeyRequest, party: Operator, service: ServiceDep, lang: Lang) -> IssuedKey:
+    """Register a party and issue its key (shown once; the store keeps only its hash); refusals in ``lang``."""
     with service.writer() as store:
         issued = issue_key(
             store,
             body.role,
             body.name,
-            source=body.source_id,
+            source=body.named("source_id", "source"),
             services=body.services,
             purposes=body.purposes,
-            subject=body.subject_id,
-            policy=body.policy_id,
+            subject=body.named("subject_id", "subject"),
+            policy=body.named("policy_id", "policy"),
             actor=actor(party),
             agency=body.agency,
         )

@@ -19,7 +19,7 @@ from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler import MAX_REASONS, ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import no_subject
-from socialcredit.policy import LoadedPolicy
+from socialcredit.policy import LoadedPolicy, Policy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import finished_runs, iso, shown_points
 from socialcredit.registry.decisions.decide import explain_rows, run_entries
@@ -332,19 +332,32 @@ def subject_report(
                     )
     if record_rows is not None:
         record_rows.extend(records)
-    listed = _listed_by(store, runs, subject_id, lang) if records and points else {}
+    # what a record that lists the subject does, by record key, as the listing it made stands (filled below)
+    listed: dict[int, list[dict[str, Any]]] = {}
     for run in runs:
         result = results.get(int(run["run_id"]), [])
         if not result:
             continue
+        now = (live or {}).get(int(run["run_id"]))
+        loaded = get_policy(store, run["policy_id"], run["policy_version"])
+        p = loaded.policy
+        entries = store.rows(
+            "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
+            "ORDER BY 1, 2",
+            [run["run_id"], subject_id],
+        )
+        listing_status = {
+            (x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"])
+            for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
+        }
+        if records and points:
+            live_keys = None if now is None else {(x[0], x[1]) for x in now.entries}
+            _listed_by(listed, p, entries, live_keys, listing_status, lang)
         if "scores" not in parts:
             continue
         res = result[0]
-        now = (live or {}).get(int(run["run_id"]))
         if now is not None:
             res = {**res, **now.result, "rank": now.rank, "percentile": now.percentile}
-        loaded = get_policy(store, run["policy_id"], run["policy_version"])
-        p = loaded.policy
         if now is None:
             # the services as a decision on the run grants them: a blacklisting still in its notice period (or ended
             # since the run) refuses nothing, so they are judged again on the lists in effect (decide.py)
@@ -353,16 +366,7 @@ def subject_report(
                 res = {**res, "lists": in_effect}
                 res["grants"] = grants_with(loaded, facts_of(loaded, res, run["as_of"]))
         of = _run_size(store, int(run["run_id"]), str(res["kind"]))
-        entries = store.rows(
-            "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
-            "ORDER BY 1, 2",
-            [run["run_id"], subject_id],
-        )
         lists = []
-        listing_status = {
-            (x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"])
-            for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
-        }
         if now is not None:
             entries = [
                 {"list_id": x[0], "criterion_id": x[1], "record_key": None, "note": x[2] if len(x) > 2 else None}
@@ -520,27 +524,41 @@ def subject_report(
     return out
 
 
-def _listed_by(store: Store, runs: list[dict[str, Any]], subject_id: str, lang: str) -> dict[int, list[dict[str, Any]]]:
-    """The list entries of ``runs`` that a criterion on one of the subject's records made, by record key: the policy,
-    the list, the criterion and what the record does in ``lang`` ("puts you on the blacklist (judgment defaulter)")."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    for run in runs:
-        rows = store.rows(
-            "SELECT list_id, criterion_id, record_key FROM run_list_entries WHERE run_id = ? AND subject_id = ? "
-            "AND record_key IS NOT NULL ORDER BY 1, 2",
-            [run["run_id"], subject_id],
-        )
-        if not rows:
+def _listed_by(
+    out: dict[int, list[dict[str, Any]]],
+    p: Policy,
+    entries: list[dict[str, Any]],
+    live_keys: set[tuple[Any, Any]] | None,
+    listing_status: dict[tuple[Any, Any], tuple[str, Any]],
+    lang: str,
+) -> None:
+    """Adds to ``out``, by record key, the list entries of a run (``entries``; under a live view only those the live
+    score still holds, ``live_keys``) that a criterion on one of the subject's records made: the policy, the list, the
+    criterion and what the record does in ``lang``, as the listing it made stands (``listing_status``): in effect
+    "puts you on the blacklist (judgment defaulter)", in its notice period "will put you on the blacklist (...) from
+    DATE unless the cause is resolved before then"; a listing overridden, resolved, delisted, repaired or no longer
+    published lists no one, so its record is no ``listing`` (until 2026-12-06 any entry of a run read "puts you
+    on")."""
+    for e in entries:
+        if e["record_key"] is None or (live_keys is not None and (e["list_id"], e["criterion_id"]) not in live_keys):
             continue
-        p = get_policy(store, run["policy_id"], run["policy_version"]).policy
-        for e in rows:
-            name = p.list_spec(e["list_id"]).name.get(lang)
-            cause = p.criterion(e["list_id"], e["criterion_id"]).reason.text(lang)
-            text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
-            out.setdefault(int(e["record_key"]), []).append(
-                {"policy": p.id, "list": e["list_id"], "criterion": e["criterion_id"], "text": text}
+        status, effective_on = listing_status.get((e["list_id"], e["criterion_id"]), ("effective", None))
+        name = p.list_spec(e["list_id"]).name.get(lang)
+        cause = p.criterion(e["list_id"], e["criterion_id"]).reason.text(lang)
+        if status == "pending" and effective_on is not None:
+            day = iso(effective_on)
+            text = (
+                f"将于{day}起将您列入{name}（{cause}），除非此前消除原因"
+                if lang == "zh"
+                else f"will put you on the {name} ({cause}) from {day} unless the cause is resolved before then"
             )
-    return out
+        elif status == "effective":
+            text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
+        else:
+            continue
+        out.setdefault(int(e["record_key"]), []).append(
+            {"policy": p.id, "list": e["list_id"], "criterion": e["criterion_id"], "text": text}
+        )
 
 
 def _inquiry(q: dict[str, Any], overrides: list[dict[str, Any]]) -> dict[str, Any]:
