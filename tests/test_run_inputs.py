@@ -99,13 +99,19 @@ def test_every_subject_as_registered_at_the_watermark(reg: Registry) -> None:
     """A whole run's subjects: one row each, the version registered last at or below the watermark (a subject
     registered again is ranked by its versions; one registered once is taken as it is)."""
     store = reg.store
+    d = person(7)
     before = _watermark(store)
-    reg.register({A: "accounting"})
+    reg.register({A: "accounting", d: "retail"})  # d: registered once, after ``before``
+    between = _watermark(store)  # A's second version at or below it, its third above
     reg.register({A: "education", B: "medical"})
     after = _watermark(store)
-    for w, expected in ((before, {A: None, B: None, C: None}), (after, {A: "education", B: "medical", C: None})):
+    for w, expected in (
+        (before, {A: None, B: None, C: None}),
+        (between, {A: "accounting", B: None, C: None, d: "retail"}),
+        (after, {A: "education", B: "medical", C: None, d: "retail"}),
+    ):
         with prepare_inputs(store, POLICY, w) as inputs:
             rows = inputs.rows("SELECT sid, profession FROM sc_subjects ORDER BY sid")
             assert {r["sid"]: r["profession"] for r in rows} == expected
-            assert len(rows) == 3
+            assert len(rows) == len(expected)
     assert _owned(store) == []

@@ -95,8 +95,9 @@ WHERE record_key <= $w AND NOT withdrawn
 
 # Each subject's latest version; one consent column per category is added to the SELECT. Partitioned by the
 # integer key (one per identifier), not by the 18-character identifier: the same partitions, cheaper to hash.
-_SUBJECTS = """
-SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date
+_SUBJECT_COLUMNS = "s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date"
+_SUBJECTS = f"""
+SELECT {_SUBJECT_COLUMNS}
 FROM (
     SELECT *, row_number() OVER (PARTITION BY subject_key ORDER BY seq DESC) AS rn FROM subjects WHERE seq <= $w
 ) s
@@ -105,10 +106,14 @@ WHERE s.rn = 1
 
 # The same for every subject: the versions of a subject registered once (nearly all) taken as they are, only the few
 # registered again ranked by the window (which otherwise partitions and sorts every subject's versions).
-_ALL_SUBJECTS = """
-SELECT s.subject_key AS subject_id, s.subject_id AS sid, s.kind, s.profession, s.birth_date
+# (A key is never NULL: ingest sets it; were one NULL, ``again`` leaves it out so that NOT IN keeps everyone else.)
+_ALL_SUBJECTS = f"""
+SELECT {_SUBJECT_COLUMNS}
 FROM (
-    WITH again AS (SELECT subject_key FROM subjects WHERE seq <= $w GROUP BY subject_key HAVING count(*) > 1)
+    WITH again AS (
+        SELECT subject_key FROM subjects WHERE seq <= $w AND subject_key IS NOT NULL
+        GROUP BY subject_key HAVING count(*) > 1
+    )
     SELECT *, 1 AS rn FROM subjects WHERE seq <= $w AND subject_key NOT IN (SELECT subject_key FROM again)
     UNION ALL
     SELECT *, row_number() OVER (PARTITION BY subject_key ORDER BY seq DESC) AS rn FROM subjects
