@@ -34,13 +34,9 @@ PAY_ZH = "履行未执行的判决（金额 5,000 元；记录 {q}，来源 人�
 DISPUTE = "if a record counted against you is wrong, you can dispute it: its source then corrects or withdraws it"
 
 
-def test_the_judgments_named_under_a_cap_grant_the_loan(tmp_path: Path) -> None:
-    """王五: four unfulfilled civil judgments Q0-Q3 of 2020-01-01 to 2023-01-01 (court.unfulfilled −100 each, cap
-    300): score 1000 − 300 = 700, tier C; a bank loan needs tier B (850). Paying one leaves 300 taken, two 200
-    (800, refused), three 100 (900, granted). Until 2026-12-06 the refusal named Q0 and Q1, each counted as 100
-    given back, and the run after they were fulfilled still refused (score 800). Asked through the console script
-    and the served API alike; done as said, the run on its day grants the loan."""
-    rows = "".join(f"Q{i},{C},court_judgment,202{i}-01-01,civil,5000,unfulfilled,false\n" for i in range(4))
+def _judged(tmp_path: Path, rows: str) -> Path:
+    """A store through the console script: 王五 (retail, 海淀区) with the court judgments ``rows`` (CSV lines of
+    JUDGMENT's columns), scored under beijing as of 2026-04-02."""
     batches = {
         "civil_affairs": f"subject_id,name,district,profession\n{C},王五,海淀区,retail\n",
         "courts": ",".join(JUDGMENT) + "\n" + rows,
@@ -51,6 +47,17 @@ def test_the_judgments_named_under_a_cap_grant_the_loan(tmp_path: Path) -> None:
         (tmp_path / f"{source}.csv").write_text(text, encoding="utf-8")
         sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db, today="2026-03-01")
     sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    return db
+
+
+def test_the_judgments_named_under_a_cap_grant_the_loan(tmp_path: Path) -> None:
+    """王五: four unfulfilled civil judgments Q0-Q3 of 2020-01-01 to 2023-01-01 (court.unfulfilled −100 each, cap
+    300): score 1000 − 300 = 700, tier C; a bank loan needs tier B (850). Paying one leaves 300 taken, two 200
+    (800, refused), three 100 (900, granted). Until 2026-12-06 the refusal named Q0 and Q1, each counted as 100
+    given back, and the run after they were fulfilled still refused (score 800). Asked through the console script
+    and the served API alike; done as said, the run on its day grants the loan."""
+    rows = "".join(f"Q{i},{C},court_judgment,202{i}-01-01,civil,5000,unfulfilled,false\n" for i in range(4))
+    db = _judged(tmp_path, rows)
     ask = ("decide", C, "bank_loan", "--purpose", "loan", "--policy", "beijing")
     en = sc(*ask, db=db, today="2026-04-02").stdout
     said = en[en.index("What would change it:") :].splitlines()[1:]
@@ -362,16 +369,7 @@ def test_a_refusal_names_ten_acts_and_counts_the_rest(tmp_path: Path) -> None:
     unpaid, so a loan (tier B, 850 of 700) needs twelve paid. The words name ten and count the other two with their
     source, in both languages (until 2026-12-06 a refusal named every act, thousands for thousands of fines)."""
     rows = "".join(f"Q{i:02d},{C},court_judgment,2024-01-{i + 1:02d},civil,5000,unfulfilled,false\n" for i in range(13))
-    batches = {
-        "civil_affairs": f"subject_id,name,district,profession\n{C},王五,海淀区,retail\n",
-        "courts": ",".join(JUDGMENT) + "\n" + rows,
-    }
-    db = tmp_path / "city.duckdb"
-    sc("init", db=db, today="2026-03-01")
-    for source, text in batches.items():
-        (tmp_path / f"{source}.csv").write_text(text, encoding="utf-8")
-        sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db, today="2026-03-01")
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    db = _judged(tmp_path, rows)
     ask = ("decide", C, "bank_loan", "--purpose", "loan", "--policy", "beijing")
     en = sc(*ask, db=db, today="2026-04-02").stdout
     said = [line.removeprefix("  - ") for line in en[en.index("What would change it:") :].splitlines()[1:]]
