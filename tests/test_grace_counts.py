@@ -21,7 +21,7 @@ from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, scored_city
 from due_world import JUDGMENT, A, B, build, ingest, scored, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
-from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.access.parties import IssuedKey, issue_key
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.inquiries import RUN_LISTS, InquiryLog, with_run_lists
 from socialcredit.registry.decisions.snapshot import Snapshot
@@ -36,6 +36,19 @@ from socialcredit.registry.service import Service
 from socialcredit.store import MIGRATIONS, Store, open_store
 from socialcredit.web.i18n import translate
 from web_helpers import sign_in
+
+
+def _bank(store: Store) -> IssuedKey:
+    """A bank's key for loans under beijing, acting for the banking regulator (whose measures a refusal names)."""
+    return issue_key(
+        store,
+        "relying_party",
+        "a bank",
+        services=["bank_loan"],
+        purposes=["loan application"],
+        policy="beijing",
+        agency="banking_regulator",
+    )
 
 
 def _runs(store: Store) -> list[tuple[str, str, bool, dict[str, int], dict[str, int], list[str]]]:
@@ -149,15 +162,7 @@ def test_a_refusal_of_someone_in_their_notice_period_names_no_blacklist_measure(
     assert [(x["status"], x["effective_on"]) for x in list_listings(store, subject_id=DEFAULTER)] == [
         ("pending", "2026-07-31")
     ]
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["bank_loan"],
-        purposes=["loan application"],
-        policy="beijing",
-        agency="banking_regulator",
-    ).token
+    bank = _bank(store).token
     resident = issue_key(store, "resident", "王伟", subject=DEFAULTER).token
     app = create_app(db, store=store)
     with serving(app) as base, httpx.Client(base_url=base, timeout=30) as site:
@@ -367,15 +372,7 @@ def test_a_refusal_s_measure_follows_the_lists_its_decision_counted_not_the_list
     activate_due(store, dt.date(2026, 8, 15))
     (listing,) = list_listings(store, subject_id=DEFAULTER)
     assert listing["status"] == "effective"
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["bank_loan"],
-        purposes=["loan application"],
-        policy="beijing",
-        agency="banking_regulator",
-    ).party
+    bank = _bank(store).party
     decision = decide(store, DEFAULTER, "bank_loan", "loan application", requester=f"key:{bank.key_id}")
     assert (decision.granted, decision.lists) == (False, ["blacklist"])
     why = "a justification long enough to pass"
@@ -420,15 +417,7 @@ def test_a_batch_and_a_quick_refusal_keep_the_run_s_lists_whatever_becomes_of_th
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
     (listing,) = list_listings(store, subject_id=DEFAULTER)
-    bank = issue_key(
-        store,
-        "relying_party",
-        "a bank",
-        services=["bank_loan"],
-        purposes=["loan application"],
-        policy="beijing",
-        agency="banking_regulator",
-    ).party
+    bank = _bank(store).party
     requester = f"key:{bank.key_id}"
     journal = InquiryLog(tmp_path / "journal", key=b"k" * 32)
     for sink in (None, journal.record):
