@@ -23,6 +23,7 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import RunSummary, score
 from socialcredit.store import Store, open_store
+from store_copies import copy_of
 
 A = make_ric("110105", dt.date(1980, 5, 1), 11)
 B = make_ric("110105", dt.date(1985, 3, 2), 22)
@@ -80,6 +81,12 @@ def build(folder: Path) -> Store:
     return store
 
 
+def built(folder: Path) -> Store:
+    """The world of :func:`build` in ``folder``, built once per process and copied (store_copies.copy_of): the same
+    rows, in a store of its own, opened."""
+    return copy_of(folder, "due_world.build", build, db="due.duckdb")
+
+
 def scored(folder: Path, *days: str) -> Store:
     """The world built and scored under sesame as of each of ``days`` (ISO dates, in order), each on its day."""
     store = build(folder)
@@ -87,6 +94,14 @@ def scored(folder: Path, *days: str) -> Store:
     for day in days:
         score_on_its_day(store, sesame, dt.date.fromisoformat(day))
     return store
+
+
+def built_scored(folder: Path, *days: str) -> Store:
+    """The world of :func:`scored` in ``folder``, built once per process for each of its runs (its as-of date and the
+    day it is made on, the registry's today then) and copied (store_copies.copy_of)."""
+    made = [(day, min(dt.date.fromisoformat(day), resolve_today()).isoformat()) for day in days]
+    name = "due_world.scored-" + "-".join(f"{day}@{on}" for day, on in made)
+    return copy_of(folder, name, lambda where: scored(where, *days), db="due.duckdb")
 
 
 def bank_headers(store: Store) -> dict[str, str]:

@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from due_world import A
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
+from store_copies import copied
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
@@ -27,20 +31,35 @@ def sc(*args: str, db: Path, check: bool = True, today: str | None = None) -> su
     return proc
 
 
-def _defaulter(folder: Path) -> Path:
-    """A store ``t.duckdb`` in ``folder`` made by the console script: A (张三) and A's unpaid judgment J1 of
+def _make_defaulter(folder: Path) -> None:
+    """A store ``t.duckdb`` in ``folder``, as `init` and `ingest` make it: A (张三) and A's unpaid judgment J1 of
     2026-01-10, which puts A on Beijing's blacklist (60 days' grace)."""
-    db = folder / "t.duckdb"
-    sc("init", db=db)
     (folder / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
     (folder / "c.csv").write_text(
         "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
         f"J1,{A},court_judgment,2026-01-10,civil,12000,unfulfilled,true\n",
         encoding="utf-8",
     )
-    sc("ingest", str(folder / "s.csv"), "--source", "civil_affairs", db=db)
-    sc("ingest", str(folder / "c.csv"), "--source", "courts", db=db)
-    return db
+    with open_store(folder / "t.duckdb", create=True, key="") as store:
+        for name, source in (("s.csv", "civil_affairs"), ("c.csv", "courts")):
+            report = ingest_file(store, folder / name, source)
+            assert (report.accepted, report.errors) == (1, []), report
+
+
+def _defaulter(folder: Path) -> Path:
+    """The store of _make_defaulter in ``folder``, made once per process and copied: the steps under test (scoring,
+    the due-process commands) are the console script's."""
+    copied(folder, "due-cli-defaulter", _make_defaulter)
+    return folder / "t.duckdb"
+
+
+def _listed(folder: Path) -> None:
+    """The store of _make_defaulter scored under beijing as `score` does on 2026-02-01 and on 2026-04-02, each on its
+    day: A is on the blacklist from 2026-04-02."""
+    _make_defaulter(folder)
+    with open_store(folder / "t.duckdb", key="") as store:
+        for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
+            score(store, resolve_policy(store, "beijing"), day, today=day)
 
 
 @pytest.mark.slow
@@ -109,10 +128,10 @@ def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: 
     resident, as over the API: before, each command said "no registered subject" or found nothing."""
     from typer.testing import CliRunner
 
-    from due_world import build
+    from due_world import built
     from socialcredit.cli import app
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = ["--db", str(tmp_path / "due.duckdb")]
     spaced = A[:6] + " " + A[6:-1] + "x"  # 110105 19800501011x
     wide = A.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X"})  # as a Chinese input method types it
@@ -135,9 +154,9 @@ def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: 
 
 def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_path: Path) -> None:
     """K1 (2019-03-01) may be purged from 2026-05-28; C's open dispute of it holds it back, and the job says so."""
-    from due_world import C, build
+    from due_world import C, built
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db, today="2026-02-26")
     sc("dispute", "file", C, "courts", "K1", "--reason", "Not my case", "--today", "2026-05-20", db=db)
@@ -151,9 +170,9 @@ def test_a_registry_date_outside_its_span_is_refused_before_anything_is_done(tmp
     """The registry's dates run from 1990-01-01 to 2199-12-31, as a run's as-of date does. The daily job of a mistyped
     9999-12-31 purged all five records of the world for good (exit 0), and a dispute filed on 9999-12-20, whose
     deadline cannot be written, ended in an internal error (exit 3)."""
-    from due_world import C, build
+    from due_world import C, built
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     said = "is out of range: the registry's dates run from 1990-01-01 to 2199-12-31"
     for args, day in [
@@ -175,9 +194,9 @@ def test_a_registry_date_outside_its_span_is_refused_before_anything_is_done(tmp
 def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
     """As `dispute list` and `repair list` do: before, `notices --status efective` answered "No notices." (exit 0),
     as if no listing were in effect."""
-    from due_world import build
+    from due_world import built
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     typo = sc("notices", "--status", "efective", db=tmp_path / "due.duckdb", check=False)
     statuses = "pending, effective, resolved, delisted, publication_ended, repaired, overridden"
     assert (typo.returncode, typo.stderr.strip()) == (2, f"error: status must be one of {statuses}, not 'efective'")
@@ -187,9 +206,9 @@ def test_notices_refuse_a_status_no_listing_has(tmp_path: Path) -> None:
 def test_consents_and_notifications_refuse_a_number_no_one_has(tmp_path: Path) -> None:
     """As `file export` and `freeze status` do: before, a mistyped number answered "No consent recorded." and
     "No notifications." (exit 0), as if a resident had chosen nothing and been told nothing."""
-    from due_world import build
+    from due_world import built
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     ghost = "110101199001011237"  # valid, registered to no one
     for command in ("consents", "notifications"):
         refused = sc(command, ghost, db=tmp_path / "due.duckdb", check=False)
@@ -202,13 +221,13 @@ def test_listing_the_members_of_a_list_is_audited(tmp_path: Path) -> None:
     of a list over the API is (until 2026-12-05 neither was)."""
     from typer.testing import CliRunner
 
-    from due_world import build
+    from due_world import built
     from socialcredit.cli import app
     from socialcredit.registry.scoring.policies import resolve_policy
     from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     run_id = score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2)).run_id
     db = store.path
     store.close()
@@ -229,12 +248,12 @@ def test_reading_a_residents_consents_and_notifications_is_audited(tmp_path: Pat
     2026-12-05 neither was)."""
     from typer.testing import CliRunner
 
-    from due_world import B, build
+    from due_world import B, built
     from socialcredit.cli import app
     from socialcredit.registry.records.consent import set_consent
     from socialcredit.store import open_store
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     set_consent(store, B, "commercial", True, actor="resident")
     db = store.path
     store.close()
@@ -255,13 +274,13 @@ def test_listing_notices_disputes_and_repairs_is_audited(tmp_path: Path) -> None
     how many it named), as the API's pages are (until 2026-12-05 none was)."""
     from typer.testing import CliRunner
 
-    from due_world import build
+    from due_world import built
     from socialcredit.cli import app
     from socialcredit.registry.scoring.policies import resolve_policy
     from socialcredit.registry.scoring.runs import score
     from socialcredit.store import open_store
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     score(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))  # A noticed for the blacklist
     db = store.path
     store.close()
@@ -286,13 +305,13 @@ def test_listing_the_keys_is_audited_on_the_command_line_and_over_http(tmp_path:
     from typer.testing import CliRunner
 
     from api_helpers import auth, serving
-    from due_world import build
+    from due_world import built
     from socialcredit.api.app import create_app
     from socialcredit.cli import app
     from socialcredit.registry.access.parties import issue_key
     from socialcredit.store import open_store
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     issue_key(store, "resident", "张三", subject=A)
     operator = issue_key(store, "operator", "registry operations")
     db = store.path
@@ -316,10 +335,10 @@ def test_listing_the_keys_is_audited_on_the_command_line_and_over_http(tmp_path:
 def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp_path: Path) -> None:
     """`list redlist` for a policy with no redlist is refused as the API's page of that list is (404 there): not
     found, exit 2, naming the policy's lists (until 2026-12-05 it said "No one on the redlist." and exited 0)."""
-    from due_world import build
+    from due_world import built
     from socialcredit.policy import builtin_policy
 
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: honours\nversion: "1"', 1)
     assert text.count("redlist") == 4  # the list's id and name, and the service that grants it
@@ -338,18 +357,8 @@ def test_the_public_lookup_in_chinese_has_the_pages_column_words(tmp_path: Path)
     """`lookup --lang zh` heads its columns as /lists does in Chinese, and says a disputed entry is 异议处理中: the
     headings were the fields' English ids (name id_number list cause … under_dispute) and the last column False/True.
     In English the columns stay the fields' ids, as scripts read them."""
+    copied(tmp_path, "due-cli-defaulter-listed", _listed)
     db = tmp_path / "t.duckdb"
-    sc("init", db=db)
-    (tmp_path / "s.csv").write_text(f"subject_id,name,district,profession\n{A},张三,朝阳区,retail\n", encoding="utf-8")
-    (tmp_path / "c.csv").write_text(
-        "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter\n"
-        f"J1,{A},court_judgment,2026-01-10,civil,12000,unfulfilled,true\n",
-        encoding="utf-8",
-    )
-    sc("ingest", str(tmp_path / "s.csv"), "--source", "civil_affairs", db=db)
-    sc("ingest", str(tmp_path / "c.csv"), "--source", "courts", db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db, today="2026-02-01")
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db, today="2026-04-02")
     masked = A[:6] + "********" + A[-4:]
     zh = [line.split() for line in sc("lookup", "张三", "--lang", "zh", db=db).stdout.splitlines()]
     assert zh == [
@@ -370,10 +379,10 @@ def test_notifications_name_a_listing_notice_s_policy(tmp_path: Path) -> None:
     """A listing's notices name the policy they were given under, as the resident's page does (two policies' lists
     may share a name): once, where the notice does not name it itself; before, the command line printed the
     effective listing's notice without its policy."""
-    from due_world import build, score_on_its_day
+    from due_world import built, score_on_its_day
     from socialcredit.registry.scoring.policies import resolve_policy
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 1))
     score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 4, 2))
     db = store.path
@@ -398,9 +407,9 @@ def test_a_disputes_notifications_name_its_source_in_the_residents_language(tmp_
     telling the dispute was received does: before, the source's answer, a human review's escalation, a withdrawal
     (and a dispute forwarded from another region, a record sent again) named it by its code, "（记录 J1，courts）"
     in a Chinese sentence."""
-    from due_world import build
+    from due_world import built
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     db = store.path
     store.close()
     sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
@@ -425,11 +434,11 @@ def test_consents_name_who_chose_in_words(tmp_path: Path) -> None:
     """`consents` says who made each choice as the resident's consents page does (the resident, or the registry),
     with the key or the command line in words, in both languages: it printed the codes it logs (`cli`,
     `key:95441fcba167`)."""
-    from due_world import build
+    from due_world import built
     from socialcredit.registry.access.parties import issue_key
     from socialcredit.registry.records.consent import set_consent
 
-    store = build(tmp_path)
+    store = built(tmp_path)
     own = issue_key(store, "resident", "张三", subject=A).party.key_id
     other = issue_key(store, "operator", "registry operations").party.key_id  # a key not the resident's
     set_consent(store, A, "commercial", False, actor=f"key:{own}")

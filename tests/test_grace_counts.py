@@ -18,7 +18,7 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, scored_city
-from due_world import JUDGMENT, A, B, build, ingest, scored, write_csv
+from due_world import JUDGMENT, A, B, built, built_scored, ingest, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import IssuedKey, issue_key
@@ -35,6 +35,7 @@ from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.service import Service
 from socialcredit.store import MIGRATIONS, Store, open_store
 from socialcredit.web.i18n import translate
+from store_copies import copied
 from web_helpers import sign_in
 
 
@@ -49,6 +50,17 @@ def _bank(store: Store) -> IssuedKey:
         policy="beijing",
         agency="banking_regulator",
     )
+
+
+def _make_noticed(folder: Path) -> None:
+    scored_city(folder, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+
+
+def _noticed(folder: Path) -> Path:
+    """The store of ``scored_city`` of ONE_DEFAULTER as of 2026-06-01, on its day (王伟 noticed, in effect on
+    2026-07-31), made by the console script once per process and copied into ``folder``."""
+    copied(folder, "grace-counts-noticed", _make_noticed)
+    return folder / "city.duckdb"
 
 
 def _runs(store: Store) -> list[tuple[str, str, bool, dict[str, int], dict[str, int], list[str]]]:
@@ -67,7 +79,7 @@ def test_the_dashboard_counts_the_run_in_force_as_decisions_do_and_others_as_met
     granted (the list sizes, and the figures by district, profession and age band); then it counted 0 (1 more in
     notice), replaying listings it never counted itself. It is an earlier run: it counts who met the criteria."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    store = built_scored(tmp_path, "2026-02-01", "2026-04-02")
     runs = dashboard.runs(store)
     assert _runs(store) == [
         ("2026-04-02", "ordinary", True, {"blacklist": 1}, {}, []),
@@ -99,7 +111,7 @@ def test_the_run_in_force_counts_a_listing_the_daily_job_put_in_effect(
     """Until 2026-12-06 the run in force of 2026-02-01 read "0 (1 more in notice)" once the daily job had put 张三's
     listing in effect on 2026-03-03, while decisions counted him blacklisted."""
     monkeypatch.setenv(TODAY_ENV, "2026-03-10")
-    store = scored(tmp_path, "2026-02-01")
+    store = built_scored(tmp_path, "2026-02-01")
     assert _runs(store) == [("2026-02-01", "ordinary", True, {"blacklist": 0}, {"blacklist": 1}, [])]
     activate_due(store, dt.date(2026, 3, 10))
     run = store.rows("SELECT * FROM score_runs")[0]
@@ -114,7 +126,7 @@ def test_a_what_if_run_counts_who_met_the_criteria(tmp_path: Path, monkeypatch: 
     """A what-if records no listing: until 2026-12-06 it read 0 with no one in notice (and, once an ordinary run had
     noticed 张三, 1 in notice that it never gave)."""
     monkeypatch.setenv(TODAY_ENV, "2026-02-01")
-    store = build(tmp_path)
+    store = built(tmp_path)
     sesame = resolve_policy(store, "sesame")
     score(store, sesame, dt.date(2026, 4, 2))  # dated after today: a what-if
     assert _runs(store) == [("2026-04-02", "what_if", False, {"blacklist": 1}, {}, ["blacklist"])]
@@ -132,7 +144,7 @@ def test_an_override_moves_the_run_in_force_s_count_not_an_earlier_run_s(
     """Until 2026-12-06 the run of 2026-02-01 read 0 (1 more in notice), replaying listings as recorded now; an
     override removing 张三's listing and its restoration move only the run in force, as they move decisions."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    store = built_scored(tmp_path, "2026-02-01", "2026-04-02")
     listing = int(list_listings(store, subject_id=A)[0]["listing_id"])
     why = "a justification long enough to pass"
     override_listing(store, listing, why, "op", outcome="removed", today=dt.date(2026, 4, 10))
@@ -183,7 +195,7 @@ def test_the_dashboard_s_blacklist_standing_joins_listings_on_equalities(tmp_pat
     """Until 2026-12-06 the join of a run's entries to their listings said ``ON e.black AND …``, which DuckDB planned
     as a nested loop over every entry and listing (list sizes took 1.2 s at 5,000 entries instead of 3 ms); the
     standing of a list that is no blacklist is settled by its ``CASE`` alone."""
-    store = scored(tmp_path, "2026-02-01")
+    store = built_scored(tmp_path, "2026-02-01")
     sql = f"SELECT * FROM ({dashboard._standing_sql('s.finished_at IS NOT NULL')})"
     plan = " ".join(str(r[1]) for r in store.execute("EXPLAIN " + sql, {"black": ["sesame/blacklist"]}).fetchall())
     assert "HASH_JOIN" in plan
@@ -197,7 +209,7 @@ def test_an_inquiry_on_a_run_of_a_policy_version_not_published_here_keeps_its_li
     """A run made under a policy version this registry does not hold has no blacklist it knows: its inquiries' lists
     are the run's, as the dashboard counts its lists (until 2026-12-06 ``inquiry_lists`` raised NotFoundError)."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = scored(tmp_path, "2026-02-01")
+    store = built_scored(tmp_path, "2026-02-01")
     store.execute(
         "INSERT INTO score_runs (run_id, policy_id, policy_version, policy_sha256, as_of, watermark, mode, engine, "
         "started_at, finished_at, n_subjects) VALUES (900, 'sesame', '1999.1', 'x', DATE '2026-03-01', 1, 'full', "
@@ -224,7 +236,7 @@ def test_the_dashboard_says_apart_a_listing_decisions_no_longer_apply(
     from socialcredit.registry.due_process.disputes import file_dispute
 
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    store = built_scored(tmp_path, "2026-02-01", "2026-04-02")
 
     def unfolded(*_: object, **__: object) -> None:
         raise AssertionError("rescored although no listed subject changed since the run")
@@ -276,7 +288,7 @@ def test_the_dashboard_of_a_service_says_held_as_its_list_page_and_folds_nothing
     from socialcredit.registry.due_process.disputes import file_dispute
 
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    store = built_scored(tmp_path, "2026-02-01", "2026-04-02")
     operator = issue_key(store, "operator", "registry operations").token
     # no live thread: its first pass, due 0.2 s after the service starts, could come after the dispute on a loaded
     # machine and fold it (seen once); the test makes the change live itself
@@ -321,7 +333,7 @@ def test_the_dashboard_counts_held_per_policy_and_subject_and_reads_no_one_uncha
     from socialcredit.registry.due_process.disputes import file_dispute
 
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store = build(tmp_path)
+    store = built(tmp_path)
     for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
         for policy in ("sesame", "beijing"):
             score(store, resolve_policy(store, policy), day, today=day)
@@ -366,7 +378,7 @@ def test_a_refusal_s_measure_follows_the_lists_its_decision_counted_not_the_list
     it. An override removes the listing on 2026-08-20: his file still names the measure of the refusal, as the
     decision counted it. Until 2026-12-06 the file worked the lists out again by the listing as it then stood, on
     the UTC date of the inquiry (the machine's), and named no measure."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -412,7 +424,7 @@ def test_a_batch_and_a_quick_refusal_keep_the_run_s_lists_whatever_becomes_of_th
     before the file is read. His lists are the run's: each refusal is given them when it is written, and his file
     names the measure each counted. Until 2026-12-07 such a refusal kept none (NULL): the file worked its lists out
     again by the listing as it then stood (removed), and named no measure."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -449,7 +461,7 @@ def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision
     (sealed: the same lines): [] for 李娜's grant, on no list. A batch or a quick refusal, explained or not, keeps the
     run's lists, given it from the run's entries when it is written (building each refused subject's row would cost a
     batch of refusals ~90 times what it did before inquiries kept lists); a grant keeps none (NULL)."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -477,7 +489,7 @@ def test_a_snapshot_s_and_the_journal_s_inquiries_keep_the_lists_a_full_decision
 def test_a_quick_refusal_reads_nothing_while_explanations_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While explanations load (or after they failed) a refused quick or batch decision reads nothing from the
     store: the lists it keeps are the live ones, or marked the run's (``RUN_LISTS``), filled when written."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -500,7 +512,7 @@ def test_a_refusal_in_notice_keeps_its_own_lists_never_the_marker(
 ) -> None:
     """The defaulter in his notice period on 2026-06-15: his run lists him, decisions do not count it. A batch and a
     quick refusal of his keep his own lists (none in effect: []), not the run's, in the buffer and the journal."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-06-15")
     store = open_store(db, key="")
     assert [x["status"] for x in list_listings(store, subject_id=DEFAULTER)] == ["pending"]
@@ -521,7 +533,7 @@ def test_the_marker_is_filled_from_the_inquiry_s_run_not_the_run_in_force_when_w
 ) -> None:
     """Refusals decided on the run of 2026-06-01, written after a run of 2026-08-15 took force (its entries of the
     defaulter removed, so that the two differ): each keeps the entries of the run it was decided on."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     day = dt.date(2026, 8, 15)
@@ -548,7 +560,7 @@ def test_journal_segments_left_open_by_a_crash_are_recovered_with_no_marker_in_t
     """A process journals a batch refusal and dies before flushing; beside its segment lies one written before
     refusals were marked (no "l"). The next process recovers both: the marked refusal gets its run's lists, the old
     one keeps none (NULL, as it always did); "=run" never reaches the store."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -579,7 +591,7 @@ def test_the_run_s_lists_marker_cannot_be_changed_and_grants_are_written_as_they
         RUN_LISTS.append("blacklist")  # type: ignore[attr-defined]
     assert with_run_lists("SELECT * FROM rows", marked=False) == "SELECT * FROM rows"
     assert "run_list_entries" in with_run_lists("SELECT * FROM rows", marked=True)
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    db = _noticed(tmp_path)
     monkeypatch.setenv(TODAY_ENV, "2026-08-15")
     store = open_store(db, key="")
     activate_due(store, dt.date(2026, 8, 15))
@@ -625,7 +637,7 @@ def test_the_dashboard_s_figures_by_district_profession_and_age_say_held_apart_a
     2026-12-07, did none of the figures by district, profession and age band, nor the charts: they counted 李四 in
     effect without a word. Reading writes nothing."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store = build(tmp_path)
+    store = built(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     evaded = [[f"X2{s}", s, "tax_payment", "2026-01-20", "200000", "evaded", "0"] for s in (A, B)]
     ingest(store, write_csv(tmp_path / "x2.csv", header, evaded), "tax_bureau", dt.date(2026, 1, 20))

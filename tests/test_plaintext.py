@@ -338,8 +338,8 @@ def test_with_a_key_the_residents_file_export_warns_that_it_is_in_clear_and_is_0
     file that was there (until 2026-12-05 nothing was said, and a file that was there kept its mode, 0644 here)."""
     files = write_example(tmp_path / "example", residents=30)
     db = tmp_path / "store" / "s.duckdb"
-    _ok("init", "--db", db)
-    _cli("ingest", files.subjects, "--source", "civil_affairs", "--db", db)
+    with open_store(db, create=True, key=KEY) as store:  # as `init` and `ingest` make it
+        assert ingest_file(store, files.subjects, "civil_affairs").rejected == 2  # the example's two bad rows
     person = next(line.split(",")[0] for line in files.subjects.read_text("utf-8").splitlines()[1:])
     target, page = tmp_path / "file.json", tmp_path / "file.html"
     target.write_text("{}", "utf-8")

@@ -40,7 +40,9 @@ from socialcredit.registry.due_process.notifications import notify, notify_many
 from socialcredit.registry.due_process.outbox import queue_message, queue_messages
 from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import run_in_force
+from socialcredit.registry.scoring.runs import score as score_run
 from socialcredit.store import Store, open_store
 from web_helpers import sign_in
 
@@ -72,6 +74,15 @@ def score(db: Path, as_of: str, today: str) -> None:
     assert made.returncode == 0, made.stderr
 
 
+def made(db: Path, as_of: str, today: str) -> None:
+    """A run of a world's set-up, made in this process as ``score`` makes it (what the tests check is the console
+    script's): beijing as of ``as_of``, on the registry's clock of ``today``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOCIALCREDIT_TODAY", today)
+        with open_store(db, key="") as store:
+            score_run(store, resolve_policy(store, "beijing"), dt.date.fromisoformat(as_of))
+
+
 def listings(db: Path) -> list[tuple[object, ...]]:
     with open_store(db, key="") as store:
         return store.execute(
@@ -99,14 +110,14 @@ def _old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-01")
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
-    score(db, "2026-02-01", "2026-02-01")
+    made(db, "2026-02-01", "2026-02-01")
     store = open_store(db, key="")
     row = ["J2", B, "court_judgment", "2026-03-01", "civil", "9000", "unfulfilled", "true"]
     report = ingest_file(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", today=dt.date(2026, 4, 5))
     assert not report.errors
     store.close()
-    score(db, TODAY, TODAY)
-    score(db, "2027-02-01", "2027-02-01")  # moves the listings as the release before 2026-12-05 moved them
+    made(db, TODAY, TODAY)
+    made(db, "2027-02-01", "2027-02-01")  # moves the listings as the release before 2026-12-05 moved them
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it: run 3 made on 2026-04-10, no standing kept
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
@@ -120,7 +131,7 @@ def _old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             (2, "ordinary"),
             (3, "what_if"),
         ]
-    score(db, TODAY, TODAY)
+    made(db, TODAY, TODAY)
     return db
 
 
@@ -245,10 +256,10 @@ def _noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     assert not report.errors
     store.close()
     db = tmp_path / "due.duckdb"
-    score(db, TODAY, TODAY)
+    made(db, TODAY, TODAY)
     with open_store(db, key="") as store, store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
-    score(db, "2026-02-15", "2026-02-15")  # its notices dated its date, as that release dated them
+    made(db, "2026-02-15", "2026-02-15")  # its notices dated its date, as that release dated them
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
@@ -413,7 +424,7 @@ def past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: 
 
 def _run_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
     db = past_dated_world(tmp_path, monkeypatch, standing)
-    score(db, TODAY, TODAY)
+    made(db, TODAY, TODAY)
     return db
 
 
@@ -421,7 +432,7 @@ def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     build(tmp_path).close()
     db = tmp_path / "due.duckdb"
-    score(db, TODAY, TODAY)
+    made(db, TODAY, TODAY)
     store = open_store(db, key="")
     row = ["J2", B, "court_judgment", "2026-03-01", "civil", "9000", "unfulfilled", "true"]
     report = ingest_file(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", today=dt.date(2026, 4, 5))
@@ -429,8 +440,8 @@ def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing:
     with store.transaction():  # run 2 moves the listings, as that release let it
         store.execute("UPDATE score_runs SET standing = 'rerun' WHERE run_id = 1")
     store.close()
-    score(db, "2026-03-20", "2026-03-20")  # its notices dated its date, as that release dated them
-    score(db, "2027-02-01", "2027-02-01")
+    made(db, "2026-03-20", "2026-03-20")  # its notices dated its date, as that release dated them
+    made(db, "2027-02-01", "2027-02-01")
     store = open_store(db, key="")
     with store.transaction():  # the store as that release left it
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")

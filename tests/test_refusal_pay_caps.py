@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import socialcredit
 from api_helpers import serving
 from cli_helpers import sc
-from due_world import JUDGMENT, C, build, ingest, score_on_its_day, write_csv
+from due_world import JUDGMENT, C, built, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.policy import LoadedPolicy, load_policy
@@ -35,18 +35,19 @@ DISPUTE = "if a record counted against you is wrong, you can dispute it: its sou
 
 
 def _judged(tmp_path: Path, rows: str) -> Path:
-    """A store through the console script: 王五 (retail, 海淀区) with the court judgments ``rows`` (CSV lines of
-    JUDGMENT's columns), scored under beijing as of 2026-04-02."""
+    """A store made in this process as `init`, `ingest` (on 2026-03-01) and `score` make it: 王五 (retail, 海淀区) with
+    the court judgments ``rows`` (CSV lines of JUDGMENT's columns), scored under beijing as of 2026-04-02 on its
+    day. What a test asks of it, it asks the console script."""
     batches = {
         "civil_affairs": f"subject_id,name,district,profession\n{C},王五,海淀区,retail\n",
         "courts": ",".join(JUDGMENT) + "\n" + rows,
     }
     db = tmp_path / "city.duckdb"
-    sc("init", db=db, today="2026-03-01")
-    for source, text in batches.items():
-        (tmp_path / f"{source}.csv").write_text(text, encoding="utf-8")
-        sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db, today="2026-03-01")
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db)
+    with open_store(db, create=True, key="") as store:
+        for source, text in batches.items():
+            (tmp_path / f"{source}.csv").write_text(text, encoding="utf-8")
+            ingest(store, tmp_path / f"{source}.csv", source, D(2026, 3, 1))
+        score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 2))
     return db
 
 
@@ -121,7 +122,7 @@ def test_the_acts_named_under_a_dimension_floor_grant_a_loan_on_the_total(tmp_pa
     Paying Q gives 100; repaying a loan ends its −50 and starts loan.late's −5 at the most: one gives nothing
     (−150 − 5 is still under the floor), two 20 (−130), three 65 (−85): Q and L1-L3 give 165. Until 2026-12-06 it
     named Q, L1 and L2 (100 + 45 + 45 counted), which give 120: refused at 870."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     ingest(
         store,
         write_csv(
@@ -169,7 +170,7 @@ def test_no_act_is_named_where_none_gives_anything_back(tmp_path: Path) -> None:
     2026-04-02; settling them changes nothing) and unpaid bills U1-U4 (−20): financial −213.9 clamped to −150, total
     850, 50 short. Paying the bills gives nothing back while the evasions keep the floor: the refusal says so, in
     both languages, and names no act (until 2026-12-06 it named U1-U4, counted as 20 given back)."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
     ingest(store, write_csv(tmp_path / "tax2.csv", TAX, tax), "tax_bureau", D(2026, 3, 2))
     bills = [[f"U{i}", C, "utility_payment", f"2026-02-0{i}", "water", "300", "unpaid"] for i in (1, 2, 3, 4)]
@@ -216,7 +217,7 @@ def test_no_bill_is_named_that_a_dimension_ceiling_makes_worth_nothing(tmp_path:
     time (+12) and an unpaid bill U1 (−5): financial +7 clamped to 5, total 1005. Paying U1 leaves +12, clamped to
     5 all the same: it gives nothing, and the refusal says so (until 2026-12-06 it named U1, its 5 counted with no
     reward: −5 to 0). Done all the same, the run of its day still refuses at 1005."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     _on_time(store, tmp_path)
     bill = [["U1", C, "utility_payment", "2026-02-01", "water", "300", "unpaid"]]
     ingest(store, write_csv(tmp_path / "u.csv", UTILITIES, bill), "utilities", D(2026, 2, 20))
@@ -242,7 +243,7 @@ def test_the_bills_rewards_lift_over_a_dimension_floor_are_named(tmp_path: Path)
     (−20): financial −195.9 clamped to −180, total 820, 2 short. Paying the four bills gives −175.9: 4.1 back;
     three leave −180.9, nothing. The refusal names the four, in both languages (until 2026-12-06, counting no
     reward, −213.9 to −193.9 both under the floor, it said paying gave nothing back); paid, the loan is granted."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     _on_time(store, tmp_path)
     tax = [[x, C, "tax_payment", "2026-03-01", "5000", "evaded", "0"] for x in ("X7", "X8")]
     tax += [[f"P{y}", C, "tax_payment", f"{y}-05-01", "5000", "paid", "0"] for y in (2023, 2024, 2025)]
@@ -306,7 +307,7 @@ def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory,
     them and scoring that day grants it; where no act is named though some record has one, the refusal says that
     none gives back."""
     folder = tmp_path_factory.mktemp("drawn")
-    store = build(folder)
+    store = built(folder)
     made: dict[str, tuple[str, str]] = {}
     for n, (kind, ago) in enumerate(drawn):
         source, header, row, _ = _DRAWN[kind]
@@ -344,7 +345,7 @@ def test_the_acts_weighed_are_the_largest_few_hundred(tmp_path: Path, monkeypatc
     200, 199, ... 1 rises and one kept, 20,100 + 200 = 20,300 sums of one record's hits, none of all the records;
     none gives anything back, so none is named. Until 2026-12-06 every act was weighed, each by summing every
     record (3,000 parking tickets: 55 s under the service's writer lock)."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     loaded = resolve_policy(store, "beijing")
     bills = [
         {"record_id": f"U{i}", "rules": [{"rule_id": "utility.unpaid", "points": -5.0}], "after": []}

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
-from due_world import A, B, C, build, ingest, score_on_its_day, write_csv
+from due_world import A, B, C, build, built, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.errors import NotFoundError, WorkflowError
@@ -41,6 +41,7 @@ from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.reporting.listing_details import listing_detail, negative_records, record_detail
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.store import Store, open_store
+from store_copies import copy_of
 from web_helpers import browser, csrf_of, shots, sign_in
 
 __all__ = ["browser", "shots"]  # fixtures
@@ -54,7 +55,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return build(tmp_path)
+    return built(tmp_path)
 
 
 def run(store: Store, as_of: dt.date) -> None:
@@ -66,6 +67,11 @@ def listed(store: Store) -> Store:
     run(store, D(2026, 2, 1))
     run(store, D(2026, 4, 2))
     return store
+
+
+def listed_copy(folder: Path) -> Store:
+    """The world of ``listed`` in ``folder``: built once per process and copied (store_copies.copy_of)."""
+    return copy_of(folder, "repair-workflow-listed", lambda where: listed(build(where)), db="due.duckdb")
 
 
 # -- the details of a listing and a negative record ---------------------------------------------------------------
@@ -388,7 +394,7 @@ def test_an_application_is_neither_reviewed_nor_decided_before_it_was_made(store
 
 @pytest.mark.slow  # four runs of the installed command
 def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: Path) -> None:
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     store.close()
     db = tmp_path / "due.duckdb"
@@ -425,7 +431,7 @@ def test_the_command_line_has_eligibility_review_and_the_daily_flags(tmp_path: P
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """张三 listed since 2026-04-02, the judgment reported paid on 2027-03-01; the service's clock on 2027-04-10."""
     folder = tmp_path_factory.mktemp("repair")
-    store = listed(build(folder))
+    store = listed_copy(folder)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     rail = {"services": ["high_speed_rail"], "purposes": ["ticket purchase"], "known_services": {"high_speed_rail"}}
     keys = {
@@ -583,7 +589,7 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
     page said the registry's English ("repair application 1 was made on …") through the generic error page; it is
     the case page again with the refusal in the page's language, as a decision's is, and in words of a review (until
     2026-12-05 it said the decision's: "it cannot be decided before it was made")."""
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))
     operator = issue_key(store, "operator", "registry operations").token
@@ -607,7 +613,7 @@ def test_taking_an_application_under_review_before_it_was_made_is_refused_in_the
 
 
 def test_the_api_takes_a_commitment_and_an_operator_reviews(tmp_path: Path) -> None:
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     resident = issue_key(store, "resident", "张三", subject=A).token
     operator = issue_key(store, "operator", "ops").token
@@ -639,7 +645,7 @@ def test_a_look_up_of_one_dispute_or_repair_application_is_audited_and_an_operat
     2026-12-05 none of these was): the resident's own read, and an operator's, which the resident's list of who
     asked shows in the page's language. The listings the operator's page of an application shows are audited as
     part of the same look-up (`read_notices`)."""
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     resident = issue_key(store, "resident", "张三", subject=A)
     operator = issue_key(store, "operator", "registry operations")
@@ -709,7 +715,7 @@ def test_a_resident_s_own_listing_record_and_repair_pages_are_audited_as_their_o
     applications) are audited (`read_listing`, `read_record`: the listing's number or the record, and the purpose;
     until 2026-12-05 none was), as the resident's other pages are: by the resident, of their own file, and so not
     shown to them among who asked as an operator's view. Another's listing or record is not found, and not read."""
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     resident = issue_key(store, "resident", "张三", subject=A)
     other = issue_key(store, "resident", "李四", subject=B)
@@ -748,7 +754,7 @@ def test_the_command_line_s_repair_eligibility_and_public_look_up_are_audited_as
     """`repair eligibility` reads a resident's record: audited (`read_record`, purpose `repair eligibility`; until
     2026-12-05 not at all). `lookup` was audited as a visitor of the public page's ("public"): now as the command
     line's ("cli")."""
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     store.close()
     db = tmp_path / "due.duckdb"
     e = _cli("repair", "eligibility", A, "courts", "J1", "--today", "2027-04-01", db=db)
@@ -773,7 +779,7 @@ def test_the_command_line_s_repair_eligibility_and_public_look_up_are_audited_as
 
 
 def test_the_cases_page_counts_past_due_listings_apart_from_those_in_grace(tmp_path: Path) -> None:
-    store = build(tmp_path)
+    store = built(tmp_path)
     run(store, D(2026, 2, 1))  # 张三 noticed; takes effect 2026-04-02
     operator = issue_key(store, "operator", "ops").token
     with pytest.MonkeyPatch.context() as mp:
@@ -797,7 +803,7 @@ def test_the_cases_page_counts_past_due_listings_apart_from_those_in_grace(tmp_p
 def test_a_refused_resident_applies_for_repair_and_is_granted_in_the_browser(
     tmp_path: Path, browser: Any, shots: Path
 ) -> None:
-    store = listed(build(tmp_path))
+    store = listed_copy(tmp_path)
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     rail = {"services": ["high_speed_rail"], "purposes": ["ticket purchase"], "known_services": {"high_speed_rail"}}
     resident = issue_key(store, "resident", "张三", subject=A).token
