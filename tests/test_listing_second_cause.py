@@ -8,6 +8,7 @@ subprocess, on a store made by it, each step on its own day."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import duckdb
 
 from socialcredit.identifiers import make_ric
 from socialcredit.store import open_store
+from store_copies import copied
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
@@ -74,16 +76,23 @@ def refused(today: str, db: Path) -> dict[str, Any]:
 
 def listed_for(tmp_path: Path, *rows: str, others: str = "") -> Path:
     """A store where the defaulter's judgments ``rows`` were reported on 2026-11-01 and the listing noticed then for
-    the first of them took effect on 2026-12-31 (``others``: rows ``subject_id,name`` of more residents)."""
+    the first of them took effect on 2026-12-31 (``others``: rows ``subject_id,name`` of more residents): made by the
+    console script once per process for each ``rows`` and ``others``, and copied."""
+    made = hashlib.sha256(json.dumps([rows, others]).encode("utf-8")).hexdigest()[:16]
+    copied(tmp_path, f"listed-{made}", lambda where: _listed(where, rows, others))
     db = tmp_path / "city.duckdb"
-    sc("2026-11-01", "init", db=db)
-    (tmp_path / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{others}", encoding="utf-8")
-    sc("2026-11-01", "ingest", str(tmp_path / "subjects.csv"), "--source", "civil_affairs", db=db)
-    sc("2026-11-01", "ingest", judgments(tmp_path, "j1.csv", *rows), "--source", "courts", db=db)
-    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
-    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
     assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     return db
+
+
+def _listed(folder: Path, rows: tuple[str, ...], others: str) -> None:
+    db = folder / "city.duckdb"
+    sc("2026-11-01", "init", db=db)
+    (folder / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{others}", encoding="utf-8")
+    sc("2026-11-01", "ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
+    sc("2026-11-01", "ingest", judgments(folder, "j1.csv", *rows), "--source", "courts", db=db)
+    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
+    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
 
 
 def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """A shared judgment applied in another region keeps the cause it was listed for there, as at ingest
 (test_listing_second_cause.py): a record moved onto the subject by a correction, or sent again after its withdrawal,
-is a new cause in the importing region too (records.first_key, migration 46: store.next_first_key_sql). Two regions
-made by the installed console script in a subprocess, Beijing sharing its courts' judgments with Tianjin, where the
-same residents live (each linked by the same identity number), each step on its own day. Each test runs the console
-script some 40 times (about 40 s of CPU): slow, left to the full run."""
+is a new cause in the importing region too (records.first_key, migration 46: store.next_first_key_sql). Two regions,
+Beijing sharing its courts' judgments with Tianjin, where the same residents live (each linked by the same identity
+number): founded through the registry's functions (store, region, keys, residents, policy, trust; built once per
+process and copied), every step after it by the installed console script in a subprocess, each on its own day. Each
+test runs the console script 13 to 21 times: slow, left to the full run."""
 
 from __future__ import annotations
 
@@ -15,11 +16,24 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
-from socialcredit.policy import builtin_policy
+from socialcredit.policy import builtin_policy, load_policy
+from socialcredit.regions import set_region
+from socialcredit.regions.bundle import (
+    encryption_key_path,
+    load_private_key,
+    new_encryption_key,
+    new_private_key,
+    public_key_text,
+)
+from socialcredit.regions.keys import trust_key
+from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.reporting.impact_record import publish
 from socialcredit.store import open_store
 from store_copies import copied
 from test_listing_second_cause import refused  # the same decision asked, at the importing region
@@ -87,11 +101,11 @@ def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
     return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
 
 
-def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
-    """Beijing and Tianjin, each knowing the defaulter and another resident (Tianjin a third one instead, without
-    ``other_in_tianjin``), trusting each other and publishing the shipped Beijing policy sharing court judgments and
-    the blacklist; Beijing's courts report ``rows`` on 2026-11-01, Tianjin imports Beijing's first bundle that day,
-    and both listings take effect on 2026-12-31."""
+def _founded(folder: Path, *, other_in_tianjin: bool) -> None:
+    """Beijing and Tianjin on 2026-11-01, as `init`, `region setup`, `region keygen`, `ingest` of the residents,
+    `policy publish --without-impact` and `region trust` make them, through the registry's functions: each knowing
+    the defaulter and another resident (Tianjin a third one instead, without ``other_in_tianjin``), trusting each
+    other and publishing the shipped Beijing policy sharing court judgments and the blacklist."""
     policy = folder / "beijing.yaml"
     shipped = builtin_policy("beijing")
     text = shipped.text.replace(f'version: "{shipped.policy.version}"', f'version: "{shipped.policy.version}.1"', 1)
@@ -100,18 +114,29 @@ def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
     subjects.write_text(f"subject_id,name\n{DEFAULTER},张三\n{OTHER},李四\n", encoding="utf-8")
     defaulter_only = folder / "defaulter.csv"
     defaulter_only.write_text(f"subject_id,name\n{DEFAULTER},张三\n{THIRD},王五\n", encoding="utf-8")
-    printed = {}
-    for region, (code, name) in REGIONS.items():
-        db = store(folder, region)
-        sc("2026-11-01", "init", db=db)
-        sc("2026-11-01", "region", "setup", code, name, db=db)
-        printed[region] = sc("2026-11-01", "region", "keygen", "--out", str(folder / f"{region}.key")).stdout
-        known = subjects if other_in_tianjin or region == "beijing" else defaulter_only
-        sc("2026-11-01", "ingest", str(known), "--source", "civil_affairs", db=db)
-        sc("2026-11-01", "policy", "publish", str(policy), "--without-impact", db=db)
-    for region, other in (("beijing", "tianjin"), ("tianjin", "beijing")):
-        signing = printed[other].splitlines()[2]
-        sc("2026-11-01", "region", "trust", *REGIONS[other], "--key", signing, db=store(folder, region))
+    public = {}
+    with mock.patch.dict(os.environ, {TODAY_ENV: "2026-11-01"}):
+        for region, (code, name) in REGIONS.items():
+            key = folder / f"{region}.key"
+            for path, pem in ((key, new_private_key), (encryption_key_path(key), new_encryption_key)):
+                path.write_bytes(pem())
+                path.chmod(0o600)  # a private key file is its owner's only (as `region keygen` writes it)
+            public[region] = public_key_text(load_private_key(key))
+            known = subjects if other_in_tianjin or region == "beijing" else defaulter_only
+            with open_store(store(folder, region), create=True, key="") as db:
+                set_region(db, code, name)
+                ingest_file(db, known, "civil_affairs")
+                publish(db, load_policy(policy, db.catalog), None)
+        for region, other in (("beijing", "tianjin"), ("tianjin", "beijing")):
+            with open_store(store(folder, region), key="") as db:
+                trust_key(db, *REGIONS[other], public[other])
+
+
+def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
+    """The two regions of _founded (copied); Beijing's courts report ``rows`` on 2026-11-01, Tianjin imports Beijing's
+    first bundle that day, and both listings take effect on 2026-12-31."""
+    name = "regions-founded" if other_in_tianjin else "regions-founded-third"
+    copied(folder, name, lambda where: _founded(where, other_in_tianjin=other_in_tianjin))
     sent("2026-11-01", folder, "j1.csv", *rows)
     shared("2026-11-01", folder)
     for region in REGIONS:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from region_helpers import BEIJING, TIANJIN, Regions, build_regions
+from region_helpers import BEIJING, TIANJIN, Regions, build_regions, regions_copied
 from socialcredit.errors import BundleError, WorkflowError
 from socialcredit.regions import crossborder, import_bundle
 from socialcredit.registry.due_process.disputes import add_information, file_dispute, get_dispute, list_disputes
@@ -35,9 +35,21 @@ NOTICED, EFFECTIVE = D(2026, 11, 1), D(2026, 12, 31)  # Beijing's listing: notic
 CLI = str(Path(sys.executable).parent / "socialcredit")
 
 
+def _sent_and_scored(world: Regions) -> Regions:
+    """Beijing's first bundle imported in Tianjin, and both regions scored on the effective date."""
+    world.send(BEIJING, TIANJIN)
+    for code in (BEIJING, TIANJIN):
+        world.score(code, EFFECTIVE)
+    return world
+
+
 @pytest.fixture
 def regions(tmp_path: Path) -> Iterator[Regions]:
-    world = build_regions(tmp_path, as_of=NOTICED)
+    """The two regions after _sent_and_scored (built once per process, and copied: see
+    region_helpers.regions_copied)."""
+    world = regions_copied(
+        tmp_path, "regions-sent-and-scored", lambda where: _sent_and_scored(build_regions(where, as_of=NOTICED))
+    )
     yield world
     world.close()
 
@@ -49,14 +61,11 @@ def _blacklist(world: Regions, code: str, subject_id: str) -> dict[str, Any]:
 
 
 def _listed_in_both(world: Regions) -> tuple[str, str, str, str]:
-    """Beijing lists the mover, Tianjin imports and both run on the effective date; returns the subject ids and the
-    judgment's record id in Beijing and in Tianjin."""
+    """Beijing lists the mover, Tianjin imports and both run on the effective date (the regions fixture); returns
+    the subject ids and the judgment's record id in Beijing and in Tianjin."""
     mover = world.movers[0]
     assert (mover["from"], mover["to"], mover["defaulter"]) == (BEIJING, TIANJIN, "true")
     record_id = world.judgment(mover)["record_id"]
-    world.send(BEIJING, TIANJIN)
-    for code in (BEIJING, TIANJIN):
-        world.score(code, EFFECTIVE)
     bj, tj = mover["subject_id_from"], mover["subject_id_to"]
     assert not world.rail(BEIJING, bj) and not world.rail(TIANJIN, tj)
     return bj, tj, record_id, f"{BEIJING}/{record_id}"
