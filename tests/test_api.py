@@ -391,8 +391,8 @@ def test_a_key_refused_under_lang_zh_is_told_in_chinese(
     world: dict[str, Any], header: str | None, code: str, message: str
 ) -> None:
     """A key is refused before the route reads its ``lang``: the 401 was in English whatever was asked. It is said
-    in the ``?lang=`` sent, with ``Content-Language``, on any route (``/v1/audit/verify`` takes no ``lang`` of its
-    own); a ``lang`` neither en nor zh is English."""
+    in the ``?lang=`` sent, with ``Content-Language``, on any route (``/v1/audit/verify``, whose problems follow its
+    ``lang``); a ``lang`` neither en nor zh is English."""
     headers = {"Authorization": header} if header else {}
     r = world["client"].get("/v1/audit/verify", params={"lang": "zh"}, headers=headers)
     assert (r.status_code, r.headers["content-language"], r.json()) == (

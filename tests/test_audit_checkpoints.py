@@ -168,14 +168,20 @@ def test_without_a_checkpoint_the_chain_is_checked_alone(tmp_path: Path) -> None
 # --- the four cuts of issue 16: each went through as "intact" before checkpoints ------------------------------
 
 
-def _verify_fails(db: Path, expected: list[str]) -> None:
+def _verify_fails(db: Path, expected: list[str], expected_zh: list[str]) -> None:
+    """`audit verify` finds ``expected``, and under --lang zh ``expected_zh`` (the comparisons with a checkpoint
+    were said in English under it)."""
     done = run("audit", "verify", db=db)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines() == expected
     n = len(expected)
     assert done.stderr == f"error: the audit log is not intact: {n} problem{'s' if n != 1 else ''} found\n"
     zh = run("audit", "verify", "--lang", "zh", db=db)
-    assert (zh.returncode, zh.stderr) == (1, f"错误：审计日志不完整：发现 {n} 个问题\n")
+    assert (zh.returncode, zh.stdout.splitlines(), zh.stderr) == (
+        1,
+        expected_zh,
+        f"错误：审计日志不完整：发现 {n} 个问题\n",
+    )
 
 
 def test_the_last_entry_deleted_is_a_cut(db: Path) -> None:
@@ -187,6 +193,10 @@ def test_the_last_entry_deleted_is_a_cut(db: Path) -> None:
         [
             f"cut: {label} covers 8 entries up to entry 8, but the log ends at entry 7 (7 entries); entries were "
             "deleted from its end"
+        ],
+        [
+            f"被截断：{_checkpoint(db).at} 的检查点涵盖至第 8 条的 8 条，而日志止于第 7 条（共 7 条）；"
+            "末尾的条目被删除了"
         ],
     )
 
@@ -204,6 +214,10 @@ def test_the_last_three_deleted_with_the_counter_lowered_is_a_cut(db: Path) -> N
             f"cut: {label} covers 8 entries up to entry 8, but the log ends at entry 6 (6 entries); entries were "
             "deleted from its end"
         ],
+        [
+            f"被截断：{_checkpoint(db).at} 的检查点涵盖至第 8 条的 8 条，而日志止于第 6 条（共 6 条）；"
+            "末尾的条目被删除了"
+        ],
     )
 
 
@@ -219,6 +233,10 @@ def test_an_edited_entry_with_every_later_hash_recomputed_is_a_rewrite(db: Path)
             f"rewritten: entry 8 is the last entry {cp.label} signed, but its hash is {head[:16]}…, not "
             f"{cp.head[:16]}…: an entry before it was changed and the later hashes recomputed"
         ],
+        [
+            f"被改写：第 8 条是{cp.at} 的检查点签名的最后一条，但其哈希是 {head[:16]}…，而不是 {cp.head[:16]}…："
+            "它之前有一条被改动，其后的哈希被重新计算"
+        ],
     )
 
 
@@ -231,6 +249,10 @@ def test_an_entry_deleted_and_the_later_ones_renumbered_is_found(db: Path) -> No
         [
             f"renumbered: entry 8, the last entry {label} signed, is now entry 7; 1 entry before it was deleted and "
             "the later ones renumbered"
+        ],
+        [
+            f"被重新编号：{_checkpoint(db).at} 的检查点签名的最后一条（第 8 条）现在是第 7 条；它之前的 1 条被删除，"
+            "其后各条被重新编号"
         ],
     )
 
@@ -258,6 +280,45 @@ def test_an_auditors_copy_catches_a_cut_when_the_stores_checkpoints_are_cut_too(
     )
 
 
+def test_the_api_says_a_cut_in_the_language_asked(db: Path) -> None:
+    """`GET /v1/audit/verify` took no ``lang``: its problems were English under ``?lang=zh``."""
+    import httpx
+
+    from api_helpers import serving
+    from socialcredit.api.app import create_app
+    from socialcredit.registry.access.parties import issue_key
+
+    with open_store(db, key="") as store:
+        token = issue_key(store, "auditor", "the auditor").token  # (an entry of its own: cut with the last one)
+        store.execute("DELETE FROM audit_log WHERE seq >= ?", [ENTRIES])
+        store.execute("UPDATE counters SET value = ? WHERE name = 'audit'", [ENTRIES - 1])
+    at = _checkpoint(db).at
+    with (
+        open_store(db, key="") as store,
+        serving(create_app(db, store=store)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        said = {
+            lang: client.get("/v1/audit/verify", params={"lang": lang}, headers={"Authorization": f"Bearer {token}"})
+            for lang in ("en", "zh")
+        }
+    assert [(r.status_code, r.headers["content-language"], r.json()) for r in said.values()] == [
+        (
+            200,
+            tag,
+            {"ok": False, "problems": [{"seq": ENTRIES, "message": message}]},
+        )
+        for tag, message in (
+            (
+                "en",
+                f"cut: the checkpoint of {at} covers 8 entries up to entry 8, but the log ends at entry 7 (7 entries); "
+                "entries were deleted from its end",
+            ),
+            ("zh-CN", f"被截断：{at} 的检查点涵盖至第 8 条的 8 条，而日志止于第 7 条（共 7 条）；末尾的条目被删除了"),
+        )
+    ]
+
+
 # --- checkpoints that are not the registry's ------------------------------------------------------------------
 
 
@@ -273,6 +334,11 @@ def test_an_altered_checkpoint_is_refused(db: Path, tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         f"error: altered: the signature of the checkpoint of {data['at']} does not verify with the registry's key "
         f"{_key_fp(db)}; it was changed after it was signed"
+    )
+    zh = run("audit", "verify", "--checkpoint", str(altered), "--lang", "zh", db=db)
+    assert (zh.returncode, zh.stderr.strip()) == (
+        2,
+        f"错误：被改动：{data['at']} 的检查点的签名无法用登记机构的密钥 {_key_fp(db)} 验证；它在签名后被改过",
     )
 
 
@@ -326,6 +392,8 @@ def test_an_unreadable_checkpoint_file_is_refused(db: Path, tmp_path: Path) -> N
     path.write_text("{not json\n")
     done = run("audit", "verify", "--checkpoint", str(path), db=db)
     assert (done.returncode, done.stderr.strip()) == (2, f"error: {path}:1: not a checkpoint (not JSON)")
+    zh = run("audit", "verify", "--checkpoint", str(path), "--lang", "zh", db=db)
+    assert (zh.returncode, zh.stderr.strip()) == (2, f"错误：{path}:1: 不是检查点（不是 JSON）")
 
 
 # --- when checkpoints are written -----------------------------------------------------------------------------
@@ -545,5 +613,9 @@ def test_a_cut_log_is_not_signed_and_a_checkpoint_that_signed_one_does_not_hide_
         [
             f"renumbered: entry 8, the last entry {first.label} signed, is now entry 7; 1 entry before it was deleted "
             "and the later ones renumbered"
+        ],
+        [
+            f"被重新编号：{first.at} 的检查点签名的最后一条（第 8 条）现在是第 7 条；它之前的 1 条被删除，"
+            "其后各条被重新编号"
         ],
     )

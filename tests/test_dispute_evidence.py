@@ -834,6 +834,11 @@ def test_the_command_line_attaches_withdraws_escalates_and_reviews(small_store: 
         2,
         "error: decision must be one of upheld, corrected, withdrawn, not 'maybe'",
     )
+    r = _cli(s, "dispute", "review", did, "maybe", "--reasons", "x", "--lang", "zh")  # it had no --lang
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (
+        2,
+        "错误：复核决定须为 upheld、corrected、withdrawn 之一，而不是 'maybe'",
+    )
     r = _cli(s, "dispute", "review", did, "upheld", "--reasons", "the record is right", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["review"]["decision"] == "upheld"

@@ -378,3 +378,85 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
             assert page.status_code == 200 and marked in page.text
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("when", "en", "zh"),
+    [
+        pytest.param(
+            "status == 'late' and",
+            "expected a value but found the end (at character 21 of \"status == 'late' and\")",
+            "此处应为一个值，却是结尾（\"status == 'late' and\" 的第 21 个字符）",
+            id="unfinished",
+        ),
+        pytest.param(
+            "stat == 'late'",
+            "unknown name 'stat'; known here: amount, days_late, event_date, status (at character 1 of "
+            "\"stat == 'late'\")",
+            "未知的名称 'stat'；此处可用：amount、days_late、event_date、status（\"stat == 'late'\" 的第 1 个字符）",
+            id="unknown-name",
+        ),
+        pytest.param(
+            "status < 'late'",
+            "'<' does not order texts; use ==, != or in (at character 8 of \"status < 'late'\")",
+            "'<' 不能比较文字的大小；请用 ==、!= 或 in（\"status < 'late'\" 的第 8 个字符）",
+            id="ordered-text",
+        ),
+        pytest.param(
+            "days_late + 1",
+            "a condition must be true or false, but this is a number",
+            "条件须为真或假，而这是数字",
+            id="not-a-condition",
+        ),
+    ],
+)
+def test_a_bad_condition_is_refused_in_the_language_asked(tmp_path: Path, when: str, en: str, zh: str) -> None:
+    """The condition language's own problems were in English under `policy lint --lang zh`, in a Chinese line
+    ("错误：…: rule tax.late: when: unknown name 'stat'; …"): they are said in Chinese, in English under --lang en."""
+    text = policy_text(a_rule(when=when.replace('"', '\\"')))
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    where = f"{path}:{at(text, 'when:')}: rule tax.late: when: "
+    for lang, said, problem in (("en", "error: ", en), ("zh", "错误：", zh)):
+        proc = policy_command("lint", path, "--lang", lang)
+        assert (proc.returncode, proc.stderr) == (2, f"{said}{where}{problem}\n")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "en", "zh"),
+    [
+        pytest.param(
+            "id: x\nname: a: b\n",
+            "2: not valid YAML at column 8: mapping values are not allowed here",
+            "2: 不是有效的 YAML（第 8 列）：此处不能有映射的值（冒号后的值；含冒号的文字请加引号）",
+            id="colon-in-a-value",
+        ),
+        pytest.param(
+            "id: x\n\tversion: 1\n",
+            "2: not valid YAML at column 1: found character '\\t' that cannot start any token",
+            "2: 不是有效的 YAML（第 1 列）：字符 '\\t' 不能作为任何记号的开头",
+            id="tab",
+        ),
+        pytest.param(
+            "id: x\nid: y\n",
+            "2: not valid YAML: the key 'id' is given twice (first on line 1); give each key once",
+            "2: 不是有效的 YAML：键 'id' 出现了两次（第一次在第 1 行）；每个键只写一次",
+            id="key-twice",
+        ),
+        pytest.param(
+            "id: x\nsince: 2027-02-29\n",
+            "2: not valid YAML: 2027-02-29 is not a date (day is out of range for month)",
+            "2: 不是有效的 YAML：2027-02-29 不是日期",
+            id="no-such-day",
+        ),
+    ],
+)
+def test_bad_yaml_is_refused_in_the_language_asked(tmp_path: Path, yaml_text: str, en: str, zh: str) -> None:
+    """The YAML reader's own words stayed English under --lang zh ("不是有效的 YAML（第 8 列）：mapping values are not
+    allowed here", "the key 'id' is given twice"): they are said in Chinese (test_policy_lint_words.py has a list
+    left open)."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    for lang, said, problem in (("en", "error: ", en), ("zh", "错误：", zh)):
+        proc = policy_command("lint", path, "--lang", lang)
+        assert (proc.returncode, proc.stderr) == (2, f"{said}{path}:{problem}\n")

@@ -1,6 +1,6 @@
 """``policy lint --lang zh`` on a file that is not a valid policy: its problems in Chinese, where they were in English
-whatever --lang asked (the semantic checks and the YAML reader's framing; the quoted source and the location stay as
-written). The console script in a subprocess, exit 2 in either language."""
+whatever --lang asked (the semantic checks, the YAML reader's framing and its own words; the quoted source and the
+location stay as written). The console script in a subprocess, exit 2 in either language."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def test_a_yaml_syntax_problem_is_said_in_the_language_asked(tmp_path: Path) -> 
     text = "id: x\nversion: [1\n"
     assert _lint(tmp_path, text, "--lang", "zh") == (
         2,
-        "错误：P:3: 不是有效的 YAML（第 1 列）：expected ',' or ']', but got '<stream end>'（while parsing a flow "
-        "sequence，始于第 2 行）\n",
+        "错误：P:3: 不是有效的 YAML（第 1 列）：此处应为 ',' 或 ']'，却是 '<stream end>'"
+        "（读取一个方括号列表时，始于第 2 行）\n",
     )
     assert _lint(tmp_path, text) == (
         2,

@@ -256,8 +256,10 @@ def dispute_review_cmd(
     today: TodayOpt = None,
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
+    lang: ErrorsLangOpt = "en",
 ) -> None:
-    """The reviewer's decision on an escalated dispute, with its reasons (audited, told to the resident)."""
+    """The reviewer's decision on an escalated dispute, with its reasons (audited, told to the resident); its
+    refusals in ``--lang``."""
     from socialcredit.registry.due_process.disputes import decide_review
 
     with _store(db) as store:

@@ -181,10 +181,11 @@ class ExpressionError(SocialCreditError):
     status = 422
     default_code = "invalid_expression"
 
-    def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
+    def __init__(self, message: str, *, text: str = "", position: int | None = None, zh: str | None = None) -> None:
         if position is not None and text:
             message = f"{message} (at character {position + 1} of {text!r})"
-        super().__init__(message)
+            zh = f"{zh}（{text!r} 的第 {position + 1} 个字符）" if zh is not None else None
+        super().__init__(message, zh=zh)
         self.text = text
         self.position = position
 

@@ -7,6 +7,7 @@ refused at once with the limit it passes (``LimitError``), never expanded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,18 +60,28 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         return SafeConstructor().construct_object(node, deep=True)
     except ValueError as exc:
         if node.tag.endswith(":timestamp"):
-            problem = f"{node.value} is not a date ({exc})"
+            problem, zh = f"{node.value} is not a date ({exc})", f"{node.value} 不是日期"
         elif node.tag.endswith(":int"):
             problem = f"a whole number of {len(node.value)} characters is too long to read"
+            zh = f"{len(node.value)} 个字符的整数太长，无法读取"
         else:
-            problem = f"{node.value[:40]!r} cannot be read ({exc})"
-        raise ConstructorError(None, None, problem, node.start_mark) from None
+            problem, zh = f"{node.value[:40]!r} cannot be read ({exc})", f"无法读取 {node.value[:40]!r}（{exc}）"
+        raise _Refused(problem, zh, node.start_mark) from None
 
 
-def _given_twice(key: Any, first_line: int, key_node: yaml.Node) -> ConstructorError:
+class _Refused(ConstructorError):
+    """A value or key this reader refuses (a key given twice, a date that is none), in English and in Chinese."""
+
+    def __init__(self, problem: str, zh: str, mark: yaml.Mark | None) -> None:
+        super().__init__(None, None, problem, mark)
+        self.zh = zh
+
+
+def _given_twice(key: Any, first_line: int, key_node: yaml.Node) -> _Refused:
     """The refusal of a key given twice in one mapping, at its second place."""
     message = f"the key {key!r} is given twice (first on line {first_line}); give each key once"
-    return ConstructorError(None, None, message, key_node.start_mark)
+    zh = f"键 {key!r} 出现了两次（第一次在第 {first_line} 行）；每个键只写一次"
+    return _Refused(message, zh, key_node.start_mark)
 
 
 def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dict[Path_, int]) -> Any:
@@ -80,8 +91,10 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dic
         first: dict[Any, int] = {}  # key -> the line it was first given on
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise ConstructorError(
-                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+                raise _Refused(
+                    "a key must be a plain value, not a list or mapping",
+                    "键须为简单值，不能是列表或映射",
+                    key_node.start_mark,
                 )
             key = _scalar(key_node)
             if key in first:
@@ -180,6 +193,55 @@ def load_located(text: str, source: str) -> LocatedDoc:
     return LocatedDoc(data=data, source=source, lines=lines, columns=columns)
 
 
+# The YAML reader's own words (its scanner's, parser's and composer's problems and what it was reading), in Chinese;
+# %r stands for what it quotes, {0} and {1} for it in the Chinese. A problem not here is given in its English.
+_READER_WORDS = {
+    "mapping values are not allowed here": "此处不能有映射的值（冒号后的值；含冒号的文字请加引号）",
+    "sequence entries are not allowed here": "此处不能有列表项",
+    "mapping keys are not allowed here": "此处不能有映射的键",
+    "could not find expected ':'": "找不到应有的 ':'",
+    "found unexpected end of stream": "文件意外结束",
+    "found unexpected document separator": "意外的文档分隔符",
+    "invalid indentation or unclosed '[' or '{'": "缩进不对，或 '[' 或 '{' 未闭合",
+    "expected a single document in the stream": "文件中应只有一个文档",
+    "found character %r that cannot start any token": "字符 {0} 不能作为任何记号的开头",
+    "found unknown escape character %r": "未知的转义字符 {0}",
+    "found undefined alias %r": "未定义的别名 {0}",
+    "found duplicate anchor %r; first occurrence": "锚点 {0} 重复；第一次出现",
+    "expected ',' or ']', but got %r": "此处应为 ',' 或 ']'，却是 {0}",
+    "expected ',' or '}', but got %r": "此处应为 ',' 或 '}'，却是 {0}",
+    "expected <block end>, but found %r": "此处应为块的结尾，却是 {0}",
+    "expected the node content, but found %r": "此处应为节点的内容，却是 {0}",
+    "expected '<document start>', but found %r": "此处应为文档的开头，却是 {0}",
+    "while parsing a block mapping": "读取一个块映射时",
+    "while parsing a block collection": "读取一个块集合时",
+    "while parsing a flow sequence": "读取一个方括号列表时",
+    "while parsing a flow mapping": "读取一个花括号映射时",
+    "while parsing a flow node": "读取一个方括号或花括号中的节点时",
+    "while parsing a block node": "读取一个块节点时",
+    "while parsing a node": "读取一个节点时",
+    "while scanning a simple key": "读取一个简单键时",
+    "while scanning a quoted scalar": "读取一个带引号的值时",
+    "while scanning a double-quoted scalar": "读取一个双引号值时",
+    "while scanning a block scalar": "读取一个块文字时",
+    "while scanning an alias": "读取一个别名时",
+    "while scanning an anchor": "读取一个锚点时",
+    "while scanning a tag": "读取一个标签时",
+    "while scanning a directive": "读取一条指令时",
+    "while scanning for the next token": "读取下一个记号时",
+    "while composing a mapping": "组成一个映射时",
+}
+
+
+def _reader_zh(words: str) -> str:
+    """The YAML reader's ``words`` in Chinese (``_READER_WORDS``), or as they are where they have none."""
+    for english, zh in _READER_WORDS.items():
+        found = re.fullmatch(re.escape(english).replace("%r", "(.+)"), words, re.DOTALL)
+        if found:
+            return zh.format(*found.groups())
+    return words
+
+
 def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang: str = "en") -> str:
     """What YAML refused, located: ``FILE:LINE: not valid YAML: …``. A syntax error (one YAML's scanner or parser
     finds) also names its column, and the line where the block it broke starts: a quote left open or a key indented
@@ -191,6 +253,8 @@ def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang
     mark = getattr(exc, "problem_mark", None)
     where = f"{origin}:{mark.line + 1}" if mark is not None else origin
     problem = getattr(exc, "problem", None) or str(exc)
+    if zh:
+        problem = exc.zh if isinstance(exc, _Refused) else _reader_zh(problem)
     invalid = "不是有效的 YAML" if zh else "not valid YAML"
     if isinstance(exc, yaml.reader.ReaderError):
         if text is not None:
@@ -209,6 +273,7 @@ def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang
         return f"{where}: {invalid}{'：' if zh else ': '}{problem}"
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if zh:
+        context = _reader_zh(context) if context else context
         within = f"（{context}，始于第 {start.line + 1} 行）" if context and start is not None else ""
         return f"{where}: {invalid}（第 {mark.column + 1} 列）：{problem}{within}"
     within = f" ({context} that starts on line {start.line + 1})" if context and start is not None else ""

@@ -53,6 +53,15 @@ __all__ = [
 ]
 
 Type = Literal["number", "string", "boolean", "date", "tier", "null"]
+# Each type as a condition's errors name it in Chinese ("needs a number, not a text": 需要数字，而不是文字)
+_ZH: dict[str, str] = {
+    "number": "数字",
+    "string": "文字",
+    "boolean": "真假值",
+    "date": "日期",
+    "tier": "等级",
+    "null": "null",
+}
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,7 @@ class _Tok:
 
 def _tokenize(text: str) -> list[_Tok]:
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"condition is longer than {MAX_LENGTH} characters")
+        raise ExpressionError(f"condition is longer than {MAX_LENGTH} characters", zh=f"条件超过 {MAX_LENGTH} 个字符")
     toks: list[_Tok] = []
     pos = 0
     while pos < len(text):
@@ -157,14 +166,19 @@ def _tokenize(text: str) -> list[_Tok]:
                     f"{text[pos]!r} is not a digit of the condition language: write numbers with 0-9",
                     text=text,
                     position=pos,
+                    zh=f"{text[pos]!r} 不是条件语言的数字：请用 0-9 书写数字",
                 )
-            raise ExpressionError(f"unexpected character {text[pos]!r}", text=text, position=pos)
+            raise ExpressionError(
+                f"unexpected character {text[pos]!r}", text=text, position=pos, zh=f"意外的字符 {text[pos]!r}"
+            )
         kind = m.lastgroup or ""
         if kind == "string" and "\x00" in m.group():
             # Engines end a SQL text at NUL; refusing it keeps the compiled literal whole.
-            raise ExpressionError("a text may not contain the NUL character", text=text, position=pos)
+            raise ExpressionError(
+                "a text may not contain the NUL character", text=text, position=pos, zh="文字中不能有 NUL 字符"
+            )
         if kind == "number" and len(m.group()) > 18:
-            raise ExpressionError("a number may have at most 18 digits", text=text, position=pos)
+            raise ExpressionError("a number may have at most 18 digits", text=text, position=pos, zh="数字最多 18 位")
         if kind != "ws":
             word = m.group()
             if kind == "name" and word in _KEYWORDS:
@@ -189,8 +203,13 @@ class _Parser:
         tok = self.toks[self.i]
         if (kind is not None and tok.kind != kind) or (text is not None and tok.text != text):
             wanted = text or kind
-            found = "the end" if tok.kind == "end" else repr(tok.text)
-            raise ExpressionError(f"expected {wanted!r} but found {found}", text=self.text, position=tok.pos)
+            found, found_zh = _found(tok)
+            raise ExpressionError(
+                f"expected {wanted!r} but found {found}",
+                text=self.text,
+                position=tok.pos,
+                zh=f"此处应为 {wanted!r}，却是{found_zh}",
+            )
         self.i += 1
         return tok
 
@@ -202,7 +221,9 @@ class _Parser:
         node = self.or_()
         tok = self.peek()
         if tok.kind != "end":
-            raise ExpressionError(f"unexpected {tok.text!r}", text=self.text, position=tok.pos)
+            raise ExpressionError(
+                f"unexpected {tok.text!r}", text=self.text, position=tok.pos, zh=f"意外的 {tok.text!r}"
+            )
         return node
 
     def or_(self) -> Node:
@@ -268,7 +289,9 @@ class _Parser:
             return Lit(-_number(num.text), pos=tok.pos)
         node = self.atom()
         if not isinstance(node, Lit):
-            raise ExpressionError("a list may hold only literal values", text=self.text, position=tok.pos)
+            raise ExpressionError(
+                "a list may hold only literal values", text=self.text, position=tok.pos, zh="列表中只能是字面值"
+            )
         return node
 
     def sum_(self) -> Node:
@@ -316,20 +339,35 @@ class _Parser:
                 return Lit(dt.date.fromisoformat(written), pos=tok.pos)
             except ValueError:
                 raise ExpressionError(
-                    f"date({arg.text}) is not a date of the form 'YYYY-MM-DD'", text=self.text, position=arg.pos
+                    f"date({arg.text}) is not a date of the form 'YYYY-MM-DD'",
+                    text=self.text,
+                    position=arg.pos,
+                    zh=f"date({arg.text}) 不是 'YYYY-MM-DD' 形式的日期",
                 ) from None
         if tok.kind == "name":
             return Name(tok.text, pos=tok.pos)
         if tok.kind == "op" and tok.text == "(":
             self.depth += 1
             if self.depth > 50:
-                raise ExpressionError("condition is nested too deeply", text=self.text, position=tok.pos)
+                raise ExpressionError(
+                    "condition is nested too deeply", text=self.text, position=tok.pos, zh="条件嵌套过深"
+                )
             node = self.or_()
             self.take("op", ")")
             self.depth -= 1
             return node
-        found = "the end" if tok.kind == "end" else repr(tok.text)
-        raise ExpressionError(f"expected a value but found {found}", text=self.text, position=tok.pos)
+        found, found_zh = _found(tok)
+        raise ExpressionError(
+            f"expected a value but found {found}",
+            text=self.text,
+            position=tok.pos,
+            zh=f"此处应为一个值，却是{found_zh}",
+        )
+
+
+def _found(tok: _Tok) -> tuple[str, str]:
+    """What the parser found where it wanted something else, in English and in Chinese."""
+    return ("the end", "结尾") if tok.kind == "end" else (repr(tok.text), f" {tok.text!r}")
 
 
 def _number(text: str) -> int | float:
@@ -359,10 +397,14 @@ def _depth(node: Node) -> int:
 def parse(text: str) -> Node:
     """Parse a condition into an (untyped) tree; raise ExpressionError with the position on bad syntax."""
     if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("condition is empty")
+        raise ExpressionError("condition is empty", zh="条件为空")
     node = _Parser(text).parse()
     if _depth(node) > MAX_DEPTH:
-        raise ExpressionError(f"condition is nested too deeply (more than {MAX_DEPTH} levels); split it up", text=text)
+        raise ExpressionError(
+            f"condition is nested too deeply (more than {MAX_DEPTH} levels); split it up",
+            text=text,
+            zh=f"条件嵌套过深（超过 {MAX_DEPTH} 层）；请拆分它",
+        )
     return node
 
 
@@ -453,17 +495,25 @@ def check(
     literals must name a tier of the policy, so a typo is caught when the policy is checked.
     """
 
-    def fail(msg: str, at: Node) -> ExpressionError:
-        return ExpressionError(msg, text=text, position=at.pos)
+    def fail(msg: str, at: Node, zh: str) -> ExpressionError:
+        return ExpressionError(msg, text=text, position=at.pos, zh=zh)
 
     def value_ok(var_node: Node, lit: Lit) -> None:
         if not isinstance(var_node, Name) or lit.value is None:
             return
         var = env[var_node.name]
         if var.type == "tier" and lit.value not in tiers:
-            raise fail(f"{lit.value!r} is not a tier of this policy (tiers: {', '.join(tiers)})", lit)
+            raise fail(
+                f"{lit.value!r} is not a tier of this policy (tiers: {', '.join(tiers)})",
+                lit,
+                f"{lit.value!r} 不是本政策的等级（等级：{'、'.join(tiers)}）",
+            )
         if var.allowed is not None and lit.value not in var.allowed:
-            raise fail(f"{var_node.name} is never {lit.value!r}; it takes one of: {', '.join(var.allowed)}", lit)
+            raise fail(
+                f"{var_node.name} is never {lit.value!r}; it takes one of: {', '.join(var.allowed)}",
+                lit,
+                f"{var_node.name} 从不为 {lit.value!r}；它取以下之一：{'、'.join(var.allowed)}",
+            )
 
     def comparable(a: Type, b: Type) -> bool:
         if "null" in (a, b):
@@ -478,26 +528,40 @@ def check(
         elif isinstance(n, Name):
             if n.name not in env:
                 known = ", ".join(sorted(env)) or "none"
-                raise fail(f"unknown name {n.name!r}; known here: {known}", n)
+                known_zh = "、".join(sorted(env)) or "无"
+                raise fail(
+                    f"unknown name {n.name!r}; known here: {known}", n, f"未知的名称 {n.name!r}；此处可用：{known_zh}"
+                )
             t = env[n.name].type
         elif isinstance(n, Unary):
             inner = walk(n.operand)
             want: Type = "boolean" if n.op == "not" else "number"
             if inner != want:
-                raise fail(f"'{n.op}' needs a {want}, not a {inner}", n)
+                raise fail(
+                    f"'{n.op}' needs a {want}, not a {inner}", n, f"'{n.op}' 需要{_ZH[want]}，而不是{_ZH[inner]}"
+                )
             t = want
         elif isinstance(n, Binary):
             lt, rt = walk(n.left), walk(n.right)
             if n.op in ("and", "or"):
                 if lt != "boolean" or rt != "boolean":
-                    raise fail(f"'{n.op}' joins conditions, not a {lt if lt != 'boolean' else rt}", n)
+                    other = lt if lt != "boolean" else rt
+                    raise fail(f"'{n.op}' joins conditions, not a {other}", n, f"'{n.op}' 连接条件，而不是{_ZH[other]}")
                 t = "boolean"
             elif n.op in ("+", "-", "*", "/"):
                 if lt != "number" or rt != "number":
-                    raise fail(f"'{n.op}' needs numbers, not {lt} and {rt}", n)
+                    raise fail(
+                        f"'{n.op}' needs numbers, not {lt} and {rt}",
+                        n,
+                        f"'{n.op}' 需要数字，而不是{_ZH[lt]}和{_ZH[rt]}",
+                    )
                 constant = whole_constant(n)
                 if constant is not None and abs(constant) > MAX_WHOLE:
-                    raise fail("a calculation of whole numbers alone may come to at most 18 digits", n)
+                    raise fail(
+                        "a calculation of whole numbers alone may come to at most 18 digits",
+                        n,
+                        "只含整数的计算结果最多 18 位",
+                    )
                 span = whole_span(n, env) if constant is None and bound_whole else None
                 if span is not None and max(-span[0], span[1]) > MAX_WHOLE:
                     worst = span[1] if span[1] > -span[0] else span[0]
@@ -506,20 +570,36 @@ def check(
                         "hold, and the engines compute whole numbers to at most 18 digits: write one of its numbers "
                         "with a decimal point (1000.0) to compute it in decimals",
                         n,
+                        f"按其字段和事实可能的取值，这个整数计算可达 {worst}，而引擎计算整数最多 18 位："
+                        "请把其中一个数字写成带小数点的形式（1000.0），以小数计算",
                     )
                 t = "number"
             else:
                 if not comparable(lt, rt):
-                    raise fail(f"cannot compare a {lt} with a {rt}", n)
+                    raise fail(f"cannot compare a {lt} with a {rt}", n, f"不能比较{_ZH[lt]}与{_ZH[rt]}")
                 if n.op not in ("==", "!=") and "boolean" in (lt, rt):
-                    raise fail(f"'{n.op}' does not order true and false; use == or !=", n)
+                    raise fail(
+                        f"'{n.op}' does not order true and false; use == or !=",
+                        n,
+                        f"'{n.op}' 不能比较 true 与 false 的大小；请用 == 或 !=",
+                    )
                 if "null" in (lt, rt):
-                    raise fail("compare with null using 'is null' or 'is not null'", n)
+                    raise fail(
+                        "compare with null using 'is null' or 'is not null'",
+                        n,
+                        "与 null 比较请用 'is null' 或 'is not null'",
+                    )
                 if n.op not in ("==", "!=") and "string" in (lt, rt) and "tier" not in (lt, rt):
-                    raise fail(f"'{n.op}' does not order texts; use ==, != or in", n)
+                    raise fail(
+                        f"'{n.op}' does not order texts; use ==, != or in",
+                        n,
+                        f"'{n.op}' 不能比较文字的大小；请用 ==、!= 或 in",
+                    )
                 for a, b in ((n.left, n.right), (n.right, n.left)):
                     if a.type == "tier" and b.type == "string" and not isinstance(b, Lit):
-                        raise fail("a tier compares only with a tier name such as 'A'", n)
+                        raise fail(
+                            "a tier compares only with a tier name such as 'A'", n, "等级只能与等级名称（如 'A'）比较"
+                        )
                 if isinstance(n.right, Lit):
                     value_ok(n.left, n.right)
                 if isinstance(n.left, Lit):
@@ -530,20 +610,26 @@ def check(
             for lit in n.values:
                 lt = walk(lit)
                 if not comparable(ot, lt) or lt == "null":
-                    raise fail(f"a {ot} cannot be in a list holding a {lt}", lit)
+                    raise fail(
+                        f"a {ot} cannot be in a list holding a {lt}", lit, f"{_ZH[ot]}不能在含有{_ZH[lt]}的列表中"
+                    )
                 value_ok(n.operand, lit)
             t = "boolean"
         elif isinstance(n, IsNull):
             walk(n.operand)
             t = "boolean"
         else:  # pragma: no cover - the parser makes no other node
-            raise fail(f"unknown node {type(n).__name__}", n)
+            raise fail(f"unknown node {type(n).__name__}", n, f"未知的节点 {type(n).__name__}")
         _with_type(n, t)
         return t
 
     result = walk(node)
     if result != "boolean":
-        raise ExpressionError(f"a condition must be true or false, but this is a {result}", text=text)
+        raise ExpressionError(
+            f"a condition must be true or false, but this is a {result}",
+            text=text,
+            zh=f"条件须为真或假，而这是{_ZH[result]}",
+        )
     return node
 
 

@@ -330,7 +330,7 @@ def _check_semantics(
         try:
             conditions[key] = expr.check(expr.parse(text), env, text=text, tiers=tiers, bound_whole=bound_whole)
         except ExpressionError as exc:
-            problems.add(path, str(exc))
+            problems.add(path, str(exc), exc.zh)
 
     if not (p.scale.min <= p.scale.base <= p.scale.max):
         problems.add(

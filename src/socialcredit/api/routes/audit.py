@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from socialcredit.api.bodies import JSONRoute
-from socialcredit.api.deps import Auditor, ServiceDep, actor
+from socialcredit.api.deps import Auditor, Lang, ServiceDep, actor
 from socialcredit.api.models import AuditEntries, AuditVerification
 from socialcredit.registry.access.audit import audit_page
 from socialcredit.registry.access.checkpoints import verify_audit_log
@@ -16,13 +16,14 @@ router = APIRouter(tags=["auditors"], route_class=JSONRoute)
 
 
 @router.get("/v1/audit/verify")
-def audit_verify(_party: Auditor, service: ServiceDep) -> AuditVerification:
+def audit_verify(_party: Auditor, service: ServiceDep, lang: Lang) -> AuditVerification:
     """Check the hash chain of the audit log: every altered, removed or reordered entry, with its place; then the
-    chain against the store's signed checkpoints: a cut end, a rewritten chain, renumbered entries."""
+    chain against the store's signed checkpoints: a cut end, a rewritten chain, renumbered entries. Each problem is
+    said in ``lang``, as `socialcredit audit verify --lang` says it."""
     with service.writer() as store:
         problems = verify_audit_log(store).problems
     return AuditVerification.model_validate(
-        {"ok": not problems, "problems": [{"seq": p.seq, "message": p.message} for p in problems]}
+        {"ok": not problems, "problems": [{"seq": p.seq, "message": p.said_in(lang)} for p in problems]}
     )
 
 

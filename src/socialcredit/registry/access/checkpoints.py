@@ -89,6 +89,10 @@ class Checkpoint:
     def label(self) -> str:
         return f"the checkpoint of {self.at}"
 
+    @property
+    def label_zh(self) -> str:
+        return f"{self.at} 的检查点"
+
 
 def _content_digest(at: dt.datetime, actor: str, action: str, subject: str | None, detail: str) -> str:
     payload = json.dumps([at.isoformat(), actor, action, subject, detail], ensure_ascii=False, separators=(",", ":"))
@@ -209,7 +213,9 @@ def keep_received_checkpoint(store: Store, publisher: str, cp: Checkpoint) -> Pa
 def parse_checkpoint(data: Any, where: str) -> Checkpoint:
     """A checkpoint from its JSON object; ``where`` names it in the message when it is not one."""
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{where}: not a {CHECKPOINT_FORMAT} document")
+        raise CheckpointError(
+            f"{where}: not a {CHECKPOINT_FORMAT} document", zh=f"{where}: 不是 {CHECKPOINT_FORMAT} 文档"
+        )
     kinds: dict[str, type | tuple[type, ...]] = {
         "store_id": str,
         "count": int,
@@ -224,9 +230,11 @@ def parse_checkpoint(data: Any, where: str) -> Checkpoint:
     for name, kind in kinds.items():
         value = data.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise CheckpointError(f"{where}: {name} is missing or not of the right type")
+            raise CheckpointError(
+                f"{where}: {name} is missing or not of the right type", zh=f"{where}: {name} 缺失或类型不对"
+            )
     if data["count"] < 0 or data["seq"] < 0:
-        raise CheckpointError(f"{where}: count and seq cannot be negative")
+        raise CheckpointError(f"{where}: count and seq cannot be negative", zh=f"{where}: count 与 seq 不能为负数")
     return Checkpoint(**{k: data[k] for k in (*_SIGNED, "key", "signature")})
 
 
@@ -236,9 +244,13 @@ def read_checkpoints(path: Path | str) -> list[Checkpoint]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read the checkpoint: {exc.strerror}") from None
+        raise CheckpointError(
+            f"{path}: cannot read the checkpoint: {exc.strerror}", zh=f"{path}: 无法读取检查点：{exc.strerror}"
+        ) from None
     except UnicodeDecodeError:
-        raise CheckpointError(f"{path}: not a checkpoint (not UTF-8 text)") from None
+        raise CheckpointError(
+            f"{path}: not a checkpoint (not UTF-8 text)", zh=f"{path}: 不是检查点（不是 UTF-8 文本）"
+        ) from None
     found = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -246,14 +258,17 @@ def read_checkpoints(path: Path | str) -> list[Checkpoint]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError:
-            raise CheckpointError(f"{path}:{n}: not a checkpoint (not JSON)") from None
+            raise CheckpointError(
+                f"{path}:{n}: not a checkpoint (not JSON)", zh=f"{path}:{n}: 不是检查点（不是 JSON）"
+            ) from None
         except RecursionError:  # (an internal error, exit 3)
             raise CheckpointError(
-                f"{path}:{n}: not a checkpoint (JSON nested deeper than the parser follows)"
+                f"{path}:{n}: not a checkpoint (JSON nested deeper than the parser follows)",
+                zh=f"{path}:{n}: 不是检查点（JSON 嵌套之深超出解析器所能跟随）",
             ) from None
         found.append(parse_checkpoint(data, f"{path}:{n}"))
     if not found:
-        raise CheckpointError(f"{path}: holds no checkpoint")
+        raise CheckpointError(f"{path}: holds no checkpoint", zh=f"{path} 中没有检查点")
     return found
 
 
@@ -262,18 +277,23 @@ def check_signature(cp: Checkpoint, trusted_key: str) -> None:
     try:
         public = parse_public_key(cp.key)
     except ValueError as exc:
-        raise CheckpointError(f"forged: {cp.label} carries no valid public key ({exc})") from None
+        raise CheckpointError(
+            f"forged: {cp.label} carries no valid public key ({exc})", zh=f"伪造：{cp.label_zh}没有有效的公钥（{exc}）"
+        ) from None
     if public_key_text(public) != trusted_key:
         raise CheckpointError(
             f"forged: {cp.label} is signed with key {fingerprint(public_key_text(public))}, not the registry's key "
-            f"{fingerprint(trusted_key)}"
+            f"{fingerprint(trusted_key)}",
+            zh=f"伪造：{cp.label_zh}由密钥 {fingerprint(public_key_text(public))} 签名，而不是登记机构的密钥 "
+            f"{fingerprint(trusted_key)}",
         )
     try:
         public.verify(bytes.fromhex(cp.signature), cp.body())
     except (InvalidSignature, ValueError):
         raise CheckpointError(
             f"altered: the signature of {cp.label} does not verify with the registry's key {fingerprint(trusted_key)}; "
-            "it was changed after it was signed"
+            "it was changed after it was signed",
+            zh=f"被改动：{cp.label_zh}的签名无法用登记机构的密钥 {fingerprint(trusted_key)} 验证；它在签名后被改过",
         ) from None
 
 
@@ -298,7 +318,13 @@ def _moved_head(store: Store, cp: Checkpoint) -> int | None:
 def compare_with_checkpoint(store: Store, cp: Checkpoint) -> list[AuditProblem]:
     """What the log has lost or changed since ``cp`` was signed (its signature is checked by the caller)."""
     if cp.store_id != store.store_id:
-        return [AuditProblem(0, f"{cp.label} is of another store ({cp.store_id}), not this one ({store.store_id})")]
+        return [
+            AuditProblem(
+                0,
+                f"{cp.label} is of another store ({cp.store_id}), not this one ({store.store_id})",
+                f"{cp.label_zh}属于另一个存储（{cp.store_id}），而不是本存储（{store.store_id}）",
+            )
+        ]
     if cp.count == 0:
         return []
     last, total = store.execute("SELECT max(seq), count(*) FROM audit_log").fetchone() or (None, 0)
@@ -316,15 +342,19 @@ def compare_with_checkpoint(store: Store, cp: Checkpoint) -> list[AuditProblem]:
                     "the later ones renumbered"
                     if moved < cp.seq
                     else f"renumbered: entry {cp.seq}, the last entry {cp.label} signed, is now entry {moved}",
+                    f"被重新编号：{cp.label_zh}签名的最后一条（第 {cp.seq} 条）现在是第 {moved} 条"
+                    + (f"；它之前的 {cp.seq - moved} 条被删除，其后各条被重新编号" if moved < cp.seq else ""),
                 )
             ]
         if head is None:
             ends = f"ends at entry {last} ({_entries(int(total))})" if last is not None else "is empty"
+            ends_zh = f"止于第 {last} 条（共 {total} 条）" if last is not None else "为空"
             return [
                 AuditProblem(
                     cp.seq,
                     f"cut: {cp.label} covers {_entries(cp.count)} up to entry {cp.seq}, but the log {ends}; "
                     "entries were deleted from its end",
+                    f"被截断：{cp.label_zh}涵盖至第 {cp.seq} 条的 {cp.count} 条，而日志{ends_zh}；末尾的条目被删除了",
                 )
             ]
         if _content_digest(*head[1:]) == cp.head_entry:
@@ -334,6 +364,8 @@ def compare_with_checkpoint(store: Store, cp: Checkpoint) -> list[AuditProblem]:
                     f"rewritten: entry {cp.seq} is the last entry {cp.label} signed, but its hash is "
                     f"{head[0][:16]}…, not {cp.head[:16]}…: an entry before it was changed and the later hashes "
                     "recomputed",
+                    f"被改写：第 {cp.seq} 条是{cp.label_zh}签名的最后一条，但其哈希是 {head[0][:16]}…，而不是 "
+                    f"{cp.head[:16]}…：它之前有一条被改动，其后的哈希被重新计算",
                 )
             ]
         return [
@@ -341,6 +373,8 @@ def compare_with_checkpoint(store: Store, cp: Checkpoint) -> list[AuditProblem]:
                 cp.seq,
                 f"rewritten: entry {cp.seq} is not the entry {cp.label} signed (hash {head[0][:16]}…, signed "
                 f"{cp.head[:16]}…): the chain up to it was replaced",
+                f"被改写：第 {cp.seq} 条不是{cp.label_zh}签名的那一条（哈希 {head[0][:16]}…，签名时为 "
+                f"{cp.head[:16]}…）：到它为止的链被替换了",
             )
         ]
     covered = int(store.one("SELECT count(*) FROM audit_log WHERE seq <= ?", [cp.seq]))
@@ -349,6 +383,7 @@ def compare_with_checkpoint(store: Store, cp: Checkpoint) -> list[AuditProblem]:
             AuditProblem(
                 cp.seq,
                 f"removed: {cp.label} counts {_entries(cp.count)} up to entry {cp.seq}, the log holds {covered}",
+                f"被删除：{cp.label_zh}记至第 {cp.seq} 条共 {cp.count} 条，日志中只有 {covered} 条",
             )
         ]
     return []
@@ -382,12 +417,17 @@ def verify_audit_log(store: Store, checkpoint: Path | str | None = None, key: st
         if trusted is None:
             raise CheckpointError(
                 "this store records no signing key to check the checkpoint with: give the registry's public key "
-                "(--key, as `socialcredit audit key` printed it)"
+                "(--key, as `socialcredit audit key` printed it)",
+                zh="本存储没有记录可用来检查检查点的签名密钥：请给出登记机构的公钥（--key，即 `socialcredit audit key` "
+                "打印的那个）",
             )
         try:
             trusted = public_key_text(parse_public_key(trusted))
         except ValueError as exc:
-            raise CheckpointError(f"the key {trusted!r} is not an Ed25519 public key in base64 ({exc})") from None
+            raise CheckpointError(
+                f"the key {trusted!r} is not an Ed25519 public key in base64 ({exc})",
+                zh=f"密钥 {trusted!r} 不是 base64 形式的 Ed25519 公钥（{exc}）",
+            ) from None
         kept = read_checkpoints(checkpoint)
         for cp in kept:
             check_signature(cp, trusted)
@@ -402,17 +442,21 @@ def verify_audit_log(store: Store, checkpoint: Path | str | None = None, key: st
                     0,
                     f"no checkpoints at {path}, though this store signs them with key {fingerprint(recorded)}: "
                     "they were removed",
+                    f"{path} 没有检查点，而本存储以密钥 {fingerprint(recorded)} 签署检查点：它们被删除了",
                 )
             )
         return check
     try:
         found = read_checkpoints(path)
         if recorded is None:
-            raise CheckpointError(f"{path} holds checkpoints, but this store records no key that signed them")
+            raise CheckpointError(
+                f"{path} holds checkpoints, but this store records no key that signed them",
+                zh=f"{path} 中有检查点，但本存储没有记录签署它们的密钥",
+            )
         for cp in found:
             check_signature(cp, recorded)
     except CheckpointError as exc:
-        check.problems.append(AuditProblem(0, str(exc)))
+        check.problems.append(AuditProblem(0, str(exc), exc.zh))
         return check
     check.checkpoint, check.checkpoint_source, check.checkpoints = found[-1], str(path), len(found)
     check.problems += _compare_all(store, found)

@@ -30,7 +30,7 @@ import datetime as dt
 from typing import Any
 
 from socialcredit.clock import resolve_today
-from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError
+from socialcredit.errors import NotFoundError, WorkflowError, WorkflowInputError, quoted
 from socialcredit.identifiers import fold_record_id
 from socialcredit.registry.access.audit import append_audit, audited_refusal, kept_words
 from socialcredit.registry.common import bad_status, check_text, iso, newest_first
@@ -811,9 +811,10 @@ def decide_review(
     today = resolve_today(today)
     if decision not in REVIEW_DECISIONS:
         raise WorkflowInputError(
-            f"decision must be one of {', '.join(REVIEW_DECISIONS)}, not {decision!r}",
+            f"decision must be one of {', '.join(REVIEW_DECISIONS)}, not {quoted(decision)}",
             field="decision",
             code="bad_decision",
+            zh=f"复核决定须为 {'、'.join(REVIEW_DECISIONS)} 之一，而不是 {quoted(decision)}",
         )
     reasons_text = check_text(reasons, "reasons")
     assert reasons_text is not None
