@@ -950,6 +950,44 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     return out
 
 
+def _period_checks(
+    record_type: str, fields: dict[str, FieldSpec], staged: _Staged, today: dt.date, bind: _Binds
+) -> list[_Check]:
+    """The checks of a record type's period (a role's): dates ``start_date`` and ``end_date``. A period starts on or
+    before the day its record is received (one starting later is not held yet: the registry records what is), and
+    ends on or after the day it starts (a role held from June until the January before it was held for no day, and
+    is a typing error). Each date that is no date, or before the earliest, is told that instead (one error a
+    value). A withdrawal is not asked: it sends the record as it was received, before these checks were made
+    (2026-12-07), and withdraws it."""
+    if not all(f in fields and fields[f].type == "date" for f in ("start_date", "end_date")):
+        return []
+    if "start_date" not in staged.cols:
+        return []  # (the field's own check says it is required)
+    first = f"DATE '{limits.MIN_EVENT_DATE.isoformat()}'"
+    kept = f"NOT {_flag('withdrawn', staged)}"
+    start = _as_date("start_date", "start_date" in staged.native)
+    shown_start = f"CAST({start} AS VARCHAR)"
+    checks = [
+        _Check(
+            f"{start} > CAST({bind(today)} AS DATE) AND {kept}",
+            "'start_date'",
+            reason("starts_after_receipt", start=shown_start, today=bind(today.isoformat())),
+            record_type,
+        )
+    ]
+    if "end_date" in staged.cols:
+        end = _as_date("end_date", "end_date" in staged.native)
+        checks.append(
+            _Check(
+                f"{end} < {start} AND {end} >= {first} AND {kept}",
+                "'end_date'",
+                reason("ends_before_start", end=f"CAST({end} AS VARCHAR)", start=shown_start),
+                record_type,
+            )
+        )
+    return checks
+
+
 def _is_number(col: str, kind: str) -> str:
     """SQL: the (non-NULL) text of ``col`` is a value of a field of type ``kind`` (integer or number). A number is
     written in decimal, with an optional sign, point and exponent: DuckDB's cast alone also reads ``1_000`` (as
@@ -1135,6 +1173,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
+        checks.extend(_period_checks(name, rt.fields, staged, today, bind))
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
