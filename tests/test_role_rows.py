@@ -1,6 +1,7 @@
 """What the registration authority sends (company_role rows) and what each bad row is told, through the console
 script (CSV and NDJSON, in English and Chinese) and the service (a batch over HTTP): a period that ends before it
-starts or starts after the day it is received."""
+starts or starts after the day it is received; an org_id that is a person's identity number; an organisation not
+registered (taken, and said)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from socialcredit.store import open_store
 TODAY = dt.date(2026, 6, 30)
 PERSON = make_ric("110105", dt.date(1980, 3, 4), 15)
 COMPANY = make_uscc("91110105000000001")
+LATER_COMPANY = make_uscc("91110105000000002")  # registered after its roles
+OTHER = make_ric("110105", dt.date(1990, 1, 1), 11)  # a person registered
+STRANGER = make_ric("110108", dt.date(1985, 5, 5), 23)  # a valid identity number nobody registered
 HEADER = ("record_id", "subject_id", "record_type", "event_date", "org_id", "role", "start_date", "end_date")
 
 
@@ -39,7 +43,7 @@ def db(tmp_path: Path) -> Path:
     path = tmp_path / "city.duckdb"
     assert _run(path, "init").returncode == 0
     subjects = tmp_path / "subjects.csv"
-    subjects.write_text(f"subject_id,name\n{PERSON},张三\n{COMPANY},某某科技有限公司\n", encoding="utf-8")
+    subjects.write_text(f"subject_id,name\n{PERSON},张三\n{OTHER},李四\n{COMPANY},某某科技有限公司\n", encoding="utf-8")
     done = _run(path, "ingest", str(subjects), "--source", "civil_affairs")
     assert done.returncode == 0, done.stdout + done.stderr
     return path
@@ -60,9 +64,13 @@ def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def _ingest(db: Path, file: Path, lang: str, today: dt.date = TODAY) -> tuple[int, list[str]]:
-    done = _run(db, "ingest", str(file), "--source", "registration_authority", "--lang", lang, today=today)
-    return done.returncode, [line.split(": ", 1)[-1].split("：", 1)[-1] for line in done.stdout.splitlines()[1:-1]]
+def _ingest(
+    db: Path, file: Path, lang: str, today: dt.date = TODAY, source: str = "registration_authority"
+) -> tuple[int, list[str]]:
+    """The exit code and what follows the summary (the file's name taken off each row's line; no reject file's)."""
+    done = _run(db, "ingest", str(file), "--source", source, "--lang", lang, today=today)
+    lines = [line for line in done.stdout.splitlines()[1:] if "rejects.csv" not in line]
+    return done.returncode, [line.split(f"{file}: ", 1)[-1].split(f"{file}：", 1)[-1] for line in lines]
 
 
 PERIODS = [
@@ -128,6 +136,53 @@ def test_a_withdrawal_of_a_role_is_not_asked_its_period(db: Path, tmp_path: Path
     assert latest == [("R-NEW", 1, False), ("R-OLD", 2, True)]
 
 
+ORGS = [
+    _role("R-STRANGER", "2026-01-01", org_id=STRANGER),
+    _role("R-PERSON", "2026-01-01", org_id=OTHER),
+    _role("R-LATER", "2026-01-01", org_id=LATER_COMPANY),
+    _role("R-LATER-2", "2026-02-01", org_id=LATER_COMPANY, role="supervisor"),
+    _role("R-COMPANY", "2026-01-01"),
+]
+STRANGER_SAID = (
+    f"'{STRANGER}' is a person's identity number; a role names its organisation by its unified social credit code",
+    f"“{STRANGER}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
+)
+OTHER_SAID = (
+    f"'{OTHER}' is a person's identity number; a role names its organisation by its unified social credit code",
+    f"“{OTHER}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
+)
+NOT_REGISTERED = (
+    f"2 roles name an organisation not registered: {LATER_COMPANY} (taken; each links to its organisation once it is "
+    "registered, and to none before)",
+    f"2 条任职记录所写的组织尚未登记：{LATER_COMPANY}（记录已接受；组织登记后即与之关联，之前不关联任何组织）",
+)
+
+
+def test_a_role_naming_a_person_as_its_organisation_is_refused_and_one_not_registered_is_taken_and_said(
+    db: Path, tmp_path: Path
+) -> None:
+    """Until 2026-12-07 a person's number (registered or not) was stored as a role's organisation, and an
+    organisation not registered was taken without a word. The organisation registered later, the same file is
+    unchanged (its org_id stored as sent) and says nothing more."""
+    file = _write(tmp_path / "orgs.csv", ORGS)
+    assert _ingest(db, file, "en") == (
+        1,
+        [NOT_REGISTERED[0], f"row 1: org_id: {STRANGER_SAID[0]}", f"row 2: org_id: {OTHER_SAID[0]}"],
+    )
+    assert _ingest(db, file, "zh") == (
+        1,
+        [NOT_REGISTERED[1], f"第 1 行：org_id：{STRANGER_SAID[1]}", f"第 2 行：org_id：{OTHER_SAID[1]}"],
+    )
+    later = tmp_path / "later.csv"
+    later.write_text(f"subject_id,name\n{LATER_COMPANY},后来登记的公司\n", encoding="utf-8")
+    assert _ingest(db, later, "en", source="civil_affairs") == (0, [])
+    done = _run(db, "ingest", str(_write(tmp_path / "again.csv", ORGS[2:])), "--source", "registration_authority")
+    assert (done.returncode, done.stdout.splitlines()) == (
+        0,
+        [f"{tmp_path / 'again.csv'}: 3 rows: 0 accepted, 3 unchanged, 0 rejected (batch 5)"],
+    )
+
+
 def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TODAY_ENV, TODAY.isoformat())
     store = open_store(db, key="")
@@ -143,6 +198,10 @@ def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkey
                     headers={**auth(token), "content-type": "application/x-ndjson"},
                 )
                 said[lang] = (r.status_code, r.json()["errors"])
+            orgs = "".join(json.dumps(r) + "\n" for r in ORGS[2:]).encode()
+            taken = client.post(
+                "/v1/records", content=orgs, headers={**auth(token), "content-type": "application/x-ndjson"}
+            )
     finally:
         store.close()
     assert said["en"] == (
@@ -159,3 +218,10 @@ def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkey
             {"row": 2, "field": "start_date", "message": LATER[1]},
         ],
     )
+    assert taken.status_code == 200, taken.text
+    assert {k: v for k, v in taken.json().items() if k.startswith(("unregistered", "accepted"))} == {
+        "accepted": 3,
+        "unregistered_org_roles": 2,
+        "unregistered_org_count": 1,
+        "unregistered_orgs": [LATER_COMPANY],
+    }

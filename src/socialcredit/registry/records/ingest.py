@@ -133,10 +133,37 @@ class IngestReport:
     # The last change number the batch took (None when it committed nothing new): a decision standing on a
     # watermark at least this one counts every record of the batch (docs/api.md, "Live decisions").
     watermark: int | None = None
+    # The batch's roles (``company_role`` rows taken) naming an organisation no subject is registered as, how many
+    # such organisations, and the first of them (at most ``UNREGISTERED_SHOWN``): taken, as the organisation may be
+    # registered later (a role links to it from then on: a run joins org_id to the subjects), and said, as it links
+    # nothing until it is.
+    unregistered_org_roles: int = 0
+    unregistered_org_count: int = 0
+    unregistered_orgs: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return len({e.row for e in self.errors})
+
+    def unregistered_note(self, lang: str = "en") -> str | None:
+        """What the report says of its roles naming an organisation not registered (None when there are none)."""
+        n, orgs = self.unregistered_org_roles, self.unregistered_org_count
+        if not n:
+            return None
+        named = ", ".join(self.unregistered_orgs)
+        more = orgs - len(self.unregistered_orgs)
+        if lang == "zh":
+            rest = f" 等 {orgs} 个" if more else ""
+            return (
+                f"{n} 条任职记录所写的组织尚未登记：{named}{rest}"
+                "（记录已接受；组织登记后即与之关联，之前不关联任何组织）"
+            )
+        rest = f" and {more} more" if more else ""
+        roles = "1 role names" if n == 1 else f"{n} roles name"
+        return (
+            f"{roles} an organisation not registered: {named}{rest} (taken; each links to its organisation once it "
+            "is registered, and to none before)"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +177,9 @@ class IngestReport:
             "rejected": self.rejected,
             "watermark": self.watermark,
             "reject_file": self.reject_file,
+            "unregistered_org_roles": self.unregistered_org_roles,
+            "unregistered_org_count": self.unregistered_org_count,
+            "unregistered_orgs": self.unregistered_orgs,
             # (with its Chinese, ``zh``, when the raiser gave it: row_words.said answers in either language)
             "errors": [
                 {"row": e.row, "field": e.field, "message": e.message, **({"zh": e.zh} if e.zh else {})}
@@ -950,6 +980,13 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     return out
 
 
+def _names_orgs(catalog: Catalog, staged: _Staged) -> bool:
+    """Whether the staged rows may be roles naming their organisation (the catalog's role records have ``org_id``,
+    and the file that column)."""
+    roles = catalog.record_types.get(RELATION_RECORD_TYPE)
+    return roles is not None and "org_id" in roles.fields and "org_id" in staged.cols
+
+
 def _period_checks(
     record_type: str, fields: dict[str, FieldSpec], staged: _Staged, today: dt.date, bind: _Binds
 ) -> list[_Check]:
@@ -1174,6 +1211,17 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
         checks.extend(_period_checks(name, rt.fields, staged, today, bind))
+    if _names_orgs(catalog, staged):
+        # A role names its organisation: a person's identity number there (one that passes as one, or a person
+        # registered) would make the person an employer of the role's holder, or link nothing.
+        checks.append(
+            _Check(
+                f"({_clean_ric_sql('org_id', today, bind)} OR _x_org_kind = 'person')",
+                "'org_id'",
+                reason("org_is_person", value="org_id"),
+                RELATION_RECORD_TYPE,
+            )
+        )
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
@@ -1220,20 +1268,21 @@ INDEXED_LOOKUP_MOST = 1000
 _IDENTIFIER = re.compile(r"[0-9A-Z]{18}")
 
 
-def _stage_subjects(store: Store) -> None:
-    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind, integer key and birth date.
+def _stage_subjects(store: Store, with_orgs: bool = False) -> None:
+    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind, integer key and birth date;
+    ``with_orgs``: and those their ``org_id`` names (a role's organisation), of the registry's form.
 
     DuckDB probes an index for a list of constants, not for a join, so a small batch's identifiers (every one of
     the registry's 18-character form, so none needs quoting) are written into the statement."""
-    named = [
-        str(r[0])
-        for r in store.execute("SELECT DISTINCT subject_id FROM staging WHERE subject_id IS NOT NULL").fetchall()
-    ]
+    # (an org_id not of the registry's form names no registered subject: it is not looked up)
+    orgs = f" UNION SELECT org_id FROM staging WHERE regexp_full_match(org_id, '{_IDENTIFIER.pattern}')"
+    named_sql = "SELECT subject_id FROM staging WHERE subject_id IS NOT NULL" + (orgs if with_orgs else "")
+    named = [str(r[0]) for r in store.execute(f"SELECT DISTINCT * FROM ({named_sql})").fetchall()]
     if len(named) <= INDEXED_LOOKUP_MOST and all(_IDENTIFIER.fullmatch(n) for n in named):
         listed = ", ".join(f"'{n}'" for n in named) or "NULL"
         where = f"k.subject_id IN ({listed})"
     else:
-        where = "k.subject_id IN (SELECT subject_id FROM staging)"
+        where = f"k.subject_id IN ({named_sql})"
     # A person's birth date is the one their identity number gives (as ingest registers it: _stage_parsed_subjects).
     store.execute(
         "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT k.subject_id, k.kind, k.subject_key, "
@@ -1252,7 +1301,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     columns.
     """
     bind = _Binds()
-    _stage_subjects(store)
+    with_orgs = _names_orgs(catalog, staged)
+    _stage_subjects(store, with_orgs)
     checks = _record_checks(catalog, source_id, staged, today, bind)
     foreign = _foreign_columns(catalog, staged)
     foreign_cond, foreign_select = _foreign_values(foreign, bind) if foreign else ("false", "")
@@ -1298,8 +1348,10 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     suspects = store.execute(
         f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
-            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth
+            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth,
+                {"o.kind" if with_orgs else "CAST(NULL AS VARCHAR)"} AS _x_org_kind
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
+            {"LEFT JOIN staged_subjects o ON o.subject_id = s.org_id" if with_orgs else ""}
         )
         SELECT * FROM joined WHERE {suspect}""",
         bind.used(suspect),
@@ -1638,7 +1690,31 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     if errors and run.batch.all_or_nothing:
         return report
     _commit_records(run, report, candidates)
+    _count_unregistered_orgs(run, report)
     return _finish(run, report)
+
+
+UNREGISTERED_SHOWN = 10  # the organisations not registered a batch's report names (it counts all their roles)
+
+
+def _count_unregistered_orgs(run: _Ingest, report: IngestReport) -> None:
+    """``report``'s roles naming an organisation not registered: the batch's role rows taken (not rejected, not
+    withdrawals) whose ``org_id`` is no registered subject's, and the first such organisations."""
+    if (
+        not _names_orgs(run.catalog, run.staged)
+        or RELATION_RECORD_TYPE not in run.catalog.sources[run.source_id].record_types
+    ):
+        return
+    found = run.store.execute(
+        f"""SELECT count(*), count(DISTINCT s.org_id), list(DISTINCT s.org_id ORDER BY s.org_id)[1:{UNREGISTERED_SHOWN}]
+        FROM staging s WHERE s.record_type = $type AND s.org_id IS NOT NULL AND NOT {_flag("withdrawn", run.staged)}
+          AND s._row NOT IN (SELECT _row FROM row_errors)
+          AND s.org_id NOT IN (SELECT subject_id FROM staged_subjects)""",
+        {"type": RELATION_RECORD_TYPE},
+    ).fetchone()
+    if found is not None and found[0]:
+        report.unregistered_org_roles, report.unregistered_org_count = int(found[0]), int(found[1])
+        report.unregistered_orgs = [str(o) for o in found[2]]
 
 
 def _compact_subject_ids(store: Store) -> None:

@@ -62,6 +62,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "no registered subject '{subject}' (subjects are registered through the civil_affairs source)",
         "没有已登记的当事人“{subject}”（当事人经 civil_affairs 来源登记）",
     ),
+    "org_is_person": (
+        "'{value}' is a person's identity number; a role names its organisation by its unified social credit code",
+        "“{value}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
+    ),
     "not_about_persons": ("a {record_type} record cannot be about persons", "{record_type} 记录不能关于个人"),
     "not_about_orgs": ("a {record_type} record cannot be about organisations", "{record_type} 记录不能关于组织"),
     "not_boolean": ("'{value}' is not true or false", "“{value}”不是 true 或 false"),
