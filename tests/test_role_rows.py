@@ -225,3 +225,42 @@ def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkey
         "unregistered_org_count": 1,
         "unregistered_orgs": [LATER_COMPANY],
     }
+
+
+WRONG_CHECK = PERSON[:-1] + ("0" if PERSON[-1] != "0" else "1")
+MALFORMED = [
+    (
+        WRONG_CHECK,
+        f"resident identity number '{WRONG_CHECK}' has check character '{WRONG_CHECK[-1]}'; expected '{PERSON[-1]}'",
+        f"居民身份证号码 '{WRONG_CHECK}' 的校验码为 '{WRONG_CHECK[-1]}'；应为 '{PERSON[-1]}'",
+    ),
+    (
+        "990000198003040151",
+        "resident identity number '990000198003040151' has an unknown region code 990000",
+        "居民身份证号码 '990000198003040151' 的地区代码 990000 不存在",
+    ),
+    (
+        "110105198013040159",
+        "resident identity number '110105198013040159' has an impossible birth date 19801304",
+        "居民身份证号码 '110105198013040159' 的出生日期 19801304 不可能",
+    ),
+    (
+        STRANGER,  # well formed, registered by nobody
+        f"no registered subject '{STRANGER}' (subjects are registered through the civil_affairs source)",
+        f"没有已登记的当事人“{STRANGER}”（当事人经 civil_affairs 来源登记）",
+    ),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_row_naming_a_malformed_identity_number_is_told_why_it_is_none(db: Path, tmp_path: Path, suffix: str) -> None:
+    """Until 2026-12-07 each was refused ``no registered subject``, where a decision on the same number says what
+    is wrong with it; a well-formed number nobody registered keeps that reason."""
+    rows = [_role(f"R-{i}", "2026-01-01", subject_id=sid) for i, (sid, _, _) in enumerate(MALFORMED)]
+    file = _write(tmp_path / f"malformed{suffix}", rows)
+    for lang, at in (("en", 1), ("zh", 2)):
+        row = "row {n}: subject_id: " if lang == "en" else "第 {n} 行：subject_id："
+        assert _ingest(db, file, lang) == (
+            1,
+            [row.format(n=n) + said[at] for n, said in enumerate(MALFORMED, start=1)],
+        )

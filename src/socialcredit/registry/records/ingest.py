@@ -65,7 +65,7 @@ from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, i
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
-from socialcredit.registry.records.row_words import said
+from socialcredit.registry.records.row_words import WORDS, said
 from socialcredit.registry.records.row_words import sql as reason
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -1552,6 +1552,36 @@ def _collect_errors(store: Store) -> list[RowError]:
     ]
 
 
+_UNKNOWN_SUBJECT = WORDS["unknown_subject"][0].split("{", 1)[0]  # "no registered subject '"
+
+
+def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
+    """``errors`` with each row refused for naming no registered subject told instead why its identifier is none
+    (a check character, a region code, a birth date: ``validate_subject_id``'s words, in English and Chinese), as a
+    decision on that number is; a well-formed identifier nobody registered keeps its reason. Only the refused rows'
+    distinct identifiers are validated, one by one."""
+    rows = [e.row for e in errors if e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)]
+    if not rows:
+        return errors
+    named = dict(
+        store.execute(
+            "SELECT _row, subject_id FROM staging WHERE _row IN (SELECT unnest($rows))", {"rows": rows}
+        ).fetchall()
+    )
+    reasons: dict[str, IdentifierError] = {}
+    for sid in set(named.values()):
+        try:
+            validate_subject_id(str(sid), today=today)
+        except IdentifierError as exc:
+            reasons[str(sid)] = exc
+    out = []
+    for e in errors:
+        why = reasons.get(str(named.get(e.row))) if e.row in named and e.field == "subject_id" else None
+        precise = why is not None and e.message.startswith(_UNKNOWN_SUBJECT)
+        out.append(replace(e, message=str(why), zh=why.zh) if why is not None and precise else e)
+    return out
+
+
 def file_state(path: Path) -> tuple[int, int, int]:
     """A file's size, time of last change (ns) and inode: what shows that it was written, or replaced, since."""
     st = path.stat()
@@ -1684,7 +1714,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     _fold_record_ids(run.store)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
-    errors = _collect_errors(run.store)
+    errors = _precise_subject_reasons(run.store, _collect_errors(run.store), run.today)
     run.step("committing", 2, 3)
     report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
     if errors and run.batch.all_or_nothing:
