@@ -887,7 +887,7 @@ def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any
     rows[1]["event_date"] = "2026-02-30"
     rows[2]["record_type"] = "tax_bill"
     rows[3]["amount"] = "twelve"
-    rows[4]["subject_id"] = "110101199001011234"
+    rows[4]["subject_id"] = "110101199001011237"
     rows[5]["status"] = "paid"
     rows.append(rows[0])  # the id of row 1 again
     client: httpx.Client = world["client"]
@@ -899,7 +899,7 @@ def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any
         (
             5,
             "subject_id",
-            "no registered subject '110101199001011234' (subjects are registered through the civil_affairs source)",
+            "no registered subject '110101199001011237' (subjects are registered through the civil_affairs source)",
         ),
         (6, "status", "'paid' is not allowed; allowed: fulfilled, unfulfilled"),
         (7, "record_id", "'HTTP-ZH-ROWS-0' appears more than once in this file (first at row 1)"),
@@ -908,7 +908,7 @@ def test_a_batchs_row_errors_are_said_in_the_language_asked(world: dict[str, Any
         (2, "event_date", "“2026-02-30”不是日期（YYYY-MM-DD）"),
         (3, "record_type", "“tax_bill”不是记录类型"),
         (4, "amount", "“twelve”不是数字"),
-        (5, "subject_id", "没有已登记的当事人“110101199001011234”（当事人经 civil_affairs 来源登记）"),
+        (5, "subject_id", "没有已登记的当事人“110101199001011237”（当事人经 civil_affairs 来源登记）"),
         (6, "status", "“paid”不是允许的值；允许的值：fulfilled, unfulfilled"),
         (7, "record_id", "“HTTP-ZH-ROWS-0”在此文件中出现了不止一次（首次在第 1 行）"),
     ]

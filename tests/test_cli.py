@@ -112,8 +112,9 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert courts.stdout.splitlines()[:3] == [
         f"{tmp_path / 'courts.csv'}: 3 rows: 1 accepted, 0 unchanged, 2 rejected (batch 2)",
         f"  {tmp_path / 'courts.csv'}: row 2: status: 'unfulfiled' is not allowed; allowed: fulfilled, unfulfilled",
-        f"  {tmp_path / 'courts.csv'}: row 3: subject_id: no registered subject '110105199001011237' "
-        "(subjects are registered through the civil_affairs source)",
+        # (a mistyped number is told what is wrong with it; until 2026-12-07 "no registered subject")
+        f"  {tmp_path / 'courts.csv'}: row 3: subject_id: resident identity number '110105199001011237' has check "
+        "character '7'; expected '2'",
     ]
     with (tmp_path / "courts.rejects.csv").open(encoding="utf-8") as fh:
         rejects = list(csv.reader(fh))

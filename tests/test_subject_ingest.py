@@ -289,7 +289,9 @@ def test_a_records_subject_id_is_compacted_as_in_a_subjects_file(store: Store, t
         RowError(
             7,
             "subject_id",
-            "no registered subject '110101850102008' (subjects are registered through the civil_affairs source)",
+            "subject id '110101850102008' has 15 digits, the form of an identity number before 1999 (or of a "
+            "business registration number before 2015); expected the 18-character resident identity number or "
+            "unified social credit code",
         ),
     ]
     stored = store.rows("SELECT record_id, subject_id, subject_key FROM records ORDER BY record_id")

@@ -302,6 +302,8 @@ def ingest(
             ),
             markup=True,
         )
+        if note := report.unregistered_note(lang):
+            out.print(note, markup=False, highlight=False)
         for e in errors:
             out.print(w["error"].format(file=file, **e))
         if len(found) > 20:

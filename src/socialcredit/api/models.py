@@ -196,6 +196,13 @@ class BatchAnswer(_Out):
     rejected: int
     errors: list[RowError]
     replayed: bool
+    unregistered_org_roles: int = Field(
+        0,
+        description="The batch's roles (company_role) taken that name an organisation not registered: each links to "
+        "its organisation once it is registered, and to none before (docs/ingest.md).",
+    )
+    unregistered_org_count: int = Field(0, description="How many organisations those roles name.")
+    unregistered_orgs: list[str] = Field([], description="The first of those organisations (at most 10), in order.")
     watermark: int | None = Field(
         None,
         description="The last change number the batch took (null when it committed nothing new): a decision whose "

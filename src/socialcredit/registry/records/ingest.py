@@ -65,7 +65,7 @@ from socialcredit.registry.common import CONTROL_PATTERN, first_invisible_sql, i
 from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.private import MemoryFile, create_private
 from socialcredit.registry.records import limits, versions
-from socialcredit.registry.records.row_words import said
+from socialcredit.registry.records.row_words import WORDS, said
 from socialcredit.registry.records.row_words import sql as reason
 from socialcredit.settings import env_name, get_settings
 from socialcredit.sqltext import ident, lit
@@ -133,10 +133,37 @@ class IngestReport:
     # The last change number the batch took (None when it committed nothing new): a decision standing on a
     # watermark at least this one counts every record of the batch (docs/api.md, "Live decisions").
     watermark: int | None = None
+    # The batch's roles (``company_role`` rows taken) naming an organisation no subject is registered as, how many
+    # such organisations, and the first of them (at most ``UNREGISTERED_SHOWN``): taken, as the organisation may be
+    # registered later (a role links to it from then on: a run joins org_id to the subjects), and said, as it links
+    # nothing until it is.
+    unregistered_org_roles: int = 0
+    unregistered_org_count: int = 0
+    unregistered_orgs: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return len({e.row for e in self.errors})
+
+    def unregistered_note(self, lang: str = "en") -> str | None:
+        """What the report says of its roles naming an organisation not registered (None when there are none)."""
+        n, orgs = self.unregistered_org_roles, self.unregistered_org_count
+        if not n:
+            return None
+        named = ", ".join(self.unregistered_orgs)
+        more = orgs - len(self.unregistered_orgs)
+        if lang == "zh":
+            rest = f" 等 {orgs} 个" if more else ""
+            return (
+                f"{n} 条任职记录所写的组织尚未登记：{named}{rest}"
+                "（记录已接受；组织登记后即与之关联，之前不关联任何组织）"
+            )
+        rest = f" and {more} more" if more else ""
+        roles = "1 role names" if n == 1 else f"{n} roles name"
+        return (
+            f"{roles} an organisation not registered: {named}{rest} (taken; each links to its organisation once it "
+            "is registered, and to none before)"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +177,9 @@ class IngestReport:
             "rejected": self.rejected,
             "watermark": self.watermark,
             "reject_file": self.reject_file,
+            "unregistered_org_roles": self.unregistered_org_roles,
+            "unregistered_org_count": self.unregistered_org_count,
+            "unregistered_orgs": self.unregistered_orgs,
             # (with its Chinese, ``zh``, when the raiser gave it: row_words.said answers in either language)
             "errors": [
                 {"row": e.row, "field": e.field, "message": e.message, **({"zh": e.zh} if e.zh else {})}
@@ -950,6 +980,51 @@ def _field_checks(name: str, spec: FieldSpec, record_type: str, staged: _Staged,
     return out
 
 
+def _names_orgs(catalog: Catalog, staged: _Staged) -> bool:
+    """Whether the staged rows may be roles naming their organisation (the catalog's role records have ``org_id``,
+    and the file that column)."""
+    roles = catalog.record_types.get(RELATION_RECORD_TYPE)
+    return roles is not None and "org_id" in roles.fields and "org_id" in staged.cols
+
+
+def _period_checks(
+    record_type: str, fields: dict[str, FieldSpec], staged: _Staged, today: dt.date, bind: _Binds
+) -> list[_Check]:
+    """The checks of a record type's period (a role's): dates ``start_date`` and ``end_date``. A period starts on or
+    before the day its record is received (one starting later is not held yet: the registry records what is), and
+    ends on or after the day it starts (a role held from June until the January before it was held for no day, and
+    is a typing error). Each date that is no date, or before the earliest, is told that instead (one error a
+    value). A withdrawal is not asked: it sends the record as it was received, before these checks were made
+    (2026-12-07), and withdraws it."""
+    if not all(f in fields and fields[f].type == "date" for f in ("start_date", "end_date")):
+        return []
+    if "start_date" not in staged.cols:
+        return []  # (the field's own check says it is required)
+    first = f"DATE '{limits.MIN_EVENT_DATE.isoformat()}'"
+    kept = f"NOT {_flag('withdrawn', staged)}"
+    start = _as_date("start_date", "start_date" in staged.native)
+    shown_start = f"CAST({start} AS VARCHAR)"
+    checks = [
+        _Check(
+            f"{start} > CAST({bind(today)} AS DATE) AND {kept}",
+            "'start_date'",
+            reason("starts_after_receipt", start=shown_start, today=bind(today.isoformat())),
+            record_type,
+        )
+    ]
+    if "end_date" in staged.cols:
+        end = _as_date("end_date", "end_date" in staged.native)
+        checks.append(
+            _Check(
+                f"{end} < {start} AND {end} >= {first} AND {kept}",
+                "'end_date'",
+                reason("ends_before_start", end=f"CAST({end} AS VARCHAR)", start=shown_start),
+                record_type,
+            )
+        )
+    return checks
+
+
 def _is_number(col: str, kind: str) -> str:
     """SQL: the (non-NULL) text of ``col`` is a value of a field of type ``kind`` (integer or number). A number is
     written in decimal, with an optional sign, point and exponent: DuckDB's cast alone also reads ``1_000`` (as
@@ -1135,6 +1210,18 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 )
         for fname, spec in rt.fields.items():
             checks.extend(_field_checks(fname, spec, name, staged, bind))
+        checks.extend(_period_checks(name, rt.fields, staged, today, bind))
+    if _names_orgs(catalog, staged):
+        # A role names its organisation: a person's identity number there (one that passes as one, or a person
+        # registered) would make the person an employer of the role's holder, or link nothing.
+        checks.append(
+            _Check(
+                f"({_clean_ric_sql('org_id', today, bind)} OR _x_org_kind = 'person')",
+                "'org_id'",
+                reason("org_is_person", value="org_id"),
+                RELATION_RECORD_TYPE,
+            )
+        )
     for flag in FLAG_COLUMNS:
         if flag in cols and flag not in staged.native:
             checks.append(
@@ -1181,20 +1268,21 @@ INDEXED_LOOKUP_MOST = 1000
 _IDENTIFIER = re.compile(r"[0-9A-Z]{18}")
 
 
-def _stage_subjects(store: Store) -> None:
-    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind, integer key and birth date.
+def _stage_subjects(store: Store, with_orgs: bool = False) -> None:
+    """Temp table ``staged_subjects``: the subjects the staged rows name, with their kind, integer key and birth date;
+    ``with_orgs``: and those their ``org_id`` names (a role's organisation), of the registry's form.
 
     DuckDB probes an index for a list of constants, not for a join, so a small batch's identifiers (every one of
     the registry's 18-character form, so none needs quoting) are written into the statement."""
-    named = [
-        str(r[0])
-        for r in store.execute("SELECT DISTINCT subject_id FROM staging WHERE subject_id IS NOT NULL").fetchall()
-    ]
+    # (an org_id not of the registry's form names no registered subject: it is not looked up)
+    orgs = f" UNION SELECT org_id FROM staging WHERE regexp_full_match(org_id, '{_IDENTIFIER.pattern}')"
+    named_sql = "SELECT subject_id FROM staging WHERE subject_id IS NOT NULL" + (orgs if with_orgs else "")
+    named = [str(r[0]) for r in store.execute(f"SELECT DISTINCT * FROM ({named_sql})").fetchall()]
     if len(named) <= INDEXED_LOOKUP_MOST and all(_IDENTIFIER.fullmatch(n) for n in named):
         listed = ", ".join(f"'{n}'" for n in named) or "NULL"
         where = f"k.subject_id IN ({listed})"
     else:
-        where = "k.subject_id IN (SELECT subject_id FROM staging)"
+        where = f"k.subject_id IN ({named_sql})"
     # A person's birth date is the one their identity number gives (as ingest registers it: _stage_parsed_subjects).
     store.execute(
         "CREATE OR REPLACE TEMP TABLE staged_subjects AS SELECT DISTINCT k.subject_id, k.kind, k.subject_key, "
@@ -1213,7 +1301,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     columns.
     """
     bind = _Binds()
-    _stage_subjects(store)
+    with_orgs = _names_orgs(catalog, staged)
+    _stage_subjects(store, with_orgs)
     checks = _record_checks(catalog, source_id, staged, today, bind)
     foreign = _foreign_columns(catalog, staged)
     foreign_cond, foreign_select = _foreign_values(foreign, bind) if foreign else ("false", "")
@@ -1259,8 +1348,10 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     suspects = store.execute(
         f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
-            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth
+            SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth,
+                {"o.kind" if with_orgs else "CAST(NULL AS VARCHAR)"} AS _x_org_kind
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
+            {"LEFT JOIN staged_subjects o ON o.subject_id = s.org_id" if with_orgs else ""}
         )
         SELECT * FROM joined WHERE {suspect}""",
         bind.used(suspect),
@@ -1461,6 +1552,36 @@ def _collect_errors(store: Store) -> list[RowError]:
     ]
 
 
+_UNKNOWN_SUBJECT = WORDS["unknown_subject"][0].split("{", 1)[0]  # "no registered subject '"
+
+
+def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
+    """``errors`` with each row refused for naming no registered subject told instead why its identifier is none
+    (a check character, a region code, a birth date: ``validate_subject_id``'s words, in English and Chinese), as a
+    decision on that number is; a well-formed identifier nobody registered keeps its reason. Only the refused rows'
+    distinct identifiers are validated, one by one."""
+    rows = [e.row for e in errors if e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)]
+    if not rows:
+        return errors
+    named = dict(
+        store.execute(
+            "SELECT _row, subject_id FROM staging WHERE _row IN (SELECT unnest($rows))", {"rows": rows}
+        ).fetchall()
+    )
+    reasons: dict[str, IdentifierError] = {}
+    for sid in set(named.values()):
+        try:
+            validate_subject_id(str(sid), today=today)
+        except IdentifierError as exc:
+            reasons[str(sid)] = exc
+    out = []
+    for e in errors:
+        why = reasons.get(str(named.get(e.row))) if e.row in named and e.field == "subject_id" else None
+        precise = why is not None and e.message.startswith(_UNKNOWN_SUBJECT)
+        out.append(replace(e, message=str(why), zh=why.zh) if why is not None and precise else e)
+    return out
+
+
 def file_state(path: Path) -> tuple[int, int, int]:
     """A file's size, time of last change (ns) and inode: what shows that it was written, or replaced, since."""
     st = path.stat()
@@ -1593,13 +1714,37 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     _fold_record_ids(run.store)
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
-    errors = _collect_errors(run.store)
+    errors = _precise_subject_reasons(run.store, _collect_errors(run.store), run.today)
     run.step("committing", 2, 3)
     report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
     if errors and run.batch.all_or_nothing:
         return report
     _commit_records(run, report, candidates)
+    _count_unregistered_orgs(run, report)
     return _finish(run, report)
+
+
+UNREGISTERED_SHOWN = 10  # the organisations not registered a batch's report names (it counts all their roles)
+
+
+def _count_unregistered_orgs(run: _Ingest, report: IngestReport) -> None:
+    """``report``'s roles naming an organisation not registered: the batch's role rows taken (not rejected, not
+    withdrawals) whose ``org_id`` is no registered subject's, and the first such organisations."""
+    if (
+        not _names_orgs(run.catalog, run.staged)
+        or RELATION_RECORD_TYPE not in run.catalog.sources[run.source_id].record_types
+    ):
+        return
+    found = run.store.execute(
+        f"""SELECT count(*), count(DISTINCT s.org_id), list(DISTINCT s.org_id ORDER BY s.org_id)[1:{UNREGISTERED_SHOWN}]
+        FROM staging s WHERE s.record_type = $type AND s.org_id IS NOT NULL AND NOT {_flag("withdrawn", run.staged)}
+          AND s._row NOT IN (SELECT _row FROM row_errors)
+          AND s.org_id NOT IN (SELECT subject_id FROM staged_subjects)""",
+        {"type": RELATION_RECORD_TYPE},
+    ).fetchone()
+    if found is not None and found[0]:
+        report.unregistered_org_roles, report.unregistered_org_count = int(found[0]), int(found[1])
+        report.unregistered_orgs = [str(o) for o in found[2]]
 
 
 def _compact_subject_ids(store: Store) -> None:

@@ -27,6 +27,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_date": ("'{value}' is not a date (YYYY-MM-DD)", "“{value}”不是日期（YYYY-MM-DD）"),
     "in_future": ("{value} is in the future", "{value} 是将来的日期"),
     "before_first": ("{value} is before {first}, the earliest date", "{value} 早于最早的日期 {first}"),
+    "ends_before_start": (
+        "end_date {end} is before start_date {start}: a period ends on or after the day it starts",
+        "结束日期 end_date {end} 早于开始日期 start_date {start}：期间不能在开始之前结束",
+    ),
+    "starts_after_receipt": (
+        "start_date {start} is after {today}, the day the record is received: a period is sent once it has started",
+        "开始日期 start_date {start} 晚于收到记录之日 {today}：期间开始后才能报送",
+    ),
     "before_birth": ("{value} is before the subject's birth ({birth})", "{value} 早于当事人的出生日期（{birth}）"),
     "invisible_id": (
         "has an invisible character ({char}), so it looks like another id; a record id is visible text",
@@ -53,6 +61,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "unknown_subject": (
         "no registered subject '{subject}' (subjects are registered through the civil_affairs source)",
         "没有已登记的当事人“{subject}”（当事人经 civil_affairs 来源登记）",
+    ),
+    "org_is_person": (
+        "'{value}' is a person's identity number; a role names its organisation by its unified social credit code",
+        "“{value}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
     ),
     "not_about_persons": ("a {record_type} record cannot be about persons", "{record_type} 记录不能关于个人"),
     "not_about_orgs": ("a {record_type} record cannot be about organisations", "{record_type} 记录不能关于组织"),
@@ -116,6 +128,9 @@ _MATCHES = {
     "most": re.compile(r"\d{1,20}"),
     "first": re.compile(r"[0-9-]{1,20}"),
     "birth": re.compile(r"[0-9-]{1,20}"),
+    "start": re.compile(r"[0-9-]{1,20}"),
+    "end": re.compile(r"[0-9-]{1,20}"),
+    "today": re.compile(r"[0-9-]{1,20}"),
     "record_type": re.compile(r"[^\s']{1,200}"),  # a catalog's name (a sender's unknown type is {value})
     "source": re.compile(r"[^\s']{1,200}"),
 }

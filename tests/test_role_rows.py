@@ -1,0 +1,266 @@
+"""What the registration authority sends (company_role rows) and what each bad row is told, through the console
+script (CSV and NDJSON, in English and Chinese) and the service (a batch over HTTP): a period that ends before it
+starts or starts after the day it is received; an org_id that is a person's identity number; an organisation not
+registered (taken, and said)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api_helpers import auth, serve
+from cli_helpers import CLI
+from socialcredit.api.app import create_app
+from socialcredit.clock import TODAY_ENV
+from socialcredit.identifiers import make_ric, make_uscc
+from socialcredit.registry.access.parties import issue_key
+from socialcredit.store import open_store
+
+TODAY = dt.date(2026, 6, 30)
+PERSON = make_ric("110105", dt.date(1980, 3, 4), 15)
+COMPANY = make_uscc("91110105000000001")
+LATER_COMPANY = make_uscc("91110105000000002")  # registered after its roles
+OTHER = make_ric("110105", dt.date(1990, 1, 1), 11)  # a person registered
+STRANGER = make_ric("110108", dt.date(1985, 5, 5), 23)  # a valid identity number nobody registered
+HEADER = ("record_id", "subject_id", "record_type", "event_date", "org_id", "role", "start_date", "end_date")
+
+
+def _run(db: Path, *args: str, today: dt.date = TODAY) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
+    env |= {TODAY_ENV: today.isoformat(), "COLUMNS": "400"}
+    return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store of one person and one company, registered by the console script."""
+    path = tmp_path / "city.duckdb"
+    assert _run(path, "init").returncode == 0
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text(f"subject_id,name\n{PERSON},张三\n{OTHER},李四\n{COMPANY},某某科技有限公司\n", encoding="utf-8")
+    done = _run(path, "ingest", str(subjects), "--source", "civil_affairs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return path
+
+
+def _role(record_id: str, start: str, end: str = "", **more: str) -> dict[str, str]:
+    values = (record_id, PERSON, "company_role", "2026-01-01", COMPANY, "director", start, end)
+    row = dict(zip(HEADER, values, strict=True))
+    return row | more
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    if path.suffix == ".csv":
+        cols = list(rows[0])
+        path.write_text("\n".join([",".join(cols), *(",".join(r[c] for c in cols) for r in rows)]) + "\n")
+    else:  # NDJSON: an empty end date is no key
+        path.write_text("".join(json.dumps({k: v for k, v in r.items() if v}) + "\n" for r in rows))
+    return path
+
+
+def _ingest(
+    db: Path, file: Path, lang: str, today: dt.date = TODAY, source: str = "registration_authority"
+) -> tuple[int, list[str]]:
+    """The exit code and what follows the summary (the file's name taken off each row's line; no reject file's)."""
+    done = _run(db, "ingest", str(file), "--source", source, "--lang", lang, today=today)
+    lines = [line for line in done.stdout.splitlines()[1:] if "rejects.csv" not in line]
+    return done.returncode, [line.split(f"{file}: ", 1)[-1].split(f"{file}：", 1)[-1] for line in lines]
+
+
+PERIODS = [
+    _role("R-ENDS-BEFORE", "2026-01-01", "2025-12-31"),
+    _role("R-LATER", "2026-07-01"),
+    _role("R-SAME-DAY", "2026-03-01", "2026-03-01"),  # held for its one day
+    _role("R-TODAY", "2026-06-30"),
+]
+ENDS_BEFORE = (
+    "end_date 2025-12-31 is before start_date 2026-01-01: a period ends on or after the day it starts",
+    "结束日期 end_date 2025-12-31 早于开始日期 start_date 2026-01-01：期间不能在开始之前结束",
+)
+LATER = (
+    "start_date 2026-07-01 is after 2026-06-30, the day the record is received: a period is sent once it has started",
+    "开始日期 start_date 2026-07-01 晚于收到记录之日 2026-06-30：期间开始后才能报送",
+)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_role_ending_before_it_starts_or_starting_after_today_is_refused_naming_both_dates(
+    db: Path, tmp_path: Path, suffix: str
+) -> None:
+    """Until 2026-12-07 both rows were stored silently: a role held for no day, and one not held yet that
+    ``role_is_current`` would start counting on its own."""
+    file = _write(tmp_path / f"roles{suffix}", PERIODS)
+    said = {lang: _ingest(db, file, lang) for lang in ("en", "zh")}
+    assert said["en"] == (
+        1,
+        [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}"],
+    )
+    assert said["zh"] == (1, [f"第 1 行：end_date：{ENDS_BEFORE[1]}", f"第 2 行：start_date：{LATER[1]}"])
+    with open_store(db, key="") as store:
+        stored = store.execute(
+            "SELECT record_id FROM records WHERE record_type = 'company_role' ORDER BY record_id"
+        ).fetchall()
+    assert stored == [("R-SAME-DAY",), ("R-TODAY",)]
+
+
+def test_a_withdrawal_of_a_role_is_not_asked_its_period(db: Path, tmp_path: Path) -> None:
+    """A withdrawal sends the record as received, and a record received before a check holds its dates as they
+    were: its withdrawal is taken (here a role starting on 2026-07-01, received when the registry's day was
+    2026-08-01, withdrawn on 2026-06-30). A correction that makes a period end before it starts is refused."""
+    sent = _write(tmp_path / "sent.csv", [_role("R-OLD", "2026-07-01"), _role("R-NEW", "2026-02-01")])
+    assert _ingest(db, sent, "en", today=dt.date(2026, 8, 1)) == (0, [])
+    file = _write(
+        tmp_path / "withdraw.csv",
+        [
+            _role("R-OLD", "2026-07-01", withdrawn="true", correction="false"),
+            _role("R-NEW", "2026-02-01", "2026-01-31", withdrawn="false", correction="true"),
+        ],
+    )
+    assert _ingest(db, file, "en") == (
+        1,
+        [
+            "row 2: end_date: end_date 2026-01-31 is before start_date 2026-02-01: a period ends on or after the "
+            "day it starts"
+        ],
+    )
+    with open_store(db, key="") as store:
+        latest = store.execute(
+            "SELECT record_id, max(version), bool_or(withdrawn) FROM records GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    assert latest == [("R-NEW", 1, False), ("R-OLD", 2, True)]
+
+
+ORGS = [
+    _role("R-STRANGER", "2026-01-01", org_id=STRANGER),
+    _role("R-PERSON", "2026-01-01", org_id=OTHER),
+    _role("R-LATER", "2026-01-01", org_id=LATER_COMPANY),
+    _role("R-LATER-2", "2026-02-01", org_id=LATER_COMPANY, role="supervisor"),
+    _role("R-COMPANY", "2026-01-01"),
+]
+STRANGER_SAID = (
+    f"'{STRANGER}' is a person's identity number; a role names its organisation by its unified social credit code",
+    f"“{STRANGER}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
+)
+OTHER_SAID = (
+    f"'{OTHER}' is a person's identity number; a role names its organisation by its unified social credit code",
+    f"“{OTHER}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
+)
+NOT_REGISTERED = (
+    f"2 roles name an organisation not registered: {LATER_COMPANY} (taken; each links to its organisation once it is "
+    "registered, and to none before)",
+    f"2 条任职记录所写的组织尚未登记：{LATER_COMPANY}（记录已接受；组织登记后即与之关联，之前不关联任何组织）",
+)
+
+
+def test_a_role_naming_a_person_as_its_organisation_is_refused_and_one_not_registered_is_taken_and_said(
+    db: Path, tmp_path: Path
+) -> None:
+    """Until 2026-12-07 a person's number (registered or not) was stored as a role's organisation, and an
+    organisation not registered was taken without a word. The organisation registered later, the same file is
+    unchanged (its org_id stored as sent) and says nothing more."""
+    file = _write(tmp_path / "orgs.csv", ORGS)
+    assert _ingest(db, file, "en") == (
+        1,
+        [NOT_REGISTERED[0], f"row 1: org_id: {STRANGER_SAID[0]}", f"row 2: org_id: {OTHER_SAID[0]}"],
+    )
+    assert _ingest(db, file, "zh") == (
+        1,
+        [NOT_REGISTERED[1], f"第 1 行：org_id：{STRANGER_SAID[1]}", f"第 2 行：org_id：{OTHER_SAID[1]}"],
+    )
+    later = tmp_path / "later.csv"
+    later.write_text(f"subject_id,name\n{LATER_COMPANY},后来登记的公司\n", encoding="utf-8")
+    assert _ingest(db, later, "en", source="civil_affairs") == (0, [])
+    done = _run(db, "ingest", str(_write(tmp_path / "again.csv", ORGS[2:])), "--source", "registration_authority")
+    assert (done.returncode, done.stdout.splitlines()) == (
+        0,
+        [f"{tmp_path / 'again.csv'}: 3 rows: 0 accepted, 3 unchanged, 0 rejected (batch 5)"],
+    )
+
+
+def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TODAY_ENV, TODAY.isoformat())
+    store = open_store(db, key="")
+    try:
+        token = issue_key(store, "furnisher", "the market regulator", source="registration_authority").token
+        rows = "".join(json.dumps({k: v for k, v in r.items() if v}) + "\n" for r in PERIODS).encode()
+        with serve(create_app(db, store=store)) as client:
+            said: dict[str, Any] = {}
+            for lang in ("en", "zh"):
+                r = client.post(
+                    f"/v1/records?lang={lang}",
+                    content=rows,
+                    headers={**auth(token), "content-type": "application/x-ndjson"},
+                )
+                said[lang] = (r.status_code, r.json()["errors"])
+            orgs = "".join(json.dumps(r) + "\n" for r in ORGS[2:]).encode()
+            taken = client.post(
+                "/v1/records", content=orgs, headers={**auth(token), "content-type": "application/x-ndjson"}
+            )
+    finally:
+        store.close()
+    assert said["en"] == (
+        422,
+        [
+            {"row": 1, "field": "end_date", "message": ENDS_BEFORE[0]},
+            {"row": 2, "field": "start_date", "message": LATER[0]},
+        ],
+    )
+    assert said["zh"] == (
+        422,
+        [
+            {"row": 1, "field": "end_date", "message": ENDS_BEFORE[1]},
+            {"row": 2, "field": "start_date", "message": LATER[1]},
+        ],
+    )
+    assert taken.status_code == 200, taken.text
+    assert {k: v for k, v in taken.json().items() if k.startswith(("unregistered", "accepted"))} == {
+        "accepted": 3,
+        "unregistered_org_roles": 2,
+        "unregistered_org_count": 1,
+        "unregistered_orgs": [LATER_COMPANY],
+    }
+
+
+WRONG_CHECK = PERSON[:-1] + ("0" if PERSON[-1] != "0" else "1")
+MALFORMED = [
+    (
+        WRONG_CHECK,
+        f"resident identity number '{WRONG_CHECK}' has check character '{WRONG_CHECK[-1]}'; expected '{PERSON[-1]}'",
+        f"居民身份证号码 '{WRONG_CHECK}' 的校验码为 '{WRONG_CHECK[-1]}'；应为 '{PERSON[-1]}'",
+    ),
+    (
+        "990000198003040151",
+        "resident identity number '990000198003040151' has an unknown region code 990000",
+        "居民身份证号码 '990000198003040151' 的地区代码 990000 不存在",
+    ),
+    (
+        "110105198013040159",
+        "resident identity number '110105198013040159' has an impossible birth date 19801304",
+        "居民身份证号码 '110105198013040159' 的出生日期 19801304 不可能",
+    ),
+    (
+        STRANGER,  # well formed, registered by nobody
+        f"no registered subject '{STRANGER}' (subjects are registered through the civil_affairs source)",
+        f"没有已登记的当事人“{STRANGER}”（当事人经 civil_affairs 来源登记）",
+    ),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_row_naming_a_malformed_identity_number_is_told_why_it_is_none(db: Path, tmp_path: Path, suffix: str) -> None:
+    """Until 2026-12-07 each was refused ``no registered subject``, where a decision on the same number says what
+    is wrong with it; a well-formed number nobody registered keeps that reason."""
+    rows = [_role(f"R-{i}", "2026-01-01", subject_id=sid) for i, (sid, _, _) in enumerate(MALFORMED)]
+    file = _write(tmp_path / f"malformed{suffix}", rows)
+    for lang, at in (("en", 1), ("zh", 2)):
+        row = "row {n}: subject_id: " if lang == "en" else "第 {n} 行：subject_id："
+        assert _ingest(db, file, lang) == (
+            1,
+            [row.format(n=n) + said[at] for n, said in enumerate(MALFORMED, start=1)],
+        )
