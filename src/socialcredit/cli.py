@@ -53,7 +53,7 @@ from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
 from socialcredit.settings import get_settings, log_level
-from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
+from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store, refuse_pandas_to_duckdb
 from socialcredit.textcheck import escaped
 
 app = typer.Typer(
@@ -1700,6 +1700,7 @@ def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
     one a line naming the file with its details (exit 3), Ctrl-C a line saying so (exit 130); nothing prints a stack
     trace."""
+    refuse_pandas_to_duckdb()  # no command imports pandas for DuckDB's parameters alone (store._with_params)
     try:
         logging.basicConfig(level=log_level())
     except SocialCreditError as exc:
