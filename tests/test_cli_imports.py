@@ -1,7 +1,7 @@
 """What a command imports: the console's commands run as the installed console script runs them (``socialcredit.cli``'s
 ``main`` in a fresh interpreter, on the sources under test), with a hook at exit that writes down whether pandas and
 numpy were imported. DuckDB imports pandas (and numpy) for the first statement executed with parameters; the console
-refuses it that import (store.refuse_pandas_to_duckdb), and a command that uses pandas itself still gets it."""
+refuses it that import (opening.refuse_pandas_to_duckdb), and a command that uses pandas itself still gets it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import socialcredit
@@ -23,7 +24,7 @@ DRIVER = """import atexit, json, sys
 out = sys.argv.pop(1)
 def written():
     with open(out, "w") as fh:
-        json.dump({m: m in sys.modules for m in ("pandas", "numpy")}, fh)
+        json.dump({m: m in sys.modules for m in ("pandas", "numpy", "duckdb", "sqlglot")}, fh)
 atexit.register(written)
 sys.argv[0] = "socialcredit"
 from socialcredit.cli import main
@@ -48,7 +49,26 @@ def run(tmp_path: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[
     return proc, json.loads(out.read_text("utf-8"))
 
 
-NEITHER = {"pandas": False, "numpy": False}
+NEITHER = {"pandas": False, "numpy": False, "duckdb": True, "sqlglot": True}  # a command that opens its store
+
+
+def test_help_and_a_usage_error_import_no_store() -> None:
+    said = {
+        ("--help",): (0, "socialcredit: an accountable credit registry.", ""),
+        ("due", "run", "--bogus"): (
+            2,
+            "",
+            "Usage: socialcredit due run [OPTIONS]\nTry 'socialcredit due run --help' for help.\n\n"
+            "Error: No such option: --bogus\n",
+        ),
+    }
+    for args, (code, out, err) in said.items():
+        with tempfile.TemporaryDirectory() as folder:
+            proc, modules = run(Path(folder), *args)
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        assert out in proc.stdout
+        assert proc.stderr == err
+        assert modules == {"pandas": False, "numpy": False, "duckdb": False, "sqlglot": False}, args
 
 
 def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> None:
@@ -90,12 +110,13 @@ def test_a_scorecard_fitted_by_the_console_imports_pandas_itself(tmp_path: Path)
     )
     assert fitted.returncode == 0, fitted.stdout + fitted.stderr
     assert [f["column"] for f in json.loads(report.read_text("utf-8"))["features"]] == ["income"]
-    assert modules == {"pandas": True, "numpy": True}
+    assert (modules["pandas"], modules["numpy"]) == (True, True)
 
 
 PANDAS_AFTER = """import sys
 from pathlib import Path
-from socialcredit.store import open_store, refuse_pandas_to_duckdb
+from socialcredit.opening import refuse_pandas_to_duckdb
+from socialcredit.store import open_store
 refuse_pandas_to_duckdb()
 store = open_store(Path(sys.argv[1]), create=True)
 print(store.one("SELECT ? + 1", [41]), "pandas" in sys.modules, "numpy" in sys.modules)

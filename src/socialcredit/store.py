@@ -9,9 +9,7 @@ then encrypted with AES-GCM through DuckDB's encryption, using the OpenSSL build
 from __future__ import annotations
 
 import functools
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +23,9 @@ from socialcredit.catalog.versions import lacking, merged_text
 from socialcredit.compiler.plan import MAX_REASONS, histogram_ranks
 from socialcredit.errors import StoreError
 from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
+from socialcredit.opening import with_params
 from socialcredit.policy.model import RELATION_RECORD_TYPE
+from socialcredit.settings import DEFAULT_DB, KEY_ENV
 from socialcredit.sqltext import ident, lit
 
 __all__ = [
@@ -62,8 +62,6 @@ __all__ = [
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
 MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
-KEY_ENV = "SOCIALCREDIT_DB_KEY"
-DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_settings.py keeps them equal)
 _ALIAS = "registry"
 _COPY = "rotated"  # the alias of the copy under a new key (copy_under_key)
 ROTATING_SUFFIX = ".rotating"  # the store's copy under its new key, beside it while `store rotate-key` writes it
@@ -1284,47 +1282,6 @@ def _httpfs_extension() -> str:
     return str(found[0])
 
 
-# DuckDB 1.5.5 imports pandas (and with it numpy, some 0.2 s) when a statement is executed with parameters, to ask
-# whether a value is a pandas one; an import that fails is no error to it (it binds the values as Python ones), and it
-# tries again at the next such statement, so pandas, once importable, is used as ever (a DataFrame scanned, `.df()`).
-# The console refuses it that import (refuse_pandas_to_duckdb, installed by its main() alone) while a statement with
-# parameters runs (_with_params) and pandas is not imported yet: a command that uses no pandas imports none, and
-# code that imports pandas itself (scorecard fitting) gets it. The refusal is per thread: only the thread executing
-# the statement, inside DuckDB's call, is refused; another thread importing pandas meanwhile gets it.
-_BINDING = threading.local()
-
-_Run = Callable[[str, Any], duckdb.DuckDBPyConnection]
-
-
-def _with_params(run: _Run, sql: str, params: Any) -> duckdb.DuckDBPyConnection:
-    """``run(sql, params)``, a connection's ``execute`` or ``executemany`` with parameters, DuckDB's import of pandas
-    refused while it runs where the console refuses it (:func:`refuse_pandas_to_duckdb`) and pandas is not imported
-    yet."""
-    if "pandas" in sys.modules:
-        return run(sql, params)
-    _BINDING.on = True
-    try:
-        return run(sql, params)
-    finally:
-        _BINDING.on = False
-
-
-class _PandasRefused:
-    """A finder of modules (first on ``sys.meta_path``) that refuses pandas to a statement that
-    :func:`_with_params` runs, and finds nothing else (the next finders do)."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if getattr(_BINDING, "on", False) and name.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError(f"pandas is not imported for DuckDB's parameters ({name})", name=name)
-
-
-def refuse_pandas_to_duckdb() -> None:
-    """Refuse DuckDB's import of pandas while a statement with parameters runs (:func:`_with_params`): the
-    console's main() calls it, where a command runs once in its process. Once is enough; again changes nothing."""
-    if not any(isinstance(finder, _PandasRefused) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PandasRefused())
-
-
 @dataclass
 class Store:
     """An open registry store: a DuckDB connection with the registry attached and in use.
@@ -1366,10 +1323,10 @@ class Store:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(self.key.encode("utf-8"))
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return _with_params(self.con.execute, sql, params) if params is not None else self.con.execute(sql)
+        return with_params(self.con.execute, sql, params) if params is not None else self.con.execute(sql)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> duckdb.DuckDBPyConnection:
-        return _with_params(self.con.executemany, sql, rows)
+        return with_params(self.con.executemany, sql, rows)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self.execute(sql, params).fetchone()
@@ -1424,7 +1381,7 @@ class Store:
 
 def _listed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a migration made the temporary table ``name``, its list or mark for the step after its SQL."""
-    found = _with_params(
+    found = with_params(
         con.execute, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
     ).fetchone()
     return bool(found and found[0])
@@ -1447,7 +1404,7 @@ def _run_views(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("DROP TABLE _run_views")
     for table in ("run_results", "run_points", "run_result_keys"):
-        found = _with_params(
+        found = with_params(
             con.execute,
             "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = ? AND schema_name = 'main'",
             [table],
@@ -1526,7 +1483,7 @@ def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
                 changed.append((record_key, new))
     if not changed:
         return
-    _with_params(con.executemany, "UPDATE records SET first_key = ? WHERE record_key = ?", [(f, k) for k, f in changed])
+    with_params(con.executemany, "UPDATE records SET first_key = ? WHERE record_key = ?", [(f, k) for k, f in changed])
     con.execute("CREATE OR REPLACE TEMP TABLE _first_key_tables AS SELECT table_name FROM score_states")
     con.execute(
         "INSERT OR REPLACE INTO store_info "
@@ -1557,7 +1514,7 @@ def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
     the name was reserved): migration 46 would fill the field's column with record keys, overwriting its values. A
     column ``first_key`` of the registry's own (BIGINT, declared by no published catalog: a store whose schema
     version was set back after 46, as the migration tests do) is no field: the migration goes on and fills it."""
-    column = _with_params(
+    column = with_params(
         con.execute,
         "SELECT data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
         "AND column_name = 'first_key'",
@@ -1566,7 +1523,7 @@ def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
     if column is None:
         return
     declared = False
-    if _with_params(
+    if with_params(
         con.execute,
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'catalogs'",
         [_ALIAS],
@@ -1615,7 +1572,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
                 _run_views(con)
                 _region_first_keys(con)
                 _add_first_keys(con)
-            _with_params(
+            with_params(
                 con.execute,
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
                 [x for version, name, _ in group for x in (version, name)],
@@ -1778,9 +1735,9 @@ def _ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
         if lacking(base, shipped):
             version, text = int(row[0]) + 1, merged_text(str(row[1]), shipped)
         else:  # nothing new: the latest version takes in this shipped catalog as it is
-            _with_params(con.execute, "UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
+            with_params(con.execute, "UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
             return
-    _with_params(
+    with_params(
         con.execute,
         "INSERT INTO catalogs VALUES (?, ?, ?, now(), 'socialcredit (shipped catalog)', ?)",
         [version, catalog_sha256(text), text, shipped_sha],
@@ -1827,7 +1784,7 @@ def _sync_sources(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         return
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM sources")
-    _with_params(con.executemany, "INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
+    with_params(con.executemany, "INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
     con.execute("COMMIT")
 
 
@@ -1877,7 +1834,7 @@ def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, dict[str, 
     }
     found: dict[str, dict[str, str]] = {}
     for kind, (source, made) in kinds.items():
-        rows = _with_params(
+        rows = with_params(
             con.execute,
             f"SELECT schema_name || '.' || {kind}_name, coalesce({made}, '') FROM {source} AND database_name = ?",
             [alias],
