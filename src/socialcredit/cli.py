@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -49,12 +49,15 @@ from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
 from socialcredit.languages import counted, rank_of
 from socialcredit.matchmaking.cli import match_app
+from socialcredit.opening import open_store, refuse_pandas_to_duckdb
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
-from socialcredit.settings import get_settings, log_level
-from socialcredit.store import DEFAULT_DB, KEY_ENV, Store, open_store
+from socialcredit.settings import DEFAULT_DB, KEY_ENV, get_settings, log_level
 from socialcredit.textcheck import escaped
+
+if TYPE_CHECKING:
+    from socialcredit.store import Store
 
 app = typer.Typer(
     cls=HelpGroup,
@@ -1702,6 +1705,7 @@ def main() -> None:
     """Entry point: exit codes as in :data:`EXIT_CODES`; known errors print a plain message (exit 2), an unexpected
     one a line naming the file with its details (exit 3), Ctrl-C a line saying so (exit 130); nothing prints a stack
     trace."""
+    refuse_pandas_to_duckdb()  # no command imports pandas for DuckDB's parameters alone (opening.with_params)
     try:
         logging.basicConfig(level=log_level())
     except SocialCreditError as exc:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from socialcredit.catalog import LIMITS, Catalog
 from socialcredit.cli_help import SCORING, DbOpt
 from socialcredit.errors import CatalogError, CatalogIncompatibleError, SocialCreditError, StoreError
 from socialcredit.languages import counted
-from socialcredit.store import DEFAULT_DB, open_store
+from socialcredit.opening import open_store
+from socialcredit.settings import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from socialcredit.catalog import Catalog
 
 __all__ = ["register_catalog", "store_catalog"]
 
@@ -52,6 +55,8 @@ def store_catalog(db: Path) -> tuple[int, Catalog | None]:
 
 def _read(file: Path) -> str:
     """The candidate's text, refused before reading when it is over the size limit."""
+    from socialcredit.catalog import LIMITS
+
     try:
         size = file.stat().st_size
     except OSError as exc:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,8 +29,12 @@ from socialcredit.cli_help import (
 )
 from socialcredit.errors import NotFoundError, SocialCreditError
 from socialcredit.languages import counted
+from socialcredit.opening import open_store
 from socialcredit.registry.common import MAX_PAGE_ROWS, PAGE_ROWS
-from socialcredit.store import DEFAULT_DB, Store, open_store
+from socialcredit.settings import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from socialcredit.store import Store
 
 __all__ = ["register_due_process"]
 

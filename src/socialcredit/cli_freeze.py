@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 from socialcredit.cli_help import DUE_PROCESS, DbOpt, JsonOpt, TodayOpt, compacted, day_option, today_option
-from socialcredit.store import DEFAULT_DB, open_store
+from socialcredit.opening import open_store
+from socialcredit.settings import DEFAULT_DB
 from socialcredit.textcheck import escaped
 
 __all__ = ["register_freeze"]

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,11 @@ from rich.table import Table
 from socialcredit.cli_help import DbOpt, JsonOpt, LangOpt, as_of_date
 from socialcredit.errors import InvalidRequestError
 from socialcredit.languages import counted
-from socialcredit.store import DEFAULT_DB, Store, open_store
+from socialcredit.opening import open_store
+from socialcredit.settings import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from socialcredit.store import Store
 
 __all__ = ["disparity_for_lint", "register_lab"]
 

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 from socialcredit.cli_help import SCORING, DbOpt, JsonOpt
-from socialcredit.store import DEFAULT_DB, open_store
+from socialcredit.opening import open_store
+from socialcredit.settings import DEFAULT_DB
 
 if TYPE_CHECKING:
     from socialcredit.policy.memoranda import LoadedMemorandum

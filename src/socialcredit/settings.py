@@ -22,9 +22,13 @@ from pydantic_core import PydanticCustomError
 from socialcredit.clock import SPAN_SAID, NotADay, in_span, parse_day
 from socialcredit.errors import SocialCreditError
 
-__all__ = ["ENV_PREFIX", "LOG_LEVELS", "Settings", "env_name", "get_settings", "log_level"]
+__all__ = ["DEFAULT_DB", "ENV_PREFIX", "KEY_ENV", "LOG_LEVELS", "Settings", "env_name", "get_settings", "log_level"]
 
 ENV_PREFIX = "SOCIALCREDIT_"
+# The store's default file and its key's variable (socialcredit.store names them too): here, where a command's
+# options read them without importing the store.
+DEFAULT_DB = Path("socialcredit.duckdb")
+KEY_ENV = "SOCIALCREDIT_DB_KEY"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -36,7 +40,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     db: Path = Field(
-        default=Path("socialcredit.duckdb"),
+        default=DEFAULT_DB,
         description="The registry's store file, the default of every command's `--db`.",
     )
     db_key: SecretStr | None = Field(

@@ -23,7 +23,9 @@ from socialcredit.catalog.versions import lacking, merged_text
 from socialcredit.compiler.plan import MAX_REASONS, histogram_ranks
 from socialcredit.errors import StoreError
 from socialcredit.identifiers import RECORD_ID_WIDE_CHAR, fold_record_id_sql
+from socialcredit.opening import with_params
 from socialcredit.policy.model import RELATION_RECORD_TYPE
+from socialcredit.settings import DEFAULT_DB, KEY_ENV
 from socialcredit.sqltext import ident, lit
 
 __all__ = [
@@ -60,8 +62,6 @@ __all__ = [
 
 # The variables' names, for messages; their values are read through socialcredit.settings (docs/settings.md).
 MEMORY_ENV = "SOCIALCREDIT_MEMORY_LIMIT"
-KEY_ENV = "SOCIALCREDIT_DB_KEY"
-DEFAULT_DB = Path("socialcredit.duckdb")  # Settings.db's default (tests/test_settings.py keeps them equal)
 _ALIAS = "registry"
 _COPY = "rotated"  # the alias of the copy under a new key (copy_under_key)
 ROTATING_SUFFIX = ".rotating"  # the store's copy under its new key, beside it while `store rotate-key` writes it
@@ -1323,7 +1323,10 @@ class Store:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(self.key.encode("utf-8"))
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        return with_params(self.con.execute, sql, params) if params is not None else self.con.execute(sql)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> duckdb.DuckDBPyConnection:
+        return with_params(self.con.executemany, sql, rows)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self.execute(sql, params).fetchone()
@@ -1378,7 +1381,9 @@ class Store:
 
 def _listed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a migration made the temporary table ``name``, its list or mark for the step after its SQL."""
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]).fetchone()
+    found = with_params(
+        con.execute, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]
+    ).fetchone()
     return bool(found and found[0])
 
 
@@ -1399,7 +1404,8 @@ def _run_views(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("DROP TABLE _run_views")
     for table in ("run_results", "run_points", "run_result_keys"):
-        found = con.execute(
+        found = with_params(
+            con.execute,
             "SELECT count(*) FROM duckdb_tables() WHERE NOT temporary AND table_name = ? AND schema_name = 'main'",
             [table],
         ).fetchone()
@@ -1477,7 +1483,7 @@ def _region_first_keys(con: duckdb.DuckDBPyConnection) -> None:
                 changed.append((record_key, new))
     if not changed:
         return
-    con.executemany("UPDATE records SET first_key = ? WHERE record_key = ?", [(f, k) for k, f in changed])
+    with_params(con.executemany, "UPDATE records SET first_key = ? WHERE record_key = ?", [(f, k) for k, f in changed])
     con.execute("CREATE OR REPLACE TEMP TABLE _first_key_tables AS SELECT table_name FROM score_states")
     con.execute(
         "INSERT OR REPLACE INTO store_info "
@@ -1508,7 +1514,8 @@ def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
     the name was reserved): migration 46 would fill the field's column with record keys, overwriting its values. A
     column ``first_key`` of the registry's own (BIGINT, declared by no published catalog: a store whose schema
     version was set back after 46, as the migration tests do) is no field: the migration goes on and fills it."""
-    column = con.execute(
+    column = with_params(
+        con.execute,
         "SELECT data_type FROM duckdb_columns() WHERE database_name = ? AND table_name = 'records' "
         "AND column_name = 'first_key'",
         [_ALIAS],
@@ -1516,8 +1523,10 @@ def _refuse_a_first_key_field(con: duckdb.DuckDBPyConnection) -> None:
     if column is None:
         return
     declared = False
-    if con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'catalogs'", [_ALIAS]
+    if with_params(
+        con.execute,
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'catalogs'",
+        [_ALIAS],
     ).fetchone() != (0,):
         found = con.execute(
             "SELECT count(*) FROM catalogs WHERE regexp_matches(text, '(^|\\n)[ \\t]+first_key[ \\t]*:')"
@@ -1563,7 +1572,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
                 _run_views(con)
                 _region_first_keys(con)
                 _add_first_keys(con)
-            con.execute(
+            with_params(
+                con.execute,
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
                 [x for version, name, _ in group for x in (version, name)],
             )
@@ -1725,9 +1735,10 @@ def _ensure_catalog(con: duckdb.DuckDBPyConnection) -> None:
         if lacking(base, shipped):
             version, text = int(row[0]) + 1, merged_text(str(row[1]), shipped)
         else:  # nothing new: the latest version takes in this shipped catalog as it is
-            con.execute("UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
+            with_params(con.execute, "UPDATE catalogs SET shipped_sha256 = ? WHERE version = ?", [shipped_sha, row[0]])
             return
-    con.execute(
+    with_params(
+        con.execute,
         "INSERT INTO catalogs VALUES (?, ?, ?, now(), 'socialcredit (shipped catalog)', ?)",
         [version, catalog_sha256(text), text, shipped_sha],
     )
@@ -1773,7 +1784,7 @@ def _sync_sources(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         return
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM sources")
-    con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
+    with_params(con.executemany, "INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
     con.execute("COMMIT")
 
 
@@ -1823,7 +1834,8 @@ def _objects(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, dict[str, 
     }
     found: dict[str, dict[str, str]] = {}
     for kind, (source, made) in kinds.items():
-        rows = con.execute(
+        rows = with_params(
+            con.execute,
             f"SELECT schema_name || '.' || {kind}_name, coalesce({made}, '') FROM {source} AND database_name = ?",
             [alias],
         ).fetchall()

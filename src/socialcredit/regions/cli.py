@@ -17,7 +17,7 @@ from rich.table import Table
 from socialcredit.clock import today_option
 from socialcredit.errors import RegionError
 from socialcredit.languages import counted, lang_option
-from socialcredit.store import open_store
+from socialcredit.opening import open_store
 
 __all__ = ["region_app"]
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.errors import RegionError, WorkflowError
-from socialcredit.regions.exchange import reverse_in_transaction
 from socialcredit.registry import (
     close_link_dispute,
     get_link_dispute,
@@ -40,6 +39,8 @@ def answer_link_dispute(
     store: Store, dispute_id: int, answer: str, reason: str, actor: str = "cli", *, today: dt.date | None = None
 ) -> dict[str, Any]:
     """An operator's answer to a contested link: ``uphold`` or ``unlink``, with the reason the person is told."""
+    from socialcredit.regions.exchange import reverse_in_transaction  # here: the daily run imports no exchange
+
     today = resolve_today(today)
     if answer not in ANSWERS:
         raise RegionError(
@@ -96,6 +97,8 @@ def lapse_link_disputes(store: Store, today: dt.date | None = None, actor: str =
 
 def _lapse(store: Store, row: dict[str, Any], actor: str) -> None:
     """Resolve one open link dispute past its deadline for the person, as of the day after the deadline."""
+    from socialcredit.regions.exchange import reverse_in_transaction  # here: the daily run imports no exchange
+
     lapsed_on: dt.date = row["deadline"] + dt.timedelta(days=1)
     ident = _identity(store, int(row["identity_id"]))
     note = f"Not answered by {row['deadline'].isoformat()}."

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from socialcredit.clock import resolve_today
 from socialcredit.compiler.plan import ScorePlan
@@ -38,6 +36,9 @@ from socialcredit.registry.due_process.relations import relation_note, relation_
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql
 from socialcredit.store import Store, run_rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "ACTIVE",
@@ -374,7 +375,7 @@ def _fill_criteria(store: Store, lst: ListSpec) -> None:
     store.execute(
         "CREATE OR REPLACE TEMP TABLE sc_criteria (criterion_id VARCHAR, severity VARCHAR, en VARCHAR, zh VARCHAR)"
     )
-    store.con.executemany(
+    store.executemany(
         "INSERT INTO sc_criteria VALUES (?, ?, ?, ?)",
         [(c.id, c.severity, c.reason.en, c.reason.zh) for c in lst.criteria],
     )
@@ -604,7 +605,7 @@ def _drop_aged_out(store: Store, today: dt.date) -> None:
         """CREATE OR REPLACE TEMP TABLE sc_windows (policy_id VARCHAR, policy_version VARCHAR, list_id VARCHAR,
         criterion_id VARCHAR, within_days INTEGER)"""
     )
-    store.con.executemany("INSERT INTO sc_windows VALUES (?, ?, ?, ?, ?)", windows)
+    store.executemany("INSERT INTO sc_windows VALUES (?, ?, ?, ?, ?)", windows)
     store.execute(
         """DELETE FROM sc_became WHERE listing_id IN (
             SELECT l.listing_id FROM listings l
@@ -707,10 +708,10 @@ def take_effect(store: Store, on: dt.date, actor: str, detail: dict[str, Any] | 
         """CREATE OR REPLACE TEMP TABLE sc_effective_words (policy_id VARCHAR, list_id VARCHAR, criterion_id VARCHAR,
         list_en VARCHAR, list_zh VARCHAR, criterion_en VARCHAR, criterion_zh VARCHAR)"""
     )
-    store.con.executemany("INSERT INTO sc_effective_words VALUES (?, ?, ?, ?, ?, ?, ?)", words)
+    store.executemany("INSERT INTO sc_effective_words VALUES (?, ?, ?, ?, ?, ?, ?)", words)
     store.execute("CREATE OR REPLACE TEMP TABLE sc_effective_notes (listing_id BIGINT, en VARCHAR, zh VARCHAR)")
     if notes:
-        store.con.executemany("INSERT INTO sc_effective_notes VALUES (?, ?, ?)", notes)
+        store.executemany("INSERT INTO sc_effective_notes VALUES (?, ?, ?)", notes)
     # never a second notice of the same listing taking effect (one withdrawn since, ``withdrawals.py``, was not given)
     store.execute(
         f"""CREATE OR REPLACE TEMP TABLE sc_effective_told AS
@@ -760,7 +761,7 @@ def _relation_phrases(store: Store, loaded: LoadedPolicy, lst: ListSpec) -> None
         if note is not None
     ]
     if notes:
-        store.con.executemany("INSERT INTO sc_words VALUES (?, ?, ?)", notes)
+        store.executemany("INSERT INTO sc_words VALUES (?, ?, ?)", notes)
 
 
 def list_listings(
@@ -917,6 +918,8 @@ def effective_results(store: Store, run: dict[str, Any]) -> pa.Table:
     Set-based: the lists and grants of every subject on a blacklist of the run are worked out in one query (the
     services' conditions compiled as the run's own grants are), and handed over as Arrow, so a run with hundreds of
     thousands of subjects in their notice period costs no Python object per subject."""
+    import pyarrow as pa  # here: the commands that never hand over Arrow (`due run`) import none, nor numpy
+
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     black = sorted(lst.id for lst in loaded.policy.lists if lst.kind == "black")
     if not black:

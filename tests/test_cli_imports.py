@@ -1,0 +1,142 @@
+"""What a command imports: the console's commands run as the installed console script runs them (``socialcredit.cli``'s
+``main`` in a fresh interpreter, on the sources under test), with a hook at exit that writes down whether pandas and
+numpy were imported. DuckDB imports pandas (and numpy) for the first statement executed with parameters; the console
+refuses it that import (opening.refuse_pandas_to_duckdb), and a command that uses pandas itself still gets it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import socialcredit
+from cli_helpers import ONE_DEFAULTER, scored_city
+from socialcredit.clock import TODAY_ENV
+
+SOURCES = str(Path(socialcredit.__file__).parent.parent)
+# `socialcredit ARGS` as the console script runs it (its main(), exit code and all); at exit the imported modules of
+# interest are written as JSON to the file named first.
+DRIVER = """import atexit, json, sys
+out = sys.argv.pop(1)
+def written():
+    with open(out, "w") as fh:
+        json.dump({m: m in sys.modules for m in ("pandas", "numpy", "duckdb", "sqlglot")}, fh)
+atexit.register(written)
+sys.argv[0] = "socialcredit"
+from socialcredit.cli import main
+main()
+"""
+
+
+def run(tmp_path: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[str], dict[str, bool]]:
+    """``socialcredit ARGS`` run by :data:`DRIVER`, the registry's today 2026-12-01: the process and the modules."""
+    out = tmp_path / "modules.json"
+    out.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"PYTHONPATH": SOURCES, "COLUMNS": "200", TODAY_ENV: "2026-12-01"}
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(out), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    return proc, json.loads(out.read_text("utf-8"))
+
+
+NEITHER = {"pandas": False, "numpy": False, "duckdb": True, "sqlglot": True}  # a command that opens its store
+
+
+def test_help_and_a_usage_error_import_no_store() -> None:
+    said = {
+        ("--help",): (0, "socialcredit: an accountable credit registry.", ""),
+        ("due", "run", "--bogus"): (
+            2,
+            "",
+            "Usage: socialcredit due run [OPTIONS]\nTry 'socialcredit due run --help' for help.\n\n"
+            "Error: No such option: --bogus\n",
+        ),
+    }
+    for args, (code, out, err) in said.items():
+        with tempfile.TemporaryDirectory() as folder:
+            proc, modules = run(Path(folder), *args)
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        assert out in proc.stdout
+        assert proc.stderr == err
+        assert modules == {"pandas": False, "numpy": False, "duckdb": False, "sqlglot": False}, args
+
+
+def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> None:
+    made, modules = run(tmp_path, "init", "--db", tmp_path / "new.duckdb")
+    assert made.returncode == 0, made.stderr
+    assert modules == NEITHER
+    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
+    due, modules = run(tmp_path, "due", "run", "--db", db)
+    assert due.returncode == 0, due.stderr
+    assert due.stdout == (
+        "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 0 records "
+        "purged.\n1 listing took effect at the end of its notice period.\n"
+    )
+    assert modules == NEITHER
+    notices, modules = run(tmp_path, "notices", "--json", "--db", db)
+    assert notices.returncode == 0, notices.stderr
+    listed = json.loads(notices.stdout)
+    assert [(n["list_id"], n["record_id"], n["effective_on"], n["status"]) for n in listed] == [
+        ("blacklist", "C-1", "2026-08-30", "effective")
+    ]
+    assert modules == NEITHER
+    scored, modules = run(tmp_path, "score", "--policy", "beijing", "--as-of", "2026-11-01", "--db", db)
+    assert scored.returncode == 0, scored.stderr
+    assert "2 subjects scored" in scored.stdout
+    assert modules == NEITHER
+
+
+def test_a_scorecard_fitted_by_the_console_imports_pandas_itself(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    rows = ["income,outcome"]
+    for _ in range(600):
+        income = rng.randrange(1_000, 20_000)
+        rows.append(f"{income},{'bad' if rng.random() < (0.5 if income < 5_000 else 0.1) else 'good'}")
+    loans = tmp_path / "loans.csv"
+    loans.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    fitted, modules = run(
+        tmp_path, "scorecard", "fit", loans, "--target", "outcome", "--event", "bad", "--report", report
+    )
+    assert fitted.returncode == 0, fitted.stdout + fitted.stderr
+    assert [f["column"] for f in json.loads(report.read_text("utf-8"))["features"]] == ["income"]
+    assert (modules["pandas"], modules["numpy"]) == (True, True)
+
+
+PANDAS_AFTER = """import sys
+from pathlib import Path
+from socialcredit.opening import refuse_pandas_to_duckdb
+from socialcredit.store import open_store
+refuse_pandas_to_duckdb()
+store = open_store(Path(sys.argv[1]), create=True)
+print(store.one("SELECT ? + 1", [41]), "pandas" in sys.modules, "numpy" in sys.modules)
+import pandas as pd
+frame = pd.DataFrame({"x": [1, 2, 3]})
+summed = store.con.execute("SELECT sum(x) FROM frame").fetchone()[0]
+print(summed, store.one("SELECT ? IS NULL", [pd.NA]), store.execute("SELECT 7 AS a").df().a[0])
+"""
+
+
+def test_duckdb_uses_pandas_once_code_imports_it_under_the_refusal(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env["PYTHONPATH"] = SOURCES
+    proc = subprocess.run(
+        [sys.executable, "-c", PANDAS_AFTER, str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "42 False False\n6 True 7\n"
