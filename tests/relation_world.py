@@ -4,10 +4,13 @@ representative, a director, a shareholder and a later representative; a judgment
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from scoring_helpers import AS_OF, Registry, days_before, org, person
+from scoring_helpers import AS_OF, Registry, days_before, open_registry, org, person
 from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
+from socialcredit.store import open_store
+from store_copies import copied
 
 COMPANY = org("000000001")
 OTHER = org("000000002")
@@ -72,6 +75,21 @@ def build(reg: Registry) -> None:
         ],
     )
     reg.send("courts", [judgment("J1", COMPANY, days_before(200))])
+
+
+def built(folder: Path) -> Registry:
+    """``open_registry(folder)`` with ``build`` done: built once per process and copied into ``folder`` (the store
+    and the files sent), the batch files' count carried on, so that what a test sends next is named as before."""
+
+    def made(where: Path) -> None:
+        reg = open_registry(where)
+        build(reg)
+        reg.store.close()
+        (where / "batch-files.txt").write_text(str(reg._files), "utf-8")
+
+    copied(folder, "relation-world", made)
+    files = int((folder / "batch-files.txt").read_text("utf-8"))
+    return Registry(open_store(folder / "registry.duckdb"), folder, _files=files)
 
 
 def beijing() -> LoadedPolicy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary
 from socialcredit.store import Store, open_store
+from store_copies import copied
 
 AS_OF = dt.date(2026, 1, 1)
 # The options of the driver JVMs the Spark tests start (conftest.py's ``spark``, the command line's Spark run): a JVM
@@ -297,7 +299,15 @@ def run_differences(store: Any, run_a: int, run_b: int, tables: tuple[str, ...] 
 def build_example_store(folder: Path) -> tuple[Store, dict[str, int]]:
     """The shipped example in ``folder``, scored under beijing and sesame (the returned base runs), then sent a
     later batch: a correction, a withdrawal, new judgments and tax evasion, a new volunteering record, a platform
-    repayment, and a consent withdrawn."""
+    repayment, and a consent withdrawn. Built once per process (_example_with_later_batch) and copied, with the
+    files it was made from, into ``folder``: every caller gets the same rows in a store of its own, opened."""
+    copied(folder, "example-later-batch", _example_with_later_batch)
+    base = json.loads((folder / "base-runs.json").read_text("utf-8"))
+    return open_store(folder / "example.duckdb"), base
+
+
+def _example_with_later_batch(folder: Path) -> None:
+    """What build_example_store gives, made in ``folder``: the store, closed, and its base runs in base-runs.json."""
     files = example.write_example(folder / "files")
     store = open_store(folder / "example.duckdb", create=True)
     ingest_file(store, files.subjects, "civil_affairs", today=EX_AS_OF)
@@ -415,4 +425,5 @@ def build_example_store(folder: Path) -> tuple[Store, dict[str, int]]:
         "new_platform.csv",
     )
     set_consent(store, consenting[1], "commercial", False)
-    return store, base
+    store.close()
+    (folder / "base-runs.json").write_text(json.dumps(base), "utf-8")

@@ -22,6 +22,7 @@ from socialcredit.policy import parse_policy
 from socialcredit.registry.reporting.impact import impact, top_groups
 from socialcredit.registry.reporting.impact_page import impact_html
 from socialcredit.registry.scoring.policies import publish_policy
+from store_copies import copy_of
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 
@@ -270,11 +271,12 @@ def test_a_policy_against_itself_changes_nothing(plus: int, floor: int, badge: s
 
     text = policy_yaml(plus, floor, badge, "1")
     with tempfile.TemporaryDirectory() as folder:
-        reg = build(Path(folder))
+        # the world built once per process, a copy of its store for each example
+        store = copy_of(Path(folder), "lab-world", lambda where: build(where).store, db="registry.duckdb")
         loaded = parse_policy(text, "self.yaml")
-        publish_policy(reg.store, loaded)
-        found = impact(reg.store, loaded, parse_policy(text, "again.yaml"), AS_OF)
-        reg.store.close()
+        publish_policy(store, loaded)
+        found = impact(store, loaded, parse_policy(text, "again.yaml"), AS_OF)
+        store.close()
     assert found["changed"] == 0 and found["rules"] == [] and found["criteria"] == []
     assert all(v == 0 for v in found["overall"]["counts"].values())
     assert all(m["from"] == m["to"] for m in found["tiers"]["matrix"])

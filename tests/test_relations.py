@@ -26,12 +26,12 @@ from relation_world import (
     REP,
     at_cause,
     beijing,
-    build,
+    built,
     entries,
     judgment,
     role,
 )
-from scoring_helpers import AS_OF, days_before, open_registry, run_differences, tax
+from scoring_helpers import AS_OF, days_before, run_differences, tax
 from socialcredit.errors import PolicyError
 from socialcredit.policy import parse_policy
 from socialcredit.registry.decisions.decide import decide
@@ -135,8 +135,7 @@ def test_via_and_record_together_are_refused() -> None:
 
 # -- runs ------------------------------------------------------------------------------------------------
 def test_officers_of_a_listed_company_are_listed_from_state_and_from_records_alike(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     state = reg.score(beijing())
     records = reg.score(beijing(), from_records=True)
     assert (state.source, records.source) == ("state", "records")
@@ -155,8 +154,7 @@ def test_a_roles_org_id_is_stored_and_compared_as_sent(tmp_path: Path) -> None:
     # An org_id is not tidied as a record's subject_id is: one written otherwise than as registered names no
     # organisation, and sent again it is the same record (a tidied one was compared with the stored value and
     # refused as different content); one holding an invisible character is refused, never taken as the code.
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     typed = COMPANY[:8] + " " + COMPANY[8:].lower()
     sent = role("R9", HOLDER, typed, "director", days_before(300))
     assert reg.send("registration_authority", [sent]).accepted == 1
@@ -174,8 +172,7 @@ def test_a_roles_org_id_is_stored_and_compared_as_sent(tmp_path: Path) -> None:
 
 
 def test_a_resignation_ends_the_restriction_and_it_passes_to_the_successor(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.send(
         "registration_authority",
         [
@@ -191,8 +188,7 @@ def test_a_resignation_ends_the_restriction_and_it_passes_to_the_successor(tmp_p
 
 
 def test_held_at_cause_keeps_the_former_representative_and_spares_the_successor(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.send(
         "registration_authority",
         [
@@ -208,8 +204,7 @@ def test_held_at_cause_keeps_the_former_representative_and_spares_the_successor(
 
 
 def test_a_fulfilled_judgment_releases_every_related_person_in_the_same_run(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     first = reg.score(beijing())
     assert len(entries(reg, first.run_id)) == 2
     reg.send("courts", [judgment("J1", COMPANY, days_before(200), status="fulfilled", correction="true")])
@@ -220,8 +215,7 @@ def test_a_fulfilled_judgment_releases_every_related_person_in_the_same_run(tmp_
 
 
 def test_an_incremental_run_lists_the_officers_of_a_newly_listed_company(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     first = reg.score(beijing())
     reg.send("courts", [judgment("J2", OTHER, days_before(5))])
     incremental = reg.score(beijing(), incremental=True, max_share=1.0)
@@ -233,8 +227,7 @@ def test_an_incremental_run_lists_the_officers_of_a_newly_listed_company(tmp_pat
 
 def test_a_disputed_role_record_that_is_withdrawn_ends_the_entry(tmp_path: Path) -> None:
     """A role record is a record: the registration authority withdraws a wrong registration and the entry ends."""
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     report = reg.ingest(
         "registration_authority",
         [{**role("R2", DIRECTOR, COMPANY, "director", days_before(1500)), "withdrawn": "true"}],
@@ -245,8 +238,7 @@ def test_a_disputed_role_record_that_is_withdrawn_ends_the_entry(tmp_path: Path)
 
 
 def test_the_live_pass_takes_the_related_subjects_of_a_changed_one(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     assert related_subjects(reg.store, [COMPANY]) == {REP, DIRECTOR, HOLDER, OUTSIDER}
     assert related_subjects(reg.store, [NEXT_REP]) == {OTHER}
     assert related_subjects(reg.store, []) == set()
@@ -256,8 +248,7 @@ def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monk
     """A live pass reads the role records of its own persons only. A correction that moves the director's role to
     another person releases the one and lists the other, as a full run from the records does (every version of a
     role record one version of which is about a person of the pass is read: the latest may name someone else)."""
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.score(beijing())
     snap = Snapshot.load(reg.store, "beijing", explain=True)
     moved = {**role("R2", OUTSIDER, COMPANY, "director", days_before(1500)), "correction": "true"}
@@ -302,8 +293,7 @@ def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monk
 
 
 def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.score(beijing())
     reg.score(beijing(), AS_OF + dt.timedelta(days=61))  # past the notice's 60 days of grace
     today = AS_OF + dt.timedelta(days=61)
@@ -336,8 +326,7 @@ def test_the_cause_named_is_read_from_the_run_in_force_not_a_later_what_if(
     from socialcredit.clock import TODAY_ENV
     from socialcredit.registry.scoring.runs import run_in_force
 
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.send("tax_bureau", [tax("T1", COMPANY, days_before(100), amount=200_000, status="evaded")])
     today = AS_OF + dt.timedelta(days=61)  # past the notice's 60 days of grace
     monkeypatch.setenv(TODAY_ENV, today.isoformat())
@@ -366,8 +355,7 @@ def test_a_snapshot_words_every_entry_through_a_relation_with_four_queries(
 ) -> None:
     """The snapshot of a whole run words its entries through relations all at once: four statements however many
     there are (one entry at a time, a snapshot of beijing's thousands read the records thousands of times)."""
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     run = reg.score(beijing())
     through = [(s, lst, c) for s, lst, c, _ in reg.list_entries(run.run_id) if lst == HSR]
     assert sorted(s for s, _, _ in through) == sorted([REP, DIRECTOR])
@@ -510,8 +498,7 @@ def test_a_live_pass_releases_every_related_person_when_the_company_is_delisted(
     from socialcredit.api.app import create_app
     from socialcredit.registry.access.parties import issue_key
 
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.score(beijing())
     reg.score(beijing(), AS_OF + dt.timedelta(days=61))  # the listings take effect
     store = reg.store
@@ -599,8 +586,7 @@ def test_a_disputed_role_record_stops_counting_while_open_when_the_policy_says_s
     director's entry through it ends while the dispute is open, from the state and from records alike."""
     from socialcredit.registry.due_process.disputes import file_dispute
 
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     text = beijing().text.replace("counts_while_open: true", "counts_while_open: false")
     assert "counts_while_open: false" in text
     strict = parse_policy(text, "beijing-strict.yaml")
@@ -618,8 +604,7 @@ def test_a_live_pass_of_one_company_keeps_an_officers_entry_through_another(tmp_
     company puts it and its persons in a live pass; the representative's entry through the defaulting company, which
     is not in the pass, stays: the pass scores every company its persons hold a role in beside them (not patching
     their rows). Before, the pass dropped the entry, and decisions granted air travel the next run refuses."""
-    reg = open_registry(tmp_path)
-    build(reg)
+    reg = built(tmp_path)
     reg.send("registration_authority", [role("R9", REP, OTHER, "director", days_before(300))])
     reg.score(beijing())
     later = AS_OF + dt.timedelta(days=61)

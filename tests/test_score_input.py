@@ -28,6 +28,11 @@ from scoring_helpers import days_before, open_registry, person, policy_text, tax
 from socialcredit.generate import AS_OF, generate
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.due_process.disputes import file_dispute
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.scoring.export import export_inputs
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import open_store
 from store_copies import copied
 
 CLI = str(Path(sys.executable).parent / "socialcredit")
@@ -56,16 +61,16 @@ def ok(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
 
 
 def _build(folder: Path) -> None:
-    """The population, a store it was loaded into (one run per policy, each summary in runs.json) and the store's
-    export, in ``folder``."""
+    """The population, a store it was loaded into (one run per policy, each summary in runs.json, as `score --json`
+    prints it) and the store's export, in ``folder``: made through the registry's functions that `load`, `score` and
+    `export` call (what the tests check is `score --input`, run by the console script)."""
     generate(RESIDENTS, seed=5, out=folder / "population")
-    db = folder / "store.duckdb"
-    ok("load", folder / "population", "--db", db)
     runs = {}
-    for policy in POLICIES:
-        summary = json.loads(ok("score", "--policy", policy, "--as-of", AS_OF, "--db", db, "--json").stdout)
-        runs[policy] = summary
-    ok("export", "--format", "parquet", "--out", folder / "export", "--db", db)
+    with open_store(folder / "store.duckdb", create=True, key="") as store:
+        load_population(store, folder / "population", today=AS_OF)
+        for policy in POLICIES:
+            runs[policy] = score(store, resolve_policy(store, policy), AS_OF).as_dict()
+        export_inputs(store, folder / "export")
     (folder / "runs.json").write_text(json.dumps(runs), encoding="utf-8")
 
 

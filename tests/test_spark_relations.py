@@ -12,7 +12,20 @@ from typing import Any
 
 import pytest
 
-from relation_world import COMPANY, DIRECTOR, NEXT_REP, OTHER, REP, at_cause, beijing, build, entries, judgment, role
+from relation_world import (
+    COMPANY,
+    DIRECTOR,
+    NEXT_REP,
+    OTHER,
+    REP,
+    at_cause,
+    beijing,
+    build,
+    built,
+    entries,
+    judgment,
+    role,
+)
 from scoring_helpers import days_before, open_registry, run_differences
 from socialcredit.registry.scoring.export import export_inputs, publish_results, score_on_spark
 from socialcredit.store import open_store
@@ -21,11 +34,13 @@ pytestmark = pytest.mark.spark
 
 
 def _world(folder: Path, *, key: str | None = None) -> Any:
-    reg = open_registry(folder)
-    if key is not None:
+    if key is None:
+        reg = built(folder)  # open_registry and build, copied
+    else:
+        reg = open_registry(folder)
         reg.store.close()
         reg.store = open_store(folder / "keyed.duckdb", create=True, key=key)
-    build(reg)
+        build(reg)
     # a resignation and a successor, and a second company with its own judgment
     reg.send(
         "registration_authority",
