@@ -667,7 +667,8 @@ def show(
             f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
             for pid, hits in r["contribution"].items()
         )
-        contrib = contrib or "; ".join(x["text"] for x in r.get("lists", []))  # no points: what it does
+        # and the listings it made, as each stands (in effect, in its notice period, held, removed)
+        contrib = "; ".join([*([contrib] if contrib else []), *(x["text"] for x in r.get("lists", []))])
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],
