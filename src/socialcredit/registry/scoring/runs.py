@@ -19,7 +19,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
-from socialcredit.compiler.plan import histogram_ranks
+from socialcredit.compiler.plan import histogram_ranks, tables_renamed
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
@@ -696,10 +696,7 @@ def results_select(loaded: LoadedPolicy, as_of: dt.date, subjects: str = "sc_sub
         lists = exp.Case(ifs=[exp.If(this=on_any, true=lists)], default=empty)
     query = exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
     assert isinstance(query, exp.Select)
-    for table in query.find_all(exp.Table):
-        if table.name == "sc_subjects":
-            table.set("this", exp.to_identifier(subjects))
-    return query
+    return tables_renamed(query, "sc_subjects", subjects)
 
 
 def _results_insert(loaded: LoadedPolicy, as_of: dt.date, subjects: str) -> exp.Expr:
