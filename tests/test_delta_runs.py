@@ -306,6 +306,28 @@ def test_a_subject_not_rescored_leaves_a_list_by_the_date_in_a_delta_run(tmp_pat
         previous = delta.run_id
 
 
+def test_a_delta_run_names_its_own_subjects_as_the_subjects_it_read_not_by_subject_keys(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    people = [person(i + 1) for i in range(10)]
+    reg.register({p: None for p in people})
+    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
+    loaded = make_policy(RULES, lists=_clean("last_negative_days < 12"), services=SERVICES % "clean")
+    root = reg.score(loaded).run_id
+    first = reg.score(loaded, AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=root, max_share=1.0)
+    assert reg.store.execute("SELECT subject_id FROM run_own WHERE run_id = ?", [first.run_id]).fetchall() == [
+        (people[5],)
+    ]
+    # the key of a subject the next run owns (its base owned it) missing from subject_keys: its identifier is the
+    # one of the subjects the run read, as a full run's, and the run is stored (it was refused on a NULL identifier)
+    reg.store.execute("DELETE FROM subject_keys WHERE subject_id = ?", [people[5]])
+    as_of = AS_OF + dt.timedelta(days=2)
+    delta = reg.score(loaded, as_of, incremental=True, base_run_id=first.run_id, max_share=1.0)
+    full = reg.score(loaded, as_of)
+    owned = reg.store.execute("SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]).fetchall()
+    assert owned == [(people[4],), (people[5],)]
+    _same_as_full(reg.store, delta.run_id, full.run_id)
+
+
 @pytest.mark.parametrize(
     ("when", "grant"), [("percentile >= 50", "clean"), ("last_negative_days >= 12", "last_negative_days >= 12")]
 )

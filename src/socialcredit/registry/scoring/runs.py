@@ -372,9 +372,9 @@ def _delta_root(
     aged = plan.age_changed(root["as_of"]).sql(dialect="duckdb")
     inputs.create(
         "sc_own",
-        f"""SELECT o.subject_id, k.subject_id AS sid FROM (
+        f"""SELECT o.subject_id, s.sid FROM (
             SELECT subject_id FROM sc_affected{inherited} UNION {aged}
-        ) o LEFT JOIN subject_keys k ON k.subject_key = o.subject_id""",
+        ) o LEFT JOIN sc_subjects s ON s.subject_id = o.subject_id""",
         {"base": int(base["run_id"])} if inherited else None,
     )
     if inputs.count("sc_own") > max_share * inputs.count("sc_subjects"):
