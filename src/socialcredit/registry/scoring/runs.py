@@ -431,7 +431,8 @@ def _merge_delta(
         )
     elif stage == "sc_list_entries":
         # The root's lists of a subject are the lists of its entries there (its results' flags are set from them):
-        # read from its list entries (at city 14 thousand rows; 0.05 CPU s), not from its million results (0.15).
+        # read from its list entries (at city 14 thousand rows; 0.04-0.06 CPU s), not from its million results
+        # (0.12-0.19; docs/benchmarks.md, "The next-day run's saving and list stage at city").
         inputs.create(
             "sc_extras",
             f"""SELECT subject_id FROM (
@@ -537,7 +538,8 @@ def save_run(
             ],
         )
         # A delta run's results are of its own subjects only, whose identifiers ``sc_own`` holds: joined to them, not
-        # to every subject (at city 161 thousand rows, not a million: 0.09 CPU s less of the insert's 0.4-0.5).
+        # to every subject (at city 161 thousand rows, not a million: the insert's select 0.15-0.24 CPU s against
+        # 0.26-0.35, of the insert's 0.53; docs/benchmarks.md, "The next-day run's saving and list stage at city").
         subjects = "sc_subjects" if root_run_id is None else "sc_own"
         inserted = inputs.execute(_results_insert(loaded, as_of, subjects), [run_id]).fetchone()
         n = int(inserted[0]) if inserted is not None else 0
