@@ -280,6 +280,54 @@ def test_a_list_on_the_days_since_a_negative_record_crosses_day_by_day_in_a_delt
         previous = delta.run_id
 
 
+def test_a_subject_not_rescored_leaves_a_list_by_the_date_in_a_delta_run(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    people = [person(i + 1) for i in range(10)]
+    reg.register({p: None for p in people})
+    # person i's late payment is 6 + i days old: on the list while 6 + i + d < 12, so on day d of the chain persons
+    # 0 to 5 - d are on it and person 6 - d leaves it, a subject no record rescored whose root run listed it
+    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
+    loaded = make_policy(RULES, lists=_clean("last_negative_days < 12"), services=SERVICES % "clean")
+    root = previous = reg.score(loaded).run_id
+    sql = "SELECT subject_id FROM run_results WHERE run_id = ? AND list_contains(lists, 'clean') ORDER BY 1"
+    assert [r[0] for r in reg.store.execute(sql, [root]).fetchall()] == sorted(people[:6])
+    for day in range(1, 6):
+        as_of = AS_OF + dt.timedelta(days=day)
+        delta = reg.score(loaded, as_of, incremental=True, base_run_id=previous, max_share=1.0)
+        full = reg.score(loaded, as_of)
+        assert reg.store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == root
+        assert delta.rescored == 0
+        owned = reg.store.execute(
+            "SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]
+        ).fetchall()
+        assert [r[0] for r in owned] == sorted(people[6 - d] for d in range(1, day + 1))
+        _same_as_full(reg.store, delta.run_id, full.run_id)
+        assert [r[0] for r in reg.store.execute(sql, [delta.run_id]).fetchall()] == sorted(people[: 6 - day])
+        previous = delta.run_id
+
+
+def test_a_delta_run_names_its_own_subjects_as_the_subjects_it_read_not_by_subject_keys(tmp_path: Path) -> None:
+    reg = open_registry(tmp_path)
+    people = [person(i + 1) for i in range(10)]
+    reg.register({p: None for p in people})
+    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
+    loaded = make_policy(RULES, lists=_clean("last_negative_days < 12"), services=SERVICES % "clean")
+    root = reg.score(loaded).run_id
+    first = reg.score(loaded, AS_OF + dt.timedelta(days=1), incremental=True, base_run_id=root, max_share=1.0)
+    assert reg.store.execute("SELECT subject_id FROM run_own WHERE run_id = ?", [first.run_id]).fetchall() == [
+        (people[5],)
+    ]
+    # the key of a subject the next run owns (its base owned it) missing from subject_keys: its identifier is the
+    # one of the subjects the run read, as a full run's, and the run is stored (it was refused on a NULL identifier)
+    reg.store.execute("DELETE FROM subject_keys WHERE subject_id = ?", [people[5]])
+    as_of = AS_OF + dt.timedelta(days=2)
+    delta = reg.score(loaded, as_of, incremental=True, base_run_id=first.run_id, max_share=1.0)
+    full = reg.score(loaded, as_of)
+    owned = reg.store.execute("SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]).fetchall()
+    assert owned == [(people[4],), (people[5],)]
+    _same_as_full(reg.store, delta.run_id, full.run_id)
+
+
 @pytest.mark.parametrize(
     ("when", "grant"), [("percentile >= 50", "clean"), ("last_negative_days >= 12", "last_negative_days >= 12")]
 )

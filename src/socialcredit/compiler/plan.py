@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TypeVar, cast
 
 import sqlglot
 import sqlglot.expressions as exp
@@ -112,6 +112,17 @@ STAGES = (
 
 
 _WHOLE_FACTS = frozenset({"score", "rank", "age", "last_negative_days"})
+
+
+Query_ = TypeVar("Query_", bound=exp.Expr)
+
+
+def tables_renamed(query: Query_, name: str, to: str) -> Query_:
+    """``query`` reading the relation ``to`` wherever it read the table ``name`` (changed in place)."""
+    for table in query.find_all(exp.Table):
+        if table.name == name:
+            table.set("this", exp.to_identifier(to))
+    return query
 
 
 def expr_names(node: Node | None) -> set[str]:
@@ -351,11 +362,7 @@ class ScorePlan:
 
     def list_entries_over(self, ranked: str) -> exp.Query:
         """``list_entries`` with the score's criteria judged on ``ranked`` instead of ``sc_ranked``."""
-        query = self.list_entries()
-        for table in query.find_all(exp.Table):
-            if table.name == "sc_ranked":
-                table.set("this", exp.to_identifier(ranked))
-        return query
+        return tables_renamed(self.list_entries(), "sc_ranked", ranked)
 
     def conditions_read(self) -> tuple[set[str], set[str]]:
         """The names the services' grants read, and those the list criteria on the score read."""

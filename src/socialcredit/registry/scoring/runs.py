@@ -19,7 +19,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.clock import EARLIEST_DAY, LATEST_DAY, resolve_today
 from socialcredit.compiler import ScorePlan
-from socialcredit.compiler.plan import histogram_ranks
+from socialcredit.compiler.plan import histogram_ranks, tables_renamed
 from socialcredit.errors import CheckpointError, NotFoundError, SocialCreditError, WorkflowError
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
@@ -372,9 +372,9 @@ def _delta_root(
     aged = plan.age_changed(root["as_of"]).sql(dialect="duckdb")
     inputs.create(
         "sc_own",
-        f"""SELECT o.subject_id, k.subject_id AS sid FROM (
+        f"""SELECT o.subject_id, s.sid FROM (
             SELECT subject_id FROM sc_affected{inherited} UNION {aged}
-        ) o LEFT JOIN subject_keys k ON k.subject_key = o.subject_id""",
+        ) o LEFT JOIN sc_subjects s ON s.subject_id = o.subject_id""",
         {"base": int(base["run_id"])} if inherited else None,
     )
     if inputs.count("sc_own") > max_share * inputs.count("sc_subjects"):
@@ -431,7 +431,8 @@ def _merge_delta(
         )
     elif stage == "sc_list_entries":
         # The root's lists of a subject are the lists of its entries there (its results' flags are set from them):
-        # read from its list entries (at city 14 thousand rows; 0.05 CPU s), not from its million results (0.15).
+        # read from its list entries (at city 14 thousand rows; 0.04-0.06 CPU s), not from its million results
+        # (0.12-0.19; docs/benchmarks.md, "The next-day run's saving and list stage at city").
         inputs.create(
             "sc_extras",
             f"""SELECT subject_id FROM (
@@ -537,7 +538,8 @@ def save_run(
             ],
         )
         # A delta run's results are of its own subjects only, whose identifiers ``sc_own`` holds: joined to them, not
-        # to every subject (at city 161 thousand rows, not a million: 0.09 CPU s less of the insert's 0.4-0.5).
+        # to every subject (at city 161 thousand rows, not a million: the insert's select 0.15-0.24 CPU s against
+        # 0.26-0.35, of the insert's 0.53; docs/benchmarks.md, "The next-day run's saving and list stage at city").
         subjects = "sc_subjects" if root_run_id is None else "sc_own"
         inserted = inputs.execute(_results_insert(loaded, as_of, subjects), [run_id]).fetchone()
         n = int(inserted[0]) if inserted is not None else 0
@@ -696,10 +698,7 @@ def results_select(loaded: LoadedPolicy, as_of: dt.date, subjects: str = "sc_sub
         lists = exp.Case(ifs=[exp.If(this=on_any, true=lists)], default=empty)
     query = exp.replace_placeholders(sqlglot.parse_one(_RESULTS, read="duckdb"), dims=dims, lists=lists)
     assert isinstance(query, exp.Select)
-    for table in query.find_all(exp.Table):
-        if table.name == "sc_subjects":
-            table.set("this", exp.to_identifier(subjects))
-    return query
+    return tables_renamed(query, "sc_subjects", subjects)
 
 
 def _results_insert(loaded: LoadedPolicy, as_of: dt.date, subjects: str) -> exp.Expr:
