@@ -30,6 +30,7 @@ from api_helpers import auth, serving
 from due_world import A, B, C, build, built, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError, WorkflowError
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.decisions.decide import decide
@@ -71,7 +72,10 @@ def listed(store: Store) -> Store:
 
 def listed_copy(folder: Path) -> Store:
     """The world of ``listed`` in ``folder``: built once per process and copied (store_copies.copy_of)."""
-    return copy_of(folder, "repair-workflow-listed", lambda where: listed(build(where)), db="due.duckdb")
+    # Each run is made on min(its as-of date, the registry's today): the name carries those days, so a test under
+    # another clock gets the world made under that clock, as due_world.built_scored does.
+    on = "-".join(min(day, resolve_today()).isoformat() for day in (D(2026, 2, 1), D(2026, 4, 2)))
+    return copy_of(folder, f"repair-workflow-listed@{on}", lambda where: listed(build(where)), db="due.duckdb")
 
 
 # -- the details of a listing and a negative record ---------------------------------------------------------------
