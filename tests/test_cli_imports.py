@@ -140,3 +140,35 @@ def test_duckdb_uses_pandas_once_code_imports_it_under_the_refusal(tmp_path: Pat
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "42 False False\n6 True 7\n"
+
+
+MANY_VALUES = """import sys
+from pathlib import Path
+from socialcredit.opening import refuse_pandas_to_duckdb
+from socialcredit.store import open_store
+refuse_pandas_to_duckdb()
+store = open_store(Path(sys.argv[1]), create=True)
+print(store.one("SELECT len(?)", [list(range(1000))]), "pandas" in sys.modules)
+store.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
+store.executemany("INSERT INTO t VALUES (?, ?)", [(i, i) for i in range(500)])
+print(store.one("SELECT count(*) FROM t"), "pandas" in sys.modules)
+store.executemany("INSERT INTO t VALUES (?, ?)", [(i, i) for i in range(501)])
+print(store.one("SELECT count(*) FROM t"), "pandas" in sys.modules)
+"""
+
+
+def test_a_statement_of_more_values_than_the_refusal_takes_runs_with_pandas(tmp_path: Path) -> None:
+    """DuckDB asks for pandas again at every value it binds while the import fails (some 10-25 µs each): a statement
+    of up to 1,000 values runs refused, one of more imports pandas once rather than retry at every value."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env["PYTHONPATH"] = SOURCES
+    proc = subprocess.run(
+        [sys.executable, "-c", MANY_VALUES, str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "1000 False\n500 False\n1001 True\n"

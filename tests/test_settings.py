@@ -12,7 +12,7 @@ from socialcredit.clock import resolve_today
 from socialcredit.errors import SocialCreditError
 from socialcredit.matchmaking.settings import DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL
 from socialcredit.settings import Settings, env_name, get_settings
-from socialcredit.store import DEFAULT_DB
+from socialcredit.store import DEFAULT_DB, KEY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "settings.md"
@@ -59,6 +59,8 @@ def test_defaults_agree_with_the_constants_that_name_them(monkeypatch: pytest.Mo
         monkeypatch.delenv(name, raising=False)
     s = get_settings()
     assert (s.db, s.matchmaking_db, s.registry_url) == (DEFAULT_DB, DEFAULT_MATCH_DB, DEFAULT_REGISTRY_URL)
+    # The constants themselves, as the docs name them (the store's DEFAULT_DB is the settings' own object).
+    assert (Path("socialcredit.duckdb"), "SOCIALCREDIT_DB_KEY") == (DEFAULT_DB, KEY_ENV)
 
 
 def test_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
