@@ -63,13 +63,14 @@ def ok(*args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
 def _build(folder: Path) -> None:
     """The population, a store it was loaded into (one run per policy, each summary in runs.json, as `score --json`
     prints it) and the store's export, in ``folder``: made through the registry's functions that `load`, `score` and
-    `export` call (what the tests check is `score --input`, run by the console script)."""
+    `export` call on the registry's today AS_OF, as the console steps ran with SOCIALCREDIT_TODAY=AS_OF (what the
+    tests check is `score --input`, run by the console script)."""
     generate(RESIDENTS, seed=5, out=folder / "population")
     runs = {}
     with open_store(folder / "store.duckdb", create=True, key="") as store:
         load_population(store, folder / "population", today=AS_OF)
         for policy in POLICIES:
-            runs[policy] = score(store, resolve_policy(store, policy), AS_OF).as_dict()
+            runs[policy] = score(store, resolve_policy(store, policy), AS_OF, today=AS_OF).as_dict()
         export_inputs(store, folder / "export")
     (folder / "runs.json").write_text(json.dumps(runs), encoding="utf-8")
 
