@@ -686,6 +686,14 @@ def test_an_operator_publishes_a_policy_version(world: dict[str, Any]) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (409, "version_exists")
     r = client.post("/v1/policies", content=b"id: [unclosed", headers=op)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_policy")
+    # a '{' left open was a 500: the Chinese of the reader's "expected ',' or '}'" (built with the English) crashed
+    r = client.post("/v1/policies", content=b'id: x\nversion: "1"\nscale: {min: 0\n', headers=op)
+    assert (r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) == (
+        422,
+        "invalid_policy",
+        "request body:4: not valid YAML at column 1: expected ',' or '}', but got '<stream end>' (while parsing a flow "
+        "mapping that starts on line 3)",
+    ), r.text
     # a version that makes consent-only data count for everyone sooner, without the notice it publishes, is invalid
     # where it is published: 422 with the problem located (it was a 409 "version_exists" naming no version)
     sesame = builtin_policy("sesame").text.replace('version: "2026.1"', 'version: "2099.1"', 1)

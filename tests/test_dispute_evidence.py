@@ -839,6 +839,13 @@ def test_the_command_line_attaches_withdraws_escalates_and_reviews(small_store: 
         2,
         "错误：复核决定须为 upheld、corrected、withdrawn 之一，而不是 'maybe'",
     )
+    # a decision of 5,000 characters is quoted cut to 64 (63 and an ellipsis) in either language, not echoed whole
+    for lang, refused in (
+        ("en", "error: decision must be one of upheld, corrected, withdrawn, not "),
+        ("zh", "错误：复核决定须为 upheld、corrected、withdrawn 之一，而不是 "),
+    ):
+        r = _cli(s, "dispute", "review", did, "m" * 5000, "--reasons", "x", "--lang", lang)
+        assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, refused + "'" + "m" * 63 + "…'")
     r = _cli(s, "dispute", "review", did, "upheld", "--reasons", "the record is right", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["review"]["decision"] == "upheld"

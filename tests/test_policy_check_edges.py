@@ -449,12 +449,27 @@ def test_a_bad_condition_is_refused_in_the_language_asked(tmp_path: Path, when: 
             "2: 不是有效的 YAML：2027-02-29 不是日期",
             id="no-such-day",
         ),
+        pytest.param(
+            'id: x\nversion: "1"\nscale: {min: 0\n',
+            "4: not valid YAML at column 1: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping "
+            "that starts on line 3)",
+            "4: 不是有效的 YAML（第 1 列）：此处应为 ',' 或 '}'，却是 '<stream end>'"
+            "（读取一个花括号映射时，始于第 3 行）",
+            id="unclosed-brace",
+        ),
+        pytest.param(
+            "id: x\n---\nid: y\n",
+            "2: not valid YAML: expected a single document in the stream on line 1, but found another document",
+            "2: 不是有效的 YAML：文件中应只有一个文档（第 1 行），却又有一个文档",
+            id="two-documents",
+        ),
     ],
 )
 def test_bad_yaml_is_refused_in_the_language_asked(tmp_path: Path, yaml_text: str, en: str, zh: str) -> None:
     """The YAML reader's own words stayed English under --lang zh ("不是有效的 YAML（第 8 列）：mapping values are not
     allowed here", "the key 'id' is given twice"): they are said in Chinese (test_policy_lint_words.py has a list
-    left open)."""
+    left open). A '{' left open crashed the Chinese ("Single '}'"), built even under --lang en: exit 3, internal error;
+    a second document was "but found another document", in English in either language."""
     path = tmp_path / "policy.yaml"
     path.write_text(yaml_text, encoding="utf-8")
     for lang, said, problem in (("en", "error: ", en), ("zh", "错误：", zh)):

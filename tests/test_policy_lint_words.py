@@ -1,6 +1,7 @@
 """``policy lint --lang zh`` on a file that is not a valid policy: its problems in Chinese, where they were in English
 whatever --lang asked (the semantic checks, the YAML reader's framing and its own words; the quoted source and the
-location stay as written). The console script in a subprocess, exit 2 in either language."""
+location stay as written). The console script in a subprocess, exit 2 in either language; the reader's word list
+itself is checked in-process."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
+from socialcredit import yamlsrc
 from socialcredit.policies import __file__ as _policies
 
 CLI = Path(sys.executable).parent / "socialcredit"  # the installed console script beside this interpreter
@@ -54,6 +59,33 @@ def test_a_yaml_syntax_problem_is_said_in_the_language_asked(tmp_path: Path) -> 
         "error: P:3: not valid YAML at column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
         "sequence that starts on line 2)\n",
     )
+
+
+@pytest.mark.parametrize("english", list(yamlsrc._READER_WORDS))
+def test_every_reader_word_is_said_in_chinese_with_what_it_quotes(english: str) -> None:
+    """The Chinese was filled with str.format: "此处应为 ',' 或 '}'，却是 {0}" crashed on its lone '}' ("Single '}'
+    encountered"). Each entry, with what the reader quotes holding braces itself, is said with that in its place."""
+    zh = yamlsrc._READER_WORDS[english]
+    quoted = "'{x}'"
+    said = yamlsrc._reader_zh(english.replace("%r", quoted))
+    assert said == (zh.replace("{0}", quoted) if "%r" in english else zh)
+    assert ("{0}" in zh) == ("%r" in english) and said != english
+
+
+def test_the_chinese_cannot_fail_the_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Chinese is built beside the English for every refused policy: were it to fail, the English is given."""
+    try:
+        yamlsrc.load_located("id: [x\n", "P")
+    except yaml.YAMLError as exc:
+        refused = exc
+
+    def broken(words: str) -> str:
+        raise ValueError(words)
+
+    monkeypatch.setattr(yamlsrc, "_reader_zh", broken)
+    english = "P:2: not valid YAML at column 1: expected ',' or ']', but got '<stream end>' (while parsing a flow "
+    english += "sequence that starts on line 1)"
+    assert yamlsrc.yaml_problem(refused, "P", lang="zh") == yamlsrc.yaml_problem(refused, "P") == english
 
 
 def test_a_policys_due_process_problems_are_said_in_the_language_asked(tmp_path: Path) -> None:

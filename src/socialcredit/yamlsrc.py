@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.composer
 import yaml.parser
 import yaml.scanner
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -194,7 +195,8 @@ def load_located(text: str, source: str) -> LocatedDoc:
 
 
 # The YAML reader's own words (its scanner's, parser's and composer's problems and what it was reading), in Chinese;
-# %r stands for what it quotes, {0} and {1} for it in the Chinese. A problem not here is given in its English.
+# %r stands for what it quotes, {0} for it in the Chinese (put in place as it is: the words may hold '{' and '}'). A
+# problem not here is given in its English.
 _READER_WORDS = {
     "mapping values are not allowed here": "此处不能有映射的值（冒号后的值；含冒号的文字请加引号）",
     "sequence entries are not allowed here": "此处不能有列表项",
@@ -204,10 +206,12 @@ _READER_WORDS = {
     "found unexpected document separator": "意外的文档分隔符",
     "invalid indentation or unclosed '[' or '{'": "缩进不对，或 '[' 或 '{' 未闭合",
     "expected a single document in the stream": "文件中应只有一个文档",
+    "but found another document": "却又有一个文档",
     "found character %r that cannot start any token": "字符 {0} 不能作为任何记号的开头",
     "found unknown escape character %r": "未知的转义字符 {0}",
     "found undefined alias %r": "未定义的别名 {0}",
     "found duplicate anchor %r; first occurrence": "锚点 {0} 重复；第一次出现",
+    "second occurrence": "此处是第二次出现",
     "expected ',' or ']', but got %r": "此处应为 ',' 或 ']'，却是 {0}",
     "expected ',' or '}', but got %r": "此处应为 ',' 或 '}'，却是 {0}",
     "expected <block end>, but found %r": "此处应为块的结尾，却是 {0}",
@@ -238,18 +242,31 @@ def _reader_zh(words: str) -> str:
     for english, zh in _READER_WORDS.items():
         found = re.fullmatch(re.escape(english).replace("%r", "(.+)"), words, re.DOTALL)
         if found:
-            return zh.format(*found.groups())
+            return zh.replace("{0}", found.group(1)) if found.groups() else zh
     return words
 
 
 def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang: str = "en") -> str:
     """What YAML refused, located: ``FILE:LINE: not valid YAML: …``. A syntax error (one YAML's scanner or parser
     finds) also names its column, and the line where the block it broke starts: a quote left open or a key indented
-    one space too few is seen lines later, or at a column that is not the first one's. A character YAML does not take
-    (NUL, most control characters) is named with its line when ``text`` is given (the reader's own message ran over
-    two lines and named none); a merge key (``<<``) is not part of the language. In Chinese with ``lang`` zh (the
-    words of the YAML reader's own problem, such as ``expected ',' or ']'``, stay as it gives them)."""
-    zh = lang == "zh"
+    one space too few is seen lines later, or at a column that is not the first one's. A problem the composer finds
+    after what it was doing (a second document, an anchor given twice) says that first, with its line. A character
+    YAML does not take (NUL, most control characters) is named with its line when ``text`` is given (the reader's own
+    message ran over two lines and named none); a merge key (``<<``) is not part of the language.
+
+    In Chinese with ``lang`` zh: this reader's own refusals, and the YAML reader's problems and what it was reading
+    that ``_READER_WORDS`` lists, are said in Chinese; a reader problem not listed there stays in its English, and so
+    do the names of the tokens it quotes (``'<stream end>'``, ``'<block end>'``). The Chinese cannot fail the English:
+    were building it to fail, the English is given."""
+    if lang == "zh":
+        try:
+            return _yaml_problem(exc, origin, text, zh=True)
+        except Exception:  # the words are data: a bad one must not turn a refusal into a crash
+            pass
+    return _yaml_problem(exc, origin, text, zh=False)
+
+
+def _yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None, zh: bool) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"{origin}:{mark.line + 1}" if mark is not None else origin
     problem = getattr(exc, "problem", None) or str(exc)
@@ -269,11 +286,15 @@ def yaml_problem(exc: yaml.YAMLError, origin: str, text: str | None = None, lang
             if zh
             else "merge keys (<<) are not part of the policy language: write each key out where it belongs"
         )
-    if mark is None or not isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError):
-        return f"{where}: {invalid}{'：' if zh else ': '}{problem}"
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and zh:
+        context = _reader_zh(context)
+    if mark is None or not isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError):
+        if isinstance(exc, yaml.composer.ComposerError) and context and start is not None:  # what it saw first
+            before = f"{context}（第 {start.line + 1} 行）" if zh else f"{context} on line {start.line + 1}"
+            problem = f"{before}{'，' if zh else ', '}{problem}"
+        return f"{where}: {invalid}{'：' if zh else ': '}{problem}"
     if zh:
-        context = _reader_zh(context) if context else context
         within = f"（{context}，始于第 {start.line + 1} 行）" if context and start is not None else ""
         return f"{where}: {invalid}（第 {mark.column + 1} 列）：{problem}{within}"
     within = f" ({context} that starts on line {start.line + 1})" if context and start is not None else ""
