@@ -1555,28 +1555,50 @@ def _collect_errors(store: Store) -> list[RowError]:
 _UNKNOWN_SUBJECT = WORDS["unknown_subject"][0].split("{", 1)[0]  # "no registered subject '"
 
 
+PRECISE_SUBJECT_MOST = 1000  # the distinct identifiers of a batch told why they are none (the rest: no subject)
+
+
 def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
     """``errors`` with each row refused for naming no registered subject told instead why its identifier is none
     (a check character, a region code, a birth date: ``validate_subject_id``'s words, in English and Chinese), as a
-    decision on that number is; a well-formed identifier nobody registered keeps its reason. Only the refused rows'
-    distinct identifiers are validated, one by one."""
+    decision on that number is; a well-formed identifier nobody registered keeps its reason. A resident identity
+    number that passes every check (``_clean_ric_sql`` and its region code) is well-formed and not looked at again;
+    of the others, the first ``PRECISE_SUBJECT_MOST`` distinct ones (by first row) are validated one by one, and the
+    rest keep the generic reason: a file of a million malformed identifiers is not validated a million times."""
     rows = [e.row for e in errors if e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)]
     if not rows:
         return errors
-    named = dict(
-        store.execute(
-            "SELECT _row, subject_id FROM staging WHERE _row IN (SELECT unnest($rows))", {"rows": rows}
-        ).fetchall()
+    bind = _Binds()
+    clean = _clean_ric_sql("subject_id", today, bind)
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE refused_ids AS SELECT subject_id, min(_row) AS first_row, "
+        f"bool_or({clean}) AS _clean FROM staging WHERE _row IN (SELECT unnest($rows)) AND subject_id IS NOT NULL "
+        "GROUP BY subject_id",
+        {**bind.values, "rows": rows},
     )
+    _unmark_bad_regions(store, "refused_ids", today)
+    named = store.execute(
+        "SELECT subject_id FROM refused_ids WHERE NOT _clean ORDER BY first_row LIMIT $most",
+        {"most": PRECISE_SUBJECT_MOST},
+    ).fetchall()
     reasons: dict[str, IdentifierError] = {}
-    for sid in set(named.values()):
+    for (sid,) in named:
         try:
             validate_subject_id(str(sid), today=today)
         except IdentifierError as exc:
             reasons[str(sid)] = exc
+    if not reasons:
+        return errors
+    row_ids = dict(
+        store.execute(
+            "SELECT _row, subject_id FROM staging WHERE subject_id IN (SELECT unnest($ids)) "
+            "AND _row IN (SELECT unnest($rows))",
+            {"ids": list(reasons), "rows": rows},
+        ).fetchall()
+    )
     out = []
     for e in errors:
-        why = reasons.get(str(named.get(e.row))) if e.row in named and e.field == "subject_id" else None
+        why = reasons.get(str(row_ids.get(e.row))) if e.row in row_ids and e.field == "subject_id" else None
         precise = why is not None and e.message.startswith(_UNKNOWN_SUBJECT)
         out.append(replace(e, message=str(why), zh=why.zh) if why is not None and precise else e)
     return out
@@ -1975,8 +1997,14 @@ def _mark_clean_ids(store: Store, today: dt.date) -> None:
     clean = _clean_ric_sql("subject_id", today, bind)
     store.execute("ALTER TABLE staging ADD COLUMN _clean BOOLEAN")
     store.execute(f"UPDATE staging SET _clean = {clean}", bind.values)
+    _unmark_bad_regions(store, "staging", today)
+
+
+def _unmark_bad_regions(store: Store, table: str, today: dt.date) -> None:
+    """Set ``_clean`` false in ``table`` (of ``subject_id`` and ``_clean``) where the number's region code was no
+    region in its birth year: checked once per distinct (code, birth year) pair in Python."""
     pairs = store.execute(
-        "SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM staging WHERE _clean"
+        f"SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM {table} WHERE _clean"
     ).fetchall()
     bad_regions = [(c, y) for c, y in pairs if region_name(str(c), int(y), today.year) is None]
     if bad_regions:
@@ -1984,7 +2012,7 @@ def _mark_clean_ids(store: Store, today: dt.date) -> None:
             "bad_regions", pa.table({"code": [c for c, _ in bad_regions], "year": [y for _, y in bad_regions]})
         )
         store.execute(
-            "UPDATE staging SET _clean = false FROM bad_regions b "
+            f"UPDATE {table} SET _clean = false FROM bad_regions b "
             "WHERE _clean AND substr(subject_id, 1, 6) = b.code AND CAST(substr(subject_id, 7, 4) AS INTEGER) = b.year"
         )
         store.con.unregister("bad_regions")
