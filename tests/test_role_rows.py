@@ -293,3 +293,31 @@ def test_only_the_first_identifiers_of_a_batch_are_told_why_they_are_none(db: Pa
     )
     assert said[most + 2] == generic.format(last)
     assert sum(m.startswith("no registered subject") for m in said.values()) == 2
+
+
+def test_a_role_stored_before_the_checks_sent_again_unchanged_is_unchanged_and_a_change_of_it_is_refused(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows stored before the period and organisation checks were made (2026-12-07), as ingest stored them then,
+    sent again as they are: unchanged (until 2026-12-07 refused, where a record id stored before the id checks is
+    taken). A correction of one is asked the checks."""
+    stored = [
+        _role("R-ENDS-BEFORE", "2026-01-01", "2025-12-31"),
+        _role("R-LATER", "2026-07-01"),
+        _role("R-PERSON", "2026-01-01", org_id=OTHER),
+    ]
+    file = _write(tmp_path / "stored.csv", stored)
+    with monkeypatch.context() as before:
+        before.setattr(ingest, "_period_checks", lambda *_: [])
+        before.setattr(ingest, "_names_orgs", lambda *_: False)
+        with open_store(db, key="") as store:
+            assert ingest.ingest_file(store, file, "registration_authority", today=TODAY).accepted == 3
+    assert _ingest(db, file, "en") == (0, [])
+    with open_store(db, key="") as store:
+        again = ingest.ingest_file(store, file, "registration_authority", today=TODAY)
+    assert (again.accepted, again.unchanged, again.errors) == (0, 3, [])
+    fixed = _write(tmp_path / "fixed.csv", [r | {"role": "supervisor", "correction": "true"} for r in stored])
+    assert _ingest(db, fixed, "en") == (
+        1,
+        [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}", f"row 3: org_id: {OTHER_SAID[0]}"],
+    )

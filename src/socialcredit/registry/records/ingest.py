@@ -877,13 +877,16 @@ class _Check:
     """A problem a staged row can have: the rows where ``cond`` holds get the error (``field``, ``message``); all
     three are SQL over a row of ``suspects`` (``staging`` with the row's subject, see ``_validate_records``).
     ``record_type``: the check is about rows of that record type only. ``unless_stored``: not asked of a row whose
-    record id the source has sent before (a correction of a record stored before the check was made)."""
+    record id the source has sent before (a correction of a record stored before the check was made).
+    ``unless_unchanged``: not asked of a row equal to the latest stored version of its record (a record stored before
+    the check was made, sent again as it is); a change or a correction of it is asked (``_prepare_records``)."""
 
     cond: str
     field: str
     message: str
     record_type: str | None = None
     unless_stored: bool = False
+    unless_unchanged: bool = False
 
 
 # What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
@@ -995,7 +998,7 @@ def _period_checks(
     ends on or after the day it starts (a role held from June until the January before it was held for no day, and
     is a typing error). Each date that is no date, or before the earliest, is told that instead (one error a
     value). A withdrawal is not asked: it sends the record as it was received, before these checks were made
-    (2026-12-07), and withdraws it."""
+    (2026-12-07), and withdraws it; nor is a record sent again as it was stored (``unless_unchanged``)."""
     if not all(f in fields and fields[f].type == "date" for f in ("start_date", "end_date")):
         return []
     if "start_date" not in staged.cols:
@@ -1010,6 +1013,7 @@ def _period_checks(
             "'start_date'",
             reason("starts_after_receipt", start=shown_start, today=bind(today.isoformat())),
             record_type,
+            unless_unchanged=True,
         )
     ]
     if "end_date" in staged.cols:
@@ -1020,6 +1024,7 @@ def _period_checks(
                 "'end_date'",
                 reason("ends_before_start", end=f"CAST({end} AS VARCHAR)", start=shown_start),
                 record_type,
+                unless_unchanged=True,
             )
         )
     return checks
@@ -1220,6 +1225,7 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 "'org_id'",
                 reason("org_is_person", value="org_id"),
                 RELATION_RECORD_TYPE,
+                unless_unchanged=True,
             )
         )
     for flag in FLAG_COLUMNS:
@@ -1325,17 +1331,22 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         ]
     )
     # The ids of the suspects the source has sent before, read off the records of those ids alone.
-    stored = (
-        f" AND record_id NOT IN (SELECT record_id FROM records WHERE source_id = {bind(source_id)}"
+    sent = (
+        f"record_id IN (SELECT record_id FROM records WHERE source_id = {bind(source_id)}"
         " AND record_id IN (SELECT record_id FROM suspects))"
     )
-    selects = [
-        f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
-        + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
-        + f"({c.cond})"
-        + (stored if c.unless_stored else "")
-        for c in checks
-    ]
+
+    def select(c: _Check, more: str = "") -> str:
+        return (
+            f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
+            + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
+            + f"({c.cond}){more}"
+        )
+
+    selects = [select(c, f" AND NOT {sent}" if c.unless_stored or c.unless_unchanged else "") for c in checks]
+    # The errors of rows of records sent before that are asked only if the row changes its record: told once the
+    # rows are compared with the stored versions (``_prepare_records``).
+    held = [select(c, f" AND {sent}") for c in checks if c.unless_unchanged]
     if foreign_select:
         selects.append(foreign_select)
     selects.append(
@@ -1357,13 +1368,15 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         bind.used(suspect),
     ).fetchone()
     if suspects is None or not suspects[0]:
-        store.execute("CREATE OR REPLACE TEMP TABLE row_errors (_row BIGINT, field VARCHAR, message VARCHAR)")
+        for table in ("row_errors", "held_errors"):
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {table} (_row BIGINT, field VARCHAR, message VARCHAR)")
         return
-    store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE row_errors AS
-        SELECT * FROM ({" UNION ALL ".join(selects)}) AS e(_row, field, message)""",
-        bind.used(*selects),
-    )
+    for table, sql in (("row_errors", selects), ("held_errors", held)):
+        union = " UNION ALL ".join(sql) or "SELECT NULL, NULL, NULL WHERE false"
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({union}) AS e(_row, field, message)",
+            bind.used(*sql),
+        )
 
 
 # The literals between the values of ``_joined_text`` ('|' and '\N' only, never a value): printed once per process.
@@ -1439,6 +1452,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             FROM staging"""
     typed = f"{every_row} {_VALID}"
     if not record_ids_may_be_known(store, source_id, valid):
+        store.execute("INSERT INTO row_errors SELECT * FROM held_errors")  # (none: no record was sent before)
         # No stored version to compare with: the only error left is a correction or withdrawal of a record never
         # received, found on the staged flags alone.
         _refuse_flags_of_new_records(store, staged)
@@ -1494,12 +1508,14 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         """,
         {"source": source_id},
     )
-    # A row whose content and withdrawn state equal the latest version is unchanged, never an error.
-    store.execute(
-        """DELETE FROM row_errors WHERE field = 'record_id' AND _row IN (
-            SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash
-              AND withdrawn = prev_withdrawn)"""
+    # A row whose content and withdrawn state equal the latest version is unchanged, never an error; one that
+    # changes its record is asked the checks held until now (``_Check.unless_unchanged``).
+    unchanged = (
+        "SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash "
+        "AND withdrawn = prev_withdrawn"
     )
+    store.execute(f"DELETE FROM row_errors WHERE field = 'record_id' AND _row IN ({unchanged})")
+    store.execute(f"INSERT INTO row_errors SELECT * FROM held_errors WHERE _row NOT IN ({unchanged})")
     return _Candidates("candidates", {}, all_new=False, where=_NEW_RECORDS)
 
 
