@@ -17,6 +17,7 @@ import pytest
 from api_helpers import auth, serve
 from cli_helpers import CLI
 from socialcredit.api.app import create_app
+from socialcredit.catalog import parse_catalog, shipped_catalog_text
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric, make_uscc, ric_check_char
 from socialcredit.registry.access.parties import issue_key
@@ -321,3 +322,30 @@ def test_a_role_stored_before_the_checks_sent_again_unchanged_is_unchanged_and_a
         1,
         [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}", f"row 3: org_id: {OTHER_SAID[0]}"],
     )
+
+
+def test_a_catalogs_own_record_type_with_a_period_is_not_asked_a_roles(db: Path, tmp_path: Path) -> None:
+    """A court's restriction ordered on 2026-06-29 to start on 2026-07-15: until 2026-12-07 refused as a role
+    starting after the day it is received, though the catalog's record type is no role."""
+    text = shipped_catalog_text().replace(
+        "  company_role:\n",
+        "  consumption_restriction:\n"
+        "    name: {zh: 限制高消费令, en: consumption restriction order}\n"
+        "    category: government\n"
+        "    subjects: [person]\n"
+        "    fields:\n"
+        "      start_date: {type: date, required: true}\n"
+        "      end_date: {type: date}\n"
+        "  company_role:\n",
+        1,
+    )
+    text = text.replace("record_types: [court_judgment]", "record_types: [court_judgment, consumption_restriction]")
+    catalog = parse_catalog(text, "custom")
+    file = tmp_path / "orders.csv"
+    file.write_text(
+        "record_id,subject_id,record_type,event_date,start_date,end_date\n"
+        f"B-1,{PERSON},consumption_restriction,2026-06-29,2026-07-15,2027-07-15\n"
+    )
+    with open_store(db, key="") as store:
+        report = ingest.ingest_file(store, file, "courts", today=TODAY, catalog=catalog)
+    assert (report.accepted, report.errors) == (1, [])

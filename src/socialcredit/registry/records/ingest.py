@@ -993,13 +993,17 @@ def _names_orgs(catalog: Catalog, staged: _Staged) -> bool:
 def _period_checks(
     record_type: str, fields: dict[str, FieldSpec], staged: _Staged, today: dt.date, bind: _Binds
 ) -> list[_Check]:
-    """The checks of a record type's period (a role's): dates ``start_date`` and ``end_date``. A period starts on or
-    before the day its record is received (one starting later is not held yet: the registry records what is), and
-    ends on or after the day it starts (a role held from June until the January before it was held for no day, and
-    is a typing error). Each date that is no date, or before the earliest, is told that instead (one error a
-    value). A withdrawal is not asked: it sends the record as it was received, before these checks were made
-    (2026-12-07), and withdraws it; nor is a record sent again as it was stored (``unless_unchanged``)."""
-    if not all(f in fields and fields[f].type == "date" for f in ("start_date", "end_date")):
+    """The checks of a role's period (``RELATION_RECORD_TYPE``; a catalog's own record types with these dates mean
+    what they define, a court's restriction ordered to start on a day to come, say): dates ``start_date`` and
+    ``end_date``. A period starts on or before the day its record is received (one starting later is not held yet:
+    the registry records what is), and ends on or after the day it starts (a role held from June until the January
+    before it was held for no day, and is a typing error). Each date that is no date, or before the earliest, is
+    told that instead (one error a value). A withdrawal is not asked: it sends the record as it was received, before
+    these checks were made (2026-12-07), and withdraws it; nor is a record sent again as it was stored
+    (``unless_unchanged``)."""
+    if record_type != RELATION_RECORD_TYPE or not all(
+        f in fields and fields[f].type == "date" for f in ("start_date", "end_date")
+    ):
         return []
     if "start_date" not in staged.cols:
         return []  # (the field's own check says it is required)
