@@ -78,13 +78,22 @@ def _ingest(
 PERIODS = [
     _role("R-ENDS-BEFORE", "2026-01-01", "2025-12-31"),
     _role("R-LATER", "2026-07-01"),
-    _role("R-SAME-DAY", "2026-03-01", "2026-03-01"),  # held for its one day
+    _role("R-SAME-DAY", "2026-03-01", "2026-03-01"),  # held for no day: a role counts until, not on, its end
     _role("R-TODAY", "2026-06-30"),
+    _role("R-ONE-DAY", "2026-03-01", "2026-03-02"),  # held for its one day, 2026-03-01
 ]
-ENDS_BEFORE = (
-    "end_date 2025-12-31 is before start_date 2026-01-01: a period ends on or after the day it starts",
-    "结束日期 end_date 2025-12-31 早于开始日期 start_date 2026-01-01：期间不能在开始之前结束",
-)
+
+
+def _ends_by_start(end: str, start: str) -> tuple[str, str]:
+    return (
+        f"end_date {end} is not after start_date {start}: a role is held from the day it starts until, not on, the "
+        "day it ends",
+        f"结束日期 end_date {end} 不晚于开始日期 start_date {start}：任职自开始之日起，至结束之日前一日止",
+    )
+
+
+ENDS_BEFORE = _ends_by_start("2025-12-31", "2026-01-01")
+SAME_DAY = _ends_by_start("2026-03-01", "2026-03-01")
 LATER = (
     "start_date 2026-07-01 is after 2026-06-30, the day the record is received: a period is sent once it has started",
     "开始日期 start_date 2026-07-01 晚于收到记录之日 2026-06-30：期间开始后才能报送",
@@ -101,14 +110,21 @@ def test_a_role_ending_before_it_starts_or_starting_after_today_is_refused_namin
     said = {lang: _ingest(db, file, lang) for lang in ("en", "zh")}
     assert said["en"] == (
         1,
-        [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}"],
+        [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}", f"row 3: end_date: {SAME_DAY[0]}"],
     )
-    assert said["zh"] == (1, [f"第 1 行：end_date：{ENDS_BEFORE[1]}", f"第 2 行：start_date：{LATER[1]}"])
+    assert said["zh"] == (
+        1,
+        [
+            f"第 1 行：end_date：{ENDS_BEFORE[1]}",
+            f"第 2 行：start_date：{LATER[1]}",
+            f"第 3 行：end_date：{SAME_DAY[1]}",
+        ],
+    )
     with open_store(db, key="") as store:
         stored = store.execute(
             "SELECT record_id FROM records WHERE record_type = 'company_role' ORDER BY record_id"
         ).fetchall()
-    assert stored == [("R-SAME-DAY",), ("R-TODAY",)]
+    assert stored == [("R-ONE-DAY",), ("R-TODAY",)]
 
 
 def test_a_withdrawal_of_a_role_is_not_asked_its_period(db: Path, tmp_path: Path) -> None:
@@ -126,10 +142,7 @@ def test_a_withdrawal_of_a_role_is_not_asked_its_period(db: Path, tmp_path: Path
     )
     assert _ingest(db, file, "en") == (
         1,
-        [
-            "row 2: end_date: end_date 2026-01-31 is before start_date 2026-02-01: a period ends on or after the "
-            "day it starts"
-        ],
+        [f"row 2: end_date: {_ends_by_start('2026-01-31', '2026-02-01')[0]}"],
     )
     with open_store(db, key="") as store:
         latest = store.execute(
@@ -211,6 +224,7 @@ def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkey
         [
             {"row": 1, "field": "end_date", "message": ENDS_BEFORE[0]},
             {"row": 2, "field": "start_date", "message": LATER[0]},
+            {"row": 3, "field": "end_date", "message": SAME_DAY[0]},
         ],
     )
     assert said["zh"] == (
@@ -218,6 +232,7 @@ def test_a_batch_over_http_is_refused_for_a_period_as_a_file_is(db: Path, monkey
         [
             {"row": 1, "field": "end_date", "message": ENDS_BEFORE[1]},
             {"row": 2, "field": "start_date", "message": LATER[1]},
+            {"row": 3, "field": "end_date", "message": SAME_DAY[1]},
         ],
     )
     assert taken.status_code == 200, taken.text

@@ -996,11 +996,11 @@ def _period_checks(
     """The checks of a role's period (``RELATION_RECORD_TYPE``; a catalog's own record types with these dates mean
     what they define, a court's restriction ordered to start on a day to come, say): dates ``start_date`` and
     ``end_date``. A period starts on or before the day its record is received (one starting later is not held yet:
-    the registry records what is), and ends on or after the day it starts (a role held from June until the January
-    before it was held for no day, and is a typing error). Each date that is no date, or before the earliest, is
-    told that instead (one error a value). A withdrawal is not asked: it sends the record as it was received, before
-    these checks were made (2026-12-07), and withdraws it; nor is a record sent again as it was stored
-    (``unless_unchanged``)."""
+    the registry records what is), and ends after the day it starts (a role counts from its start until, not on, its
+    end: ``_held_on``; one ending the day it starts, or before, was held for no day, and is a typing error). Each
+    date that is no date, or before the earliest, is told that instead (one error a value). A withdrawal is not
+    asked: it sends the record as it was received, before these checks were made (2026-12-07), and withdraws it; nor
+    is a record sent again as it was stored (``unless_unchanged``)."""
     if record_type != RELATION_RECORD_TYPE or not all(
         f in fields and fields[f].type == "date" for f in ("start_date", "end_date")
     ):
@@ -1024,7 +1024,7 @@ def _period_checks(
         end = _as_date("end_date", "end_date" in staged.native)
         checks.append(
             _Check(
-                f"{end} < {start} AND {end} >= {first} AND {kept}",
+                f"{end} <= {start} AND {end} >= {first} AND {kept}",
                 "'end_date'",
                 reason("ends_before_start", end=f"CAST({end} AS VARCHAR)", start=shown_start),
                 record_type,
