@@ -364,3 +364,16 @@ def test_a_catalogs_own_record_type_with_a_period_is_not_asked_a_roles(db: Path,
     with open_store(db, key="") as store:
         report = ingest.ingest_file(store, file, "courts", today=TODAY, catalog=catalog)
     assert (report.accepted, report.errors) == (1, [])
+
+
+def test_a_registered_organisation_whose_code_passes_as_an_identity_number_is_a_roles_organisation(
+    db: Path, tmp_path: Path
+) -> None:
+    """911101198001010248 is a valid credit code whose check character also holds as an identity number's: until
+    2026-12-07 a role naming that organisation, registered as one, was refused as naming a person."""
+    code = "911101198001010248"
+    assert make_uscc(code[:17]) == code and ric_check_char(code[:17]) == code[-1]
+    subjects = tmp_path / "org.csv"
+    subjects.write_text(f"subject_id,name\n{code},延庆某公司\n", encoding="utf-8")
+    assert _ingest(db, subjects, "en", source="civil_affairs") == (0, [])
+    assert _ingest(db, _write(tmp_path / "role.csv", [_role("R-1", "2026-01-01", org_id=code)]), "en") == (0, [])

@@ -1221,11 +1221,12 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             checks.extend(_field_checks(fname, spec, name, staged, bind))
         checks.extend(_period_checks(name, rt.fields, staged, today, bind))
     if _names_orgs(catalog, staged):
-        # A role names its organisation: a person's identity number there (one that passes as one, or a person
-        # registered) would make the person an employer of the role's holder, or link nothing.
+        # A role names its organisation: a person's identity number there (a person registered, or one not
+        # registered that passes as one) would make the person an employer of the role's holder, or link nothing.
+        # A registered subject's kind decides: an organisation's code may pass as an identity number.
         checks.append(
             _Check(
-                f"({_clean_ric_sql('org_id', today, bind)} OR _x_org_kind = 'person')",
+                f"coalesce(_x_org_kind = 'person', {_clean_ric_sql('org_id', today, bind)})",
                 "'org_id'",
                 reason("org_is_person", value="org_id"),
                 RELATION_RECORD_TYPE,
