@@ -877,13 +877,16 @@ class _Check:
     """A problem a staged row can have: the rows where ``cond`` holds get the error (``field``, ``message``); all
     three are SQL over a row of ``suspects`` (``staging`` with the row's subject, see ``_validate_records``).
     ``record_type``: the check is about rows of that record type only. ``unless_stored``: not asked of a row whose
-    record id the source has sent before (a correction of a record stored before the check was made)."""
+    record id the source has sent before (a correction of a record stored before the check was made).
+    ``unless_unchanged``: not asked of a row equal to the latest stored version of its record (a record stored before
+    the check was made, sent again as it is); a change or a correction of it is asked (``_prepare_records``)."""
 
     cond: str
     field: str
     message: str
     record_type: str | None = None
     unless_stored: bool = False
+    unless_unchanged: bool = False
 
 
 # What a record's free text may not hold: a control character (C0 and C1; DEL) but a tab or a line break, or a
@@ -990,13 +993,17 @@ def _names_orgs(catalog: Catalog, staged: _Staged) -> bool:
 def _period_checks(
     record_type: str, fields: dict[str, FieldSpec], staged: _Staged, today: dt.date, bind: _Binds
 ) -> list[_Check]:
-    """The checks of a record type's period (a role's): dates ``start_date`` and ``end_date``. A period starts on or
-    before the day its record is received (one starting later is not held yet: the registry records what is), and
-    ends on or after the day it starts (a role held from June until the January before it was held for no day, and
-    is a typing error). Each date that is no date, or before the earliest, is told that instead (one error a
-    value). A withdrawal is not asked: it sends the record as it was received, before these checks were made
-    (2026-12-07), and withdraws it."""
-    if not all(f in fields and fields[f].type == "date" for f in ("start_date", "end_date")):
+    """The checks of a role's period (``RELATION_RECORD_TYPE``; a catalog's own record types with these dates mean
+    what they define, a court's restriction ordered to start on a day to come, say): dates ``start_date`` and
+    ``end_date``. A period starts on or before the day its record is received (one starting later is not held yet:
+    the registry records what is), and ends after the day it starts (a role counts from its start until, not on, its
+    end: ``_held_on``; one ending the day it starts, or before, was held for no day, and is a typing error). Each
+    date that is no date, or before the earliest, is told that instead (one error a value). A withdrawal is not
+    asked: it sends the record as it was received, before these checks were made (2026-12-07), and withdraws it; nor
+    is a record sent again as it was stored (``unless_unchanged``)."""
+    if record_type != RELATION_RECORD_TYPE or not all(
+        f in fields and fields[f].type == "date" for f in ("start_date", "end_date")
+    ):
         return []
     if "start_date" not in staged.cols:
         return []  # (the field's own check says it is required)
@@ -1010,16 +1017,18 @@ def _period_checks(
             "'start_date'",
             reason("starts_after_receipt", start=shown_start, today=bind(today.isoformat())),
             record_type,
+            unless_unchanged=True,
         )
     ]
     if "end_date" in staged.cols:
         end = _as_date("end_date", "end_date" in staged.native)
         checks.append(
             _Check(
-                f"{end} < {start} AND {end} >= {first} AND {kept}",
+                f"{end} <= {start} AND {end} >= {first} AND {kept}",
                 "'end_date'",
                 reason("ends_before_start", end=f"CAST({end} AS VARCHAR)", start=shown_start),
                 record_type,
+                unless_unchanged=True,
             )
         )
     return checks
@@ -1212,14 +1221,16 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
             checks.extend(_field_checks(fname, spec, name, staged, bind))
         checks.extend(_period_checks(name, rt.fields, staged, today, bind))
     if _names_orgs(catalog, staged):
-        # A role names its organisation: a person's identity number there (one that passes as one, or a person
-        # registered) would make the person an employer of the role's holder, or link nothing.
+        # A role names its organisation: a person's identity number there (a person registered, or one not
+        # registered that passes as one) would make the person an employer of the role's holder, or link nothing.
+        # A registered subject's kind decides: an organisation's code may pass as an identity number.
         checks.append(
             _Check(
-                f"({_clean_ric_sql('org_id', today, bind)} OR _x_org_kind = 'person')",
+                f"coalesce(_x_org_kind = 'person', {_clean_ric_sql('org_id', today, bind)})",
                 "'org_id'",
                 reason("org_is_person", value="org_id"),
                 RELATION_RECORD_TYPE,
+                unless_unchanged=True,
             )
         )
     for flag in FLAG_COLUMNS:
@@ -1325,17 +1336,22 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         ]
     )
     # The ids of the suspects the source has sent before, read off the records of those ids alone.
-    stored = (
-        f" AND record_id NOT IN (SELECT record_id FROM records WHERE source_id = {bind(source_id)}"
+    sent = (
+        f"record_id IN (SELECT record_id FROM records WHERE source_id = {bind(source_id)}"
         " AND record_id IN (SELECT record_id FROM suspects))"
     )
-    selects = [
-        f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
-        + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
-        + f"({c.cond})"
-        + (stored if c.unless_stored else "")
-        for c in checks
-    ]
+
+    def select(c: _Check, more: str = "") -> str:
+        return (
+            f"SELECT _row, {c.field}, {c.message} FROM suspects WHERE "
+            + (f"record_type = {bind(c.record_type)} AND " if c.record_type else "")
+            + f"({c.cond}){more}"
+        )
+
+    selects = [select(c, f" AND NOT {sent}" if c.unless_stored or c.unless_unchanged else "") for c in checks]
+    # The errors of rows of records sent before that are asked only if the row changes its record: told once the
+    # rows are compared with the stored versions (``_prepare_records``).
+    held = [select(c, f" AND {sent}") for c in checks if c.unless_unchanged]
     if foreign_select:
         selects.append(foreign_select)
     selects.append(
@@ -1357,13 +1373,15 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         bind.used(suspect),
     ).fetchone()
     if suspects is None or not suspects[0]:
-        store.execute("CREATE OR REPLACE TEMP TABLE row_errors (_row BIGINT, field VARCHAR, message VARCHAR)")
+        for table in ("row_errors", "held_errors"):
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {table} (_row BIGINT, field VARCHAR, message VARCHAR)")
         return
-    store.execute(
-        f"""CREATE OR REPLACE TEMP TABLE row_errors AS
-        SELECT * FROM ({" UNION ALL ".join(selects)}) AS e(_row, field, message)""",
-        bind.used(*selects),
-    )
+    for table, sql in (("row_errors", selects), ("held_errors", held)):
+        union = " UNION ALL ".join(sql) or "SELECT NULL, NULL, NULL WHERE false"
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({union}) AS e(_row, field, message)",
+            bind.used(*sql),
+        )
 
 
 # The literals between the values of ``_joined_text`` ('|' and '\N' only, never a value): printed once per process.
@@ -1439,6 +1457,7 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
             FROM staging"""
     typed = f"{every_row} {_VALID}"
     if not record_ids_may_be_known(store, source_id, valid):
+        store.execute("INSERT INTO row_errors SELECT * FROM held_errors")  # (none: no record was sent before)
         # No stored version to compare with: the only error left is a correction or withdrawal of a record never
         # received, found on the staged flags alone.
         _refuse_flags_of_new_records(store, staged)
@@ -1494,12 +1513,14 @@ def _prepare_records(store: Store, catalog: Catalog, source_id: str, staged: _St
         """,
         {"source": source_id},
     )
-    # A row whose content and withdrawn state equal the latest version is unchanged, never an error.
-    store.execute(
-        """DELETE FROM row_errors WHERE field = 'record_id' AND _row IN (
-            SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash
-              AND withdrawn = prev_withdrawn)"""
+    # A row whose content and withdrawn state equal the latest version is unchanged, never an error; one that
+    # changes its record is asked the checks held until now (``_Check.unless_unchanged``).
+    unchanged = (
+        "SELECT _row FROM candidates WHERE prev_version IS NOT NULL AND content_hash = prev_hash "
+        "AND withdrawn = prev_withdrawn"
     )
+    store.execute(f"DELETE FROM row_errors WHERE field = 'record_id' AND _row IN ({unchanged})")
+    store.execute(f"INSERT INTO row_errors SELECT * FROM held_errors WHERE _row NOT IN ({unchanged})")
     return _Candidates("candidates", {}, all_new=False, where=_NEW_RECORDS)
 
 
@@ -1555,28 +1576,50 @@ def _collect_errors(store: Store) -> list[RowError]:
 _UNKNOWN_SUBJECT = WORDS["unknown_subject"][0].split("{", 1)[0]  # "no registered subject '"
 
 
+PRECISE_SUBJECT_MOST = 1000  # the distinct identifiers of a batch told why they are none (the rest: no subject)
+
+
 def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
     """``errors`` with each row refused for naming no registered subject told instead why its identifier is none
     (a check character, a region code, a birth date: ``validate_subject_id``'s words, in English and Chinese), as a
-    decision on that number is; a well-formed identifier nobody registered keeps its reason. Only the refused rows'
-    distinct identifiers are validated, one by one."""
+    decision on that number is; a well-formed identifier nobody registered keeps its reason. A resident identity
+    number that passes every check (``_clean_ric_sql`` and its region code) is well-formed and not looked at again;
+    of the others, the first ``PRECISE_SUBJECT_MOST`` distinct ones (by first row) are validated one by one, and the
+    rest keep the generic reason: a file of a million malformed identifiers is not validated a million times."""
     rows = [e.row for e in errors if e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)]
     if not rows:
         return errors
-    named = dict(
-        store.execute(
-            "SELECT _row, subject_id FROM staging WHERE _row IN (SELECT unnest($rows))", {"rows": rows}
-        ).fetchall()
+    bind = _Binds()
+    clean = _clean_ric_sql("subject_id", today, bind)
+    store.execute(
+        "CREATE OR REPLACE TEMP TABLE refused_ids AS SELECT subject_id, min(_row) AS first_row, "
+        f"bool_or({clean}) AS _clean FROM staging WHERE _row IN (SELECT unnest($rows)) AND subject_id IS NOT NULL "
+        "GROUP BY subject_id",
+        {**bind.values, "rows": rows},
     )
+    _unmark_bad_regions(store, "refused_ids", today)
+    named = store.execute(
+        "SELECT subject_id FROM refused_ids WHERE NOT _clean ORDER BY first_row LIMIT $most",
+        {"most": PRECISE_SUBJECT_MOST},
+    ).fetchall()
     reasons: dict[str, IdentifierError] = {}
-    for sid in set(named.values()):
+    for (sid,) in named:
         try:
             validate_subject_id(str(sid), today=today)
         except IdentifierError as exc:
             reasons[str(sid)] = exc
+    if not reasons:
+        return errors
+    row_ids = dict(
+        store.execute(
+            "SELECT _row, subject_id FROM staging WHERE subject_id IN (SELECT unnest($ids)) "
+            "AND _row IN (SELECT unnest($rows))",
+            {"ids": list(reasons), "rows": rows},
+        ).fetchall()
+    )
     out = []
     for e in errors:
-        why = reasons.get(str(named.get(e.row))) if e.row in named and e.field == "subject_id" else None
+        why = reasons.get(str(row_ids.get(e.row))) if e.row in row_ids and e.field == "subject_id" else None
         precise = why is not None and e.message.startswith(_UNKNOWN_SUBJECT)
         out.append(replace(e, message=str(why), zh=why.zh) if why is not None and precise else e)
     return out
@@ -1975,8 +2018,14 @@ def _mark_clean_ids(store: Store, today: dt.date) -> None:
     clean = _clean_ric_sql("subject_id", today, bind)
     store.execute("ALTER TABLE staging ADD COLUMN _clean BOOLEAN")
     store.execute(f"UPDATE staging SET _clean = {clean}", bind.values)
+    _unmark_bad_regions(store, "staging", today)
+
+
+def _unmark_bad_regions(store: Store, table: str, today: dt.date) -> None:
+    """Set ``_clean`` false in ``table`` (of ``subject_id`` and ``_clean``) where the number's region code was no
+    region in its birth year: checked once per distinct (code, birth year) pair in Python."""
     pairs = store.execute(
-        "SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM staging WHERE _clean"
+        f"SELECT DISTINCT substr(subject_id, 1, 6), CAST(substr(subject_id, 7, 4) AS INTEGER) FROM {table} WHERE _clean"
     ).fetchall()
     bad_regions = [(c, y) for c, y in pairs if region_name(str(c), int(y), today.year) is None]
     if bad_regions:
@@ -1984,7 +2033,7 @@ def _mark_clean_ids(store: Store, today: dt.date) -> None:
             "bad_regions", pa.table({"code": [c for c, _ in bad_regions], "year": [y for _, y in bad_regions]})
         )
         store.execute(
-            "UPDATE staging SET _clean = false FROM bad_regions b "
+            f"UPDATE {table} SET _clean = false FROM bad_regions b "
             "WHERE _clean AND substr(subject_id, 1, 6) = b.code AND CAST(substr(subject_id, 7, 4) AS INTEGER) = b.year"
         )
         store.con.unregister("bad_regions")

@@ -28,8 +28,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "in_future": ("{value} is in the future", "{value} 是将来的日期"),
     "before_first": ("{value} is before {first}, the earliest date", "{value} 早于最早的日期 {first}"),
     "ends_before_start": (
-        "end_date {end} is before start_date {start}: a period ends on or after the day it starts",
-        "结束日期 end_date {end} 早于开始日期 start_date {start}：期间不能在开始之前结束",
+        "end_date {end} is not after start_date {start}: a role is held from the day it starts until, not on, the "
+        "day it ends",
+        "结束日期 end_date {end} 不晚于开始日期 start_date {start}：任职自开始之日起，至结束之日前一日止",
     ),
     "starts_after_receipt": (
         "start_date {start} is after {today}, the day the record is received: a period is sent once it has started",
