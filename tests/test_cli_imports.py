@@ -127,11 +127,13 @@ print(summed, store.one("SELECT ? IS NULL", [pd.NA]), store.execute("SELECT 7 AS
 """
 
 
-def test_duckdb_uses_pandas_once_code_imports_it_under_the_refusal(tmp_path: Path) -> None:
+def script(code: str, tmp_path: Path) -> str:
+    """What ``code`` prints, run in a fresh interpreter on the sources under test with a new store's path as its
+    argument; it must exit 0."""
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     env["PYTHONPATH"] = SOURCES
     proc = subprocess.run(
-        [sys.executable, "-c", PANDAS_AFTER, str(tmp_path / "s.duckdb")],
+        [sys.executable, "-c", code, str(tmp_path / "s.duckdb")],
         capture_output=True,
         text=True,
         env=env,
@@ -139,7 +141,11 @@ def test_duckdb_uses_pandas_once_code_imports_it_under_the_refusal(tmp_path: Pat
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "42 False False\n6 True 7\n"
+    return proc.stdout
+
+
+def test_duckdb_uses_pandas_once_code_imports_it_under_the_refusal(tmp_path: Path) -> None:
+    assert script(PANDAS_AFTER, tmp_path) == "42 False False\n6 True 7\n"
 
 
 MANY_VALUES = """import sys
@@ -160,15 +166,4 @@ print(store.one("SELECT count(*) FROM t"), "pandas" in sys.modules)
 def test_a_statement_of_more_values_than_the_refusal_takes_runs_with_pandas(tmp_path: Path) -> None:
     """DuckDB asks for pandas again at every value it binds while the import fails (some 10-25 µs each): a statement
     of up to 1,000 values runs refused, one of more imports pandas once rather than retry at every value."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
-    env["PYTHONPATH"] = SOURCES
-    proc = subprocess.run(
-        [sys.executable, "-c", MANY_VALUES, str(tmp_path / "s.duckdb")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "1000 False\n500 False\n1001 True\n"
+    assert script(MANY_VALUES, tmp_path) == "1000 False\n500 False\n1001 True\n"

@@ -18,6 +18,7 @@ import pytest
 from scoring_helpers import (
     AS_OF,
     EX_AS_OF,
+    Registry,
     build_example_store,
     days_before,
     make_policy,
@@ -254,56 +255,52 @@ def _clean(when: str) -> str:
 """
 
 
-def test_a_list_on_the_days_since_a_negative_record_crosses_day_by_day_in_a_delta_run(tmp_path: Path) -> None:
+def _late_payments_chain(tmp_path: Path, when: str) -> tuple[Registry, list[str], int, list[int]]:
+    """Ten persons, person i's late payment 6 + i days old at AS_OF, a list ``clean`` on ``when``; a full run at AS_OF
+    (the root) and a chain of delta runs on each of the five days after, no record sent between: each delta run is
+    over the root, rescores nothing, owns the subjects the date moved across 12 days (person 6 - d on day d) and
+    equals the full run of its day. The registry, the persons, the root and the delta runs."""
     reg = open_registry(tmp_path)
     people = [person(i + 1) for i in range(10)]
     reg.register({p: None for p in people})
-    # person i's late payment is 6 + i days old: day d of the chain, person 6 - d reaches the list's 12 days
     reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
-    loaded = make_policy(RULES, lists=_clean("last_negative_days >= 12"), services=SERVICES % "clean")
+    loaded = make_policy(RULES, lists=_clean(when), services=SERVICES % "clean")
     root = previous = reg.score(loaded).run_id
+    deltas = []
     for day in range(1, 6):
         as_of = AS_OF + dt.timedelta(days=day)
         delta = reg.score(loaded, as_of, incremental=True, base_run_id=previous, max_share=1.0)
         full = reg.score(loaded, as_of)
         assert reg.store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == root
-        assert delta.rescored == 0  # no record came: the subjects it owns are those the date moved onto the list
+        assert delta.rescored == 0  # no record came: the subjects it owns are those the date moved across 12 days
         owned = reg.store.execute(
             "SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]
         ).fetchall()
         assert [r[0] for r in owned] == sorted(people[6 - d] for d in range(1, day + 1))
         _same_as_full(reg.store, delta.run_id, full.run_id)
+        deltas.append(delta.run_id)
+        previous = delta.run_id
+    return reg, people, root, deltas
+
+
+def test_a_list_on_the_days_since_a_negative_record_crosses_day_by_day_in_a_delta_run(tmp_path: Path) -> None:
+    # day d of the chain, person 6 - d reaches the list's 12 days
+    reg, _, _, deltas = _late_payments_chain(tmp_path, "last_negative_days >= 12")
+    for day, run_id in enumerate(deltas, start=1):
         listed = reg.store.one(
-            "SELECT count(*) FROM run_results WHERE run_id = ? AND list_contains(lists, 'clean')", [delta.run_id]
+            "SELECT count(*) FROM run_results WHERE run_id = ? AND list_contains(lists, 'clean')", [run_id]
         )
         assert listed == 4 + day  # 6 + i + day >= 12
-        previous = delta.run_id
 
 
 def test_a_subject_not_rescored_leaves_a_list_by_the_date_in_a_delta_run(tmp_path: Path) -> None:
-    reg = open_registry(tmp_path)
-    people = [person(i + 1) for i in range(10)]
-    reg.register({p: None for p in people})
-    # person i's late payment is 6 + i days old: on the list while 6 + i + d < 12, so on day d of the chain persons
-    # 0 to 5 - d are on it and person 6 - d leaves it, a subject no record rescored whose root run listed it
-    reg.send("tax_bureau", [tax(f"T{i}", p, days_before(6 + i), status="late") for i, p in enumerate(people)])
-    loaded = make_policy(RULES, lists=_clean("last_negative_days < 12"), services=SERVICES % "clean")
-    root = previous = reg.score(loaded).run_id
+    # on the list while 6 + i + d < 12, so on day d of the chain persons 0 to 5 - d are on it and person 6 - d leaves
+    # it, a subject no record rescored whose root run listed it
+    reg, people, root, deltas = _late_payments_chain(tmp_path, "last_negative_days < 12")
     sql = "SELECT subject_id FROM run_results WHERE run_id = ? AND list_contains(lists, 'clean') ORDER BY 1"
     assert [r[0] for r in reg.store.execute(sql, [root]).fetchall()] == sorted(people[:6])
-    for day in range(1, 6):
-        as_of = AS_OF + dt.timedelta(days=day)
-        delta = reg.score(loaded, as_of, incremental=True, base_run_id=previous, max_share=1.0)
-        full = reg.score(loaded, as_of)
-        assert reg.store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == root
-        assert delta.rescored == 0
-        owned = reg.store.execute(
-            "SELECT subject_id FROM run_own WHERE run_id = ? ORDER BY 1", [delta.run_id]
-        ).fetchall()
-        assert [r[0] for r in owned] == sorted(people[6 - d] for d in range(1, day + 1))
-        _same_as_full(reg.store, delta.run_id, full.run_id)
-        assert [r[0] for r in reg.store.execute(sql, [delta.run_id]).fetchall()] == sorted(people[: 6 - day])
-        previous = delta.run_id
+    for day, run_id in enumerate(deltas, start=1):
+        assert [r[0] for r in reg.store.execute(sql, [run_id]).fetchall()] == sorted(people[: 6 - day])
 
 
 def test_a_delta_run_names_its_own_subjects_as_the_subjects_it_read_not_by_subject_keys(tmp_path: Path) -> None:
