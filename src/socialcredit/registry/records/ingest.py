@@ -1586,16 +1586,21 @@ def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.dat
     number that passes every check (``_clean_ric_sql`` and its region code) is well-formed and not looked at again;
     of the others, the first ``PRECISE_SUBJECT_MOST`` distinct ones (by first row) are validated one by one, and the
     rest keep the generic reason: a file of a million malformed identifiers is not validated a million times."""
-    rows = [e.row for e in errors if e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)]
-    if not rows:
+
+    def unknown(e: RowError) -> bool:
+        return e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)
+
+    if not any(unknown(e) for e in errors):
         return errors
     bind = _Binds()
     clean = _clean_ric_sql("subject_id", today, bind)
+    # the rows refused so, read where the errors were gathered (row_errors), not handed back to DuckDB as a list
+    refused = "SELECT _row FROM row_errors WHERE field = 'subject_id' AND starts_with(message, $unknown)"
     store.execute(
         "CREATE OR REPLACE TEMP TABLE refused_ids AS SELECT subject_id, min(_row) AS first_row, "
-        f"bool_or({clean}) AS _clean FROM staging WHERE _row IN (SELECT unnest($rows)) AND subject_id IS NOT NULL "
+        f"bool_or({clean}) AS _clean FROM staging WHERE _row IN ({refused}) AND subject_id IS NOT NULL "
         "GROUP BY subject_id",
-        {**bind.values, "rows": rows},
+        {**bind.values, "unknown": _UNKNOWN_SUBJECT},
     )
     _unmark_bad_regions(store, "refused_ids", today)
     named = store.execute(
@@ -1610,18 +1615,16 @@ def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.dat
             reasons[str(sid)] = exc
     if not reasons:
         return errors
-    row_ids = dict(
+    row_ids: dict[int, str] = dict(
         store.execute(
-            "SELECT _row, subject_id FROM staging WHERE subject_id IN (SELECT unnest($ids)) "
-            "AND _row IN (SELECT unnest($rows))",
-            {"ids": list(reasons), "rows": rows},
+            f"SELECT _row, subject_id FROM staging WHERE subject_id IN (SELECT unnest($ids)) AND _row IN ({refused})",
+            {"ids": list(reasons), "unknown": _UNKNOWN_SUBJECT},
         ).fetchall()
     )
     out = []
     for e in errors:
-        why = reasons.get(str(row_ids.get(e.row))) if e.row in row_ids and e.field == "subject_id" else None
-        precise = why is not None and e.message.startswith(_UNKNOWN_SUBJECT)
-        out.append(replace(e, message=str(why), zh=why.zh) if why is not None and precise else e)
+        why = reasons.get(row_ids.get(e.row, "")) if unknown(e) else None
+        out.append(e if why is None else replace(e, message=str(why), zh=why.zh))
     return out
 
 
