@@ -156,7 +156,8 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
         "decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=city
     )
     assert decided.stdout.splitlines() == [
-        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.2, run 2, score 900, tier B, inquiry 1)",
+        f"high_speed_rail for {DEFAULTER}: REFUSED (policy beijing 2026.2, run 2, change 7, score 900, tier B, "
+        "inquiry 1)",
         "People on the blacklist may not buy high-speed rail tickets.",
         "  1. [LIST_JUDGMENT_DEFAULTER] judgment defaulter — Fulfil the judgment to leave the list.",
         "  2. [COURT_UNFULFILLED] court judgment not fulfilled (-100) — Fulfil the judgment; once the court records "
@@ -181,7 +182,8 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     zh = run("decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--lang", "zh", db=city)
     # the header in the chosen language too, in the words of the resident's list of who asked (it said REFUSED)
     assert zh.stdout.splitlines()[0] == (
-        f"high_speed_rail（{DEFAULTER}）：拒绝（政策 beijing 2026.2，评分编号 2，分数 900，等级 B，查询编号 3）"
+        f"high_speed_rail（{DEFAULTER}）：拒绝（政策 beijing 2026.2，评分编号 2，变更序号 7，分数 900，等级 B，"
+        "查询编号 3）"
     )
     assert zh.stdout.splitlines()[-2:] == [
         "如何改变结果：",

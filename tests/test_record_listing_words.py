@@ -84,8 +84,9 @@ def test_show_says_the_judgment_lists_him(listed: Path) -> None:
 
 
 def test_an_overridden_listing_lists_him_no_more(listed: Path, tmp_path: Path) -> None:
-    """An operator's override removes the listing: the judgment lists no one, and reads as the record it is, one
-    that gives no points (until 2026-12-06 it still said "puts you on the blacklist")."""
+    """An operator's override removes the listing: the judgment lists no one, gives no points, and says the listing
+    was removed, on which day and why (until 2026-12-06 it still said "puts you on the blacklist", then until
+    2026-12-07 plain "not counting")."""
     db = tmp_path / "city.duckdb"
     shutil.copyfile(listed, db)
     store = open_store(db, key="")
@@ -96,11 +97,21 @@ def test_an_overridden_listing_lists_him_no_more(listed: Path, tmp_path: Path) -
         store.close()
     assert status == "effective"
     sc("override", "listing", str(lid), "--justification", "reviewed: the judgment was stayed on appeal", db=db)
+    store = open_store(db, key="")
+    try:
+        closed = store.one("SELECT closed_on FROM listings WHERE listing_id = ?", [lid]).isoformat()
+    finally:
+        store.close()
     records = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)["records"]
     rec = next(r for r in records if r["record_id"] == "C-1")
-    assert (rec["status"], rec["lists"]) == ("not counting", [])
-    assert _record_line(sc("show", DEFAULTER, db=db).stdout).rstrip().endswith(" not counting")
-    assert _record_line(sc("show", DEFAULTER, "--lang", "zh", db=db).stdout).rstrip().endswith(" 不计分")
+    # no longer plain "not counting": removed, when and why (until 2026-12-07 its ``lists`` were empty)
+    en = f"removed from the blacklist (judgment defaulter) on {closed}: overridden by an operator"
+    assert rec["status"] == "not counting"
+    assert [(x["standing"], x["text"]) for x in rec["lists"]] == [("removed", en)]
+    out = sc("show", DEFAULTER, db=db).stdout
+    assert "not counting " + en in " ".join(out.split())  # the table wraps the sentence
+    zh = _record_line(sc("show", DEFAULTER, "--lang", "zh", db=db).stdout)
+    assert zh.split()[-2:] == ["不计分", f"已于{closed}将您移出失信名单（失信被执行人）：经运营人员人工复核撤销"]
 
 
 def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
@@ -120,5 +131,39 @@ def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
                 cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
                 assert cells[4].startswith(status), cells
                 assert cells[5] == does, cells
+    finally:
+        store.close()
+
+
+def test_a_judgment_that_counts_points_and_lists_him_says_both(tmp_path: Path) -> None:
+    """Under Beijing as published the defaulter's judgment takes points and lists him: `show` and the records page
+    said only its points (until 2026-12-07); they say the listing too, as it stands (here in its notice period)."""
+    db = tmp_path / "city.duckdb"
+    sc("init", db=db)
+    for source, csv in ONE_DEFAULTER.items():
+        (tmp_path / f"{source}.csv").write_text(csv, encoding="utf-8")
+        sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db)
+    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+    records = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)["records"]
+    rec = next(r for r in records if r["record_id"] == "C-1")
+    assert rec["status"] == "counting"
+    assert rec["contribution"] == {"beijing": [{"rule_id": "court.unfulfilled", "points": -100}]}
+    assert [(x["standing"], x["text"]) for x in rec["lists"]] == [("notice", _PENDING_EN)]
+    out = " ".join(sc("show", DEFAULTER, db=db).stdout.split())
+    assert "counting beijing: court.unfulfilled -100; " + _PENDING_EN in out
+    zh = "".join(sc("show", DEFAULTER, "--lang", "zh", db=db).stdout.split())  # the table wraps the sentence
+    assert "计分中beijing:court.unfulfilled-100;" + _PENDING_ZH in zh
+    store = open_store(db, key="")
+    key = issue_key(store, "resident", "the defaulter", subject=DEFAULTER).token
+    app = create_app(db, store=store)
+    try:
+        with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            assert sign_in(client, key).status_code in (200, 303)
+            for lang, does in (("zh", _PENDING_ZH), ("en", _PENDING_EN)):
+                page = client.get(f"/me/records?lang={lang}")
+                assert page.status_code == 200
+                row = page.text[page.text.index('data-testid="record"') :]
+                cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                assert " ".join(cells[5].split()).endswith(" -100 " + does), cells
     finally:
         store.close()

@@ -205,7 +205,7 @@ def test_a_named_grade_is_said_by_its_name_in_chinese(city: Path, tmp_path: Path
         "decide", DEFAULTER, "matchmaking_badge", "--purpose", "婚恋", "--policy", "sesame", "--lang", "zh", db=db
     )
     assert decided.stdout.splitlines()[0].startswith(
-        f"matchmaking_badge（{DEFAULTER}）：拒绝（政策 sesame 2026.1，评分编号 2，分数 350，等级 信用较差，"
+        f"matchmaking_badge（{DEFAULTER}）：拒绝（政策 sesame 2026.1，评分编号 2，变更序号 3，分数 350，等级 信用较差，"
     )
     letter = sc("decide", DEFAULTER, "bank_loan", "--purpose", "贷款", "--lang", "zh", db=db).stdout
     assert "分数 900，等级 B，" in letter.splitlines()[0]

@@ -672,7 +672,8 @@ def show(
             f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
             for pid, hits in r["contribution"].items()
         )
-        contrib = contrib or "; ".join(x["text"] for x in r.get("lists", []))  # no points: what it does
+        # and the listings it made, as each stands (in effect, in its notice period, held, removed)
+        contrib = "; ".join([*([contrib] if contrib else []), *(x["text"] for x in r.get("lists", []))])
         fields = ", ".join(f"{k}={v}" for k, v in r["fields"].items() if v is not None)
         recs.add_row(
             r["event_date"],
@@ -774,9 +775,15 @@ def decide(
 
     subject = compact_subject_id(subject)  # as in a subjects file: spaces, full-width digits, a lower-case x
     with _store(db) as store:
-        d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang)
-        # No service runs here to rescore at once (registry/decisions/live.py): say what the run's score predates.
-        ended = ended_since_run(store, d.run_id, d.subject_id)  # the number as stored (`…x` is `…X`)
+        # as a relying party is answered now: the subject changed since the run rescored as the service's live pass
+        # has it (a listing `list blacklist` marks held is not applied), at the change it stands on
+        d = decide_(store, subject, service, purpose, requester=requester, policy_id=policy, lang=lang, since_run=True)
+        # decided on the run's row (the subject unchanged since, or a policy without state): a listing ended since
+        # the run (an override, an unlink, a repair) is not counted, but the run's score and reasons still count
+        # its record: say so (a rescored subject's score counts its records as they stand)
+        rescored = d.watermark != store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [d.run_id])
+        # the number as stored (`…x` is `…X`)
+        ended = [] if rescored else ended_since_run(store, d.run_id, d.subject_id)
         # the text names the list and the criterion in the words the run's policy gives them in --lang, as the
         # pages do (name_listings); the JSON keeps their ids
         named = [{**e, "policy_id": d.policy_id, "policy_version": d.policy_version} for e in ended]
@@ -790,11 +797,11 @@ def decide(
     verdict = f"[bold {'green' if d.granted else 'red'}]{zh_word if lang == 'zh' else en_word.upper()}[/]"
     policy_words = escape(f"{d.policy_id} {d.policy_version}")
     out.print(
-        f"{escape(service)}（{d.subject_id}）：{verdict}（政策 {policy_words}，评分编号 {d.run_id}，分数 {d.score}，"
-        f"等级 {escape(grade)}，查询编号 {d.inquiry_id}）"
+        f"{escape(service)}（{d.subject_id}）：{verdict}（政策 {policy_words}，评分编号 {d.run_id}，变更序号 "
+        f"{d.watermark}，分数 {d.score}，等级 {escape(grade)}，查询编号 {d.inquiry_id}）"
         if lang == "zh"
-        else f"{escape(service)} for {d.subject_id}: {verdict} (policy {policy_words}, run {d.run_id}, score "
-        f"{d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
+        else f"{escape(service)} for {d.subject_id}: {verdict} (policy {policy_words}, run {d.run_id}, change "
+        f"{d.watermark}, score {d.score}, tier {escape(d.tier)}, inquiry {d.inquiry_id})",
         markup=True,
     )
     if d.refusal:

@@ -52,6 +52,7 @@ __all__ = [
     "run_entries",
     "run_entries_of",
     "run_for_service",
+    "served_since_run",
     "subject_result",
 ]
 
@@ -105,6 +106,18 @@ class Served:
     run_id: int
     watermark: int
     view: LiveView | None = None
+
+
+def served_since_run(store: Store, run: dict[str, Any], subject_id: str) -> Served:
+    """What a relying party is answered about ``subject_id`` on ``run`` (a row of ``score_runs``) at this moment,
+    for a caller holding no service (the console): the subject, if changed since the run, rescored as a live pass
+    has it (``views_since_run``: a record disputed, corrected or withdrawn counts no more, and the listing it held up
+    is held), at the change it was rescored to; else the run's row as of the run's watermark. Changes nothing in the
+    store; never inside a service (its faces ask ``Service.served``: that fold beside the live thread's conflicts)."""
+    from socialcredit.registry.decisions.live import views_since_run  # live.py builds on this module
+
+    view = views_since_run(store, run, [subject_id]).get(subject_id)
+    return Served(int(run["run_id"]), int(run["watermark"]) if view is None else view.watermark, view)
 
 
 def run_for_service(store: Store, service: str, policy_id: str | None) -> dict[str, Any]:
@@ -475,12 +488,15 @@ def decide(
     lang: str = "en",
     today: dt.date | None = None,
     served: Served | None = None,
+    since_run: bool = False,
 ) -> Decision:
     """Grant or refuse ``service`` to ``subject_id`` from the run in force; logged as an inquiry.
 
     With ``served`` (the running service's snapshot of the service: ``Service.served``), decided as a relying party
     is answered at that moment: on the snapshot's run, the subject as the live thread rescored it since (a record
     held out while its dispute is open, a listing overridden, count at once), named by the snapshot's watermark.
+    With ``since_run`` instead (a caller holding no service: the console), the same answer without a service: the
+    subject changed since the run rescored as a live pass has it (``served_since_run``).
 
     The resident's freeze and fraud alert apply as they stand on ``today`` (the registry's clock)."""
     purpose = check_purpose(purpose)
@@ -496,6 +512,8 @@ def decide(
         run = held[0] if held else run
     if served is not None and served.run_id != int(run["run_id"]):
         served = None
+    if served is None and since_run:
+        served = served_since_run(store, run, subject_id)
     loaded = get_policy(store, run["policy_id"], run["policy_version"])
     p = loaded.policy
     result = subject_result(store, run["run_id"], subject_id)

@@ -332,8 +332,10 @@ def subject_report(
                     )
     if record_rows is not None:
         record_rows.extend(records)
-    # what a record that lists the subject does, by record key, as the listing it made stands (filled below)
-    listed: dict[int, list[dict[str, Any]]] = {}
+    # what a record that lists the subject does, by its source and id, as the listing it made stands (filled below)
+    listed: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    ids = {int(r["record_key"]): (r["source_id"], r["record_id"]) for r in records}
+    withdrawn = {(r["source_id"], r["record_id"]) for r in records if r["withdrawn"] and not r["replaced_here"]}
     for run in runs:
         result = results.get(int(run["run_id"]), [])
         if not result:
@@ -346,13 +348,11 @@ def subject_report(
             "ORDER BY 1, 2",
             [run["run_id"], subject_id],
         )
-        listing_status = {
-            (x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"])
-            for x in reversed(list_listings(store, subject_id=subject_id, policy_id=p.id))
-        }
+        listings = list(reversed(list_listings(store, subject_id=subject_id, policy_id=p.id)))  # the newest last
+        listing_status = {(x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"]) for x in listings}
         if records and points:
             live_keys = None if now is None else {(x[0], x[1]) for x in now.entries}
-            _listed_by(listed, p, entries, live_keys, listing_status, lang)
+            _listed_by(listed, p, entries, live_keys, listings, ids, withdrawn, lang)
         if "scores" not in parts:
             continue
         res = result[0]
@@ -448,7 +448,7 @@ def subject_report(
             state = None  # not computed
         elif counting:
             state = "counting"
-        elif int(r["record_key"]) in listed:
+        elif any(x["standing"] != "removed" for x in listed.get(key, [])):
             state = "listing"  # no points, but a criterion of a list holds on it: it lists the subject
         else:
             state = "expired" if _expired(policies, r) else "not counting"
@@ -471,8 +471,10 @@ def subject_report(
                     for pid, hits in contrib.items()
                     if hits
                 },
-                # a record that lists the subject without points: the lists it puts them on, in ``lang`` (``text``)
-                "lists": listed.get(int(r["record_key"]), []) if state == "listing" else [],
+                # the listings the record made, beside its points if it has any, as each stands, in ``lang``
+                # (``text``): in effect, in its notice period, held, or removed (when and why); until 2026-12-07
+                # only those of a record without points, and a removed one read plain "not counting"
+                "lists": [] if state == "superseded" else listed.get(key, []),
             }
         )
     # Who asked, an operator who opened the file among them (before this view is logged), newest first: all of them,
@@ -525,40 +527,84 @@ def subject_report(
 
 
 def _listed_by(
-    out: dict[int, list[dict[str, Any]]],
+    out: dict[tuple[Any, Any], list[dict[str, Any]]],
     p: Policy,
     entries: list[dict[str, Any]],
     live_keys: set[tuple[Any, Any]] | None,
-    listing_status: dict[tuple[Any, Any], tuple[str, Any]],
+    listings: list[dict[str, Any]],
+    ids: dict[int, tuple[Any, Any]],
+    withdrawn: set[tuple[Any, Any]],
     lang: str,
 ) -> None:
-    """Adds to ``out``, by record key, the list entries of a run (``entries``; under a live view only those the live
-    score still holds, ``live_keys``) that a criterion on one of the subject's records made: the policy, the list, the
-    criterion and what the record does in ``lang``, as the listing it made stands (``listing_status``): in effect
-    "puts you on the blacklist (judgment defaulter)", in its notice period "will put you on the blacklist (...) from
-    DATE unless the cause is resolved before then"; a listing overridden, resolved, delisted, repaired or no longer
-    published lists no one, so its record is no ``listing`` (until 2026-12-06 any entry of a run read "puts you
-    on")."""
+    """Adds to ``out``, by the record's source and id (``ids``: record key → them), the list entries of a run
+    (``entries``) that a criterion on one of the subject's records made: the policy, the list, the criterion, where
+    the listing stands (``standing``) and what the record does in ``lang`` as the listing it made stands
+    (``listings``, the newest last; an entry with none, as a red list's, is in effect): in effect "puts you on the
+    blacklist (judgment defaulter)"; in its notice period "will put you on the blacklist (...) from DATE unless the
+    cause is resolved before then"; in effect in the register but no longer applied by decisions (not among the
+    live score's entries, ``live_keys``) ``held``; ended (overridden, resolved, delisted, repaired or no longer
+    published) "removed from the blacklist (...) on DATE: overridden by an operator" (the record ``withdrawn``, if
+    it is, says so)."""
+    by_record = {(x["list_id"], x["criterion_id"], x["source_id"], x["record_id"]): x for x in listings}
+    by_criterion = {(x["list_id"], x["criterion_id"]): x for x in listings}
     for e in entries:
-        if e["record_key"] is None or (live_keys is not None and (e["list_id"], e["criterion_id"]) not in live_keys):
+        record = ids.get(int(e["record_key"])) if e["record_key"] is not None else None
+        if record is None:
             continue
-        status, effective_on = listing_status.get((e["list_id"], e["criterion_id"]), ("effective", None))
+        pair = (e["list_id"], e["criterion_id"])
+        x = by_record.get((*pair, *record)) or by_criterion.get(pair)
+        status = "effective" if x is None else str(x["status"])
         name = p.list_spec(e["list_id"]).name.get(lang)
         cause = p.criterion(e["list_id"], e["criterion_id"]).reason.text(lang)
-        if status == "pending" and effective_on is not None:
-            day = iso(effective_on)
+        if status == "pending" and x is not None and x["effective_on"] is not None:
+            standing, day = "notice", iso(x["effective_on"])
             text = (
                 f"将于{day}起将您列入{name}（{cause}），除非此前消除原因"
                 if lang == "zh"
                 else f"will put you on the {name} ({cause}) from {day} unless the cause is resolved before then"
             )
+        elif status == "effective" and live_keys is not None and pair not in live_keys:
+            standing = "held"
+            text = (
+                f"在登记中将您列入{name}（{cause}），但决定已不再适用，直至下次评分"
+                if lang == "zh"
+                else f"puts you on the {name} ({cause}) in the register, but decisions no longer apply it until the "
+                "next run (held)"
+            )
         elif status == "effective":
+            standing = "effective"
             text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
+        elif x is not None and status in _REMOVED:
+            standing = "removed"
+            why = _REMOVED["withdrawn" if record in withdrawn and status == "delisted" else status]
+            day = iso(x["closed_on"]) if x["closed_on"] is not None else None
+            text = (
+                f"已{'于' + day if day else ''}将您移出{name}（{cause}）：{why[0]}"
+                if lang == "zh"
+                else f"removed from the {name} ({cause}){' on ' + day if day else ''}: {why[1]}"
+            )
         else:
             continue
-        out.setdefault(int(e["record_key"]), []).append(
-            {"policy": p.id, "list": e["list_id"], "criterion": e["criterion_id"], "text": text}
+        out.setdefault(record, []).append(
+            {
+                "policy": p.id,
+                "list": e["list_id"],
+                "criterion": e["criterion_id"],
+                "standing": standing,
+                "text": text,
+            }
         )
+
+
+# Why a listing ended, as the record that made it says (zh, en): "removed from the blacklist on DATE: …"
+_REMOVED = {
+    "overridden": ("经运营人员人工复核撤销", "overridden by an operator"),
+    "repaired": ("信用修复已获批准", "repaired (credit repair granted)"),
+    "publication_ended": ("公示期届满，已失效", "expired (its publication period ended)"),
+    "delisted": ("原因已消除", "the cause was resolved"),
+    "withdrawn": ("记录已撤回", "the record was withdrawn"),
+    "resolved": ("生效前原因已消除", "the cause was resolved before it took effect"),
+}
 
 
 def _inquiry(q: dict[str, Any], overrides: list[dict[str, Any]]) -> dict[str, Any]:
