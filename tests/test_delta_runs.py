@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,58 @@ def test_a_read_of_one_run_does_not_grow_with_the_runs_stored(example: Any) -> N
     assert whole_after == whole_before
     assert after == before
     assert all(before.values()) and all(whole_before.values())
+
+
+class _ScansByStatement:
+    """A store's connection that keeps, for every statement, the rows each table scan hands on (DuckDB's profile),
+    by the table's name."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.statements: list[tuple[str, dict[str, int]]] = []
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        tables: dict[str, int] = {}
+        _scans(json.loads(self.con.get_profiling_information(format="json")), tables)
+        self.statements.append((sql, tables))
+        return cur
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.con, name)
+
+
+def _scans(node: dict[str, Any], tables: dict[str, int]) -> None:
+    if node.get("operator_type") == "TABLE_SCAN":
+        name = str(node.get("extra_info", {}).get("Table", "")).rsplit(".", 1)[-1].strip('"')
+        tables[name] = tables.get(name, 0) + int(node.get("operator_cardinality", 0))
+    for child in node.get("children", []):
+        _scans(child, tables)
+
+
+def test_a_delta_run_scores_its_own_subjects_reading_them_alone(example: Any) -> None:
+    # The local scores of a delta run read its own subjects (sc_own carries the columns they need) and their rule
+    # points: they scanned every subject of sc_subjects and kept the own ones (a million rows at city, for 161
+    # thousand), the largest part of the stage that grew with the population.
+    store, base, _ = example
+    loaded = builtin_policy("beijing")
+    as_of = EX_AS_OF + dt.timedelta(days=1)
+    counting = _ScansByStatement(store.con)
+    store.con.execute("PRAGMA enable_profiling = 'no_output'")
+    try:
+        delta = score(
+            replace(store, con=counting), loaded, as_of, incremental=True, base_run_id=base["beijing"], max_share=1.0
+        )
+    finally:
+        store.con.execute("PRAGMA disable_profiling")
+    full = score(store, loaded, as_of)
+    assert store.one("SELECT root_run_id FROM score_runs WHERE run_id = ?", [delta.run_id]) == base["beijing"]
+    _same_as_full(store, delta.run_id, full.run_id)
+    own = store.one("SELECT count(*) FROM run_own WHERE run_id = ?", [delta.run_id])
+    points = store.one("SELECT count(*) FROM run_points_rows WHERE run_id = ?", [delta.run_id])
+    assert 0 < own < full.subjects
+    local = [tables for sql, tables in counting.statements if re.search(r"\bsc_\w+_local\b AS\b", sql)]
+    assert len(local) == 1
+    # each table by the logical name it stands for (the caller's prefix taken off)
+    scanned = {re.sub(r"^sc_[0-9a-f]+_", "sc_", name): rows for name, rows in local[0].items()}
+    assert scanned == {"sc_own": own, "sc_rule_points": points}

@@ -561,9 +561,11 @@ class ScorePlan:
     def dimension_columns(self) -> list[str]:
         return [f"d_{d.id}" for d in self.policy.dimensions]
 
-    def local(self, only: str | None = None) -> exp.Select:
+    def local(self, only: str | None = None, subjects: exp.Expr | None = None) -> exp.Select:
         """Per subject: dimension points, total, score, tier; with ``only`` (a relation of ``subject_id``), of those
-        subjects alone (a delta run computes its own subjects only)."""
+        subjects alone (a delta run computes its own subjects only). ``subjects`` replaces ``sc_subjects`` as the
+        subjects scored: a relation with its columns this stage reads (subject_id, kind, profession, birth_date), such
+        as a delta run's own subjects, which carry them, so that it reads those and not every subject."""
         p = self.policy
         # The rule points are summed per subject first (grouped by its integer key alone), then joined to every
         # subject: grouping the join by the subject's kind, profession and birth date too hashed texts and dates
@@ -620,7 +622,7 @@ class ScorePlan:
                 *dim_sums,
                 exp.alias_(last_negative, "last_negative"),
             )
-            .from_(exp.alias_(exp.to_table("sc_subjects"), "s", table=True))
+            .from_(exp.alias_(subjects if subjects is not None else exp.to_table("sc_subjects"), "s", table=True))
             .join(
                 exp.Subquery(this=per_subject, alias=exp.TableAlias(this=exp.to_identifier("p"))),
                 on=exp.EQ(this=_col("subject_id", "p"), expression=_col("subject_id", "s")),
