@@ -783,8 +783,9 @@ class Snapshot:
         # A run writes its points by subject key (runs._POINTS_INSERT), so a decision read from the store finds a
         # subject's in the few row groups that hold its key: read as they lie, each subject's points are a slice at
         # its key, ranked when a decision asks for them (a few per subject), neither sorted nor moved here.
-        # as Arrow, each column then one array (DuckDB's NumPy conversion cost 0.074 CPU s at a million subjects,
-        # this 0.042), the rule indexes and points kept in the types they are stored in
+        # as Arrow, each column then one array, the rule indexes and points kept in the types they are stored in
+        # (DuckDB's NumPy conversion and a copy of the rule indexes cost 0.065 CPU s at a million subjects, this
+        # 0.055: docs/benchmarks.md)
         read = store.execute(_POINTS.format(points=self._stored.points), {"run": self.run_id}).to_arrow_table()
         stored = {name: read.column(name).combine_chunks().to_numpy(zero_copy_only=False) for name in read.column_names}
         key = stored["subject_key"]
