@@ -26,6 +26,7 @@ from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
 from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.decisions.decide import run_entries
 from socialcredit.registry.decisions.live import rescore
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.records.ingest import ingest_file
@@ -122,6 +123,38 @@ def test_every_decision_while_explanations_load_is_the_one_a_loaded_snapshot_giv
         assert snap.wait_explained(600)
     assert snap.explanations == "loaded" and snap.results is not None
     assert _every_decision(snap, lang) == expected
+
+
+def test_every_subjects_row_held_in_memory_is_the_one_the_store_holds(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explained snapshot does not read again what it holds or knows (the identifiers, kinds, the run's id, the
+    tier of each tier rank) and holds the list entries as arrays by subject: every subject's row, every rule reason
+    and every list entry with its note are still the ones a decision reads from the store while they load."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    assert loaded.results is not None
+    assert not {"subject_id", "kind", "run_id", "tier"} & set(loaded.results.column_names)
+    with held_back(monkeypatch):
+        snap = Snapshot(store, run, explain=True, background=True)
+        rows = list(range(len(snap)))
+        stored = snap._stored_rows(rows)
+        assert snap.results is None
+    assert stored is not None and sorted(stored) == rows
+    held = {i: loaded._row_at(i, loaded.subject_ids[i]) for i in rows}
+    assert held == stored
+    # and the comparison means something: rows of several tiers, subjects with entries and with several reasons
+    assert len({result["tier"] for result, _, _ in held.values()}) > 2
+    assert {result["run_id"] for result, _, _ in held.values()} == {run["run_id"]}
+    assert any(entries for _, _, entries in held.values()) and any(len(r) > 3 for _, r, _ in held.values())
+    # the entries by subject are the run's, as run_entries gives them, subject by subject
+    expected = run_entries(store, int(run["run_id"]), loaded.loaded)
+    assert dict(loaded.entries) == expected and len(loaded.entries) == len(expected)
+    unlisted = next(sid for sid in loaded.subject_ids if sid not in expected)
+    assert unlisted not in loaded.entries and loaded.entries.get(unlisted) is None
+    assert loaded.entries.get(unlisted + "0", []) == [] and "\0" not in loaded.entries
+    with pytest.raises(KeyError):
+        loaded.entries[unlisted]
 
 
 def test_a_batch_read_from_the_store_lets_go_of_the_connection_between_chunks(

@@ -37,6 +37,8 @@ from socialcredit.registry.scoring.runs import in_force_sql, no_run_in_force
 from socialcredit.store import Store, listed_strings, run_rows
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from socialcredit.registry.decisions.live import LiveView
 
 __all__ = [
@@ -348,6 +350,13 @@ def run_entries(
     return entries_with_origin(store, rows, loaded)
 
 
+def run_entries_table(store: Store, run_id: int) -> pa.Table:
+    """Every list entry of a run as ``run_entries`` reads them (sorted by subject, list, criterion), as Arrow: the
+    columns subject_id, list_id, criterion_id, record_type, origin_region, record_key; their notes by
+    :func:`entry_notes`, of the rows that have one."""
+    return store.execute(_RUN_ENTRIES, {"run": run_id, "subject": None}).to_arrow_table()
+
+
 # The same, of the subjects listed in place of {subjects} only: as constants, which DuckDB pushes into the scan of
 # run_list_entries before the joins to the records (a join to unnest($subjects) cost a single decision 6.7 CPU ms at a
 # million subjects, against 1.7; docs/benchmarks.md).
@@ -370,6 +379,17 @@ def entries_with_origin(
     policy, the entry's record key: an entry through a relation then notes the organisation, the role and the cause
     (registry/due_process/relations.py)."""
     out: dict[str, list[ListEntry]] = {}
+    for (sid, list_id, criterion, *_more), note in zip(rows, entry_notes(store, rows, loaded), strict=True):
+        out.setdefault(str(sid), []).append((str(list_id), str(criterion), note))
+    return out
+
+
+def entry_notes(
+    store: Store, rows: Sequence[Sequence[Any]], loaded: LoadedPolicy | None = None
+) -> list[tuple[str, str] | None]:
+    """The note of each entry of :func:`entries_with_origin`'s rows, in their order (en, zh), or None: an entry
+    through a relation (with the policy and the record key) names the organisation, the role and the cause; an entry
+    by a record another region shared says where it was recorded."""
     notes: dict[tuple[str, str], tuple[str, str]] = {}
     # Every entry through a relation worded at once (four queries, however many entries: a snapshot of a whole run
     # may hold thousands, and a query each read the records thousands of times).
@@ -383,7 +403,8 @@ def entries_with_origin(
         if loaded is not None and through
         else {}
     )
-    for i, (sid, list_id, criterion, record_type, origin, *more) in enumerate(rows):
+    out: list[tuple[str, str] | None] = []
+    for i, (_sid, _list_id, _criterion, record_type, origin, *more) in enumerate(rows):
         note = None
         if loaded is not None and more and record_type == RELATION_RECORD_TYPE:
             note = related[i]
@@ -392,7 +413,7 @@ def entries_with_origin(
             if key not in notes:
                 notes[key] = (origin_note(store, key[0], key[1], "en"), origin_note(store, key[0], key[1], "zh"))
             note = notes[key]
-        out.setdefault(str(sid), []).append((str(list_id), str(criterion), note))
+        out.append(note)
     return out
 
 

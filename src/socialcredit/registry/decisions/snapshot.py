@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, get_args, overload
@@ -34,16 +34,18 @@ from socialcredit.clock import resolve_today
 from socialcredit.compiler import MAX_REASONS
 from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, StoreError
 from socialcredit.identifiers import SubjectKind, compact_subject_id, validate_subject_id
-from socialcredit.policy import expr
+from socialcredit.policy import LoadedPolicy, expr
+from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import no_purpose
 from socialcredit.registry.decisions.decide import (
     Decision,
     ListEntry,
+    entry_notes,
     explain_rows,
     guarded,
-    run_entries,
     run_entries_of,
+    run_entries_table,
     run_for_service,
 )
 from socialcredit.registry.decisions.inquiries import RUN_LISTS, with_run_lists, write_inquiries
@@ -300,7 +302,8 @@ class _Results:
 
 def _explanation_table(store: Store, stored: _Stored, n: int) -> pa.Table:
     """The run's other columns, for explanations, in one go as Arrow (in the order of the arrays: a plain scan too);
-    the identifiers and kinds, text, are not read twice (a decision takes them from the arrays)."""
+    the identifiers and kinds, text, are not read twice (a decision takes them from the arrays), nor the columns a
+    snapshot knows without reading them (``_HELD``)."""
     table = store.execute(
         f"SELECT * EXCLUDE ({', '.join(_HELD)}) FROM {stored.results} WHERE run_id = ?{stored.order}", [stored.run_id]
     ).to_arrow_table()
@@ -309,9 +312,84 @@ def _explanation_table(store: Store, stored: _Stored, n: int) -> pa.Table:
     return table
 
 
-# The text columns of run_results a snapshot holds as arrays already (_Results.read), not read again with the others
-# for explanations. (Scores and tier ranks are read again: live patches change the arrays, not the run's results.)
-_HELD = ("subject_id", "kind")
+# The columns of run_results not read again for explanations: the identifiers and kinds, text, held as arrays already
+# (_Results.read); the run's id, the same in every row; the tier, text, which is the policy's tier of the row's tier
+# rank (a run computes both from the score by the same tiers: compiler/plan.py), held as a dictionary over the tier
+# rank (``_tiers_of``). Scores and tier ranks are read again: live patches change the arrays, not the run's results.
+# (docs/benchmarks.md, "The explained snapshot reads less again".)
+_HELD = ("subject_id", "kind", "run_id", "tier")
+
+
+@dataclass(frozen=True)
+class _Constant:
+    """A column held for explanations whose every row holds the same value (the run's id)."""
+
+    value: Any
+
+
+class _Entries(Mapping[str, list[ListEntry]]):
+    """A run's list entries by subject, as arrays sorted by subject (no Python object per entry): a subject's entries,
+    each (list, criterion, note), are made when a decision asks for them, as ``run_entries`` gives them; the notes
+    (entries through a relation, or by a record another region shared: few) are worded at load, all at once
+    (``entry_notes``)."""
+
+    def __init__(self, store: Store, run_id: int, loaded: LoadedPolicy) -> None:
+        table = run_entries_table(store, run_id)
+        ids = table.column("subject_id").combine_chunks()
+        subjects = _fixed_width(ids)
+        lists = pc.dictionary_encode(table.column("list_id").combine_chunks())
+        criteria = pc.dictionary_encode(table.column("criterion_id").combine_chunks())
+        list_codes = lists.indices.to_numpy(zero_copy_only=False)
+        criterion_codes = criteria.indices.to_numpy(zero_copy_only=False)
+        # the rows that have a note: through a relation, or by a shared record (an origin region)
+        relation = pc.fill_null(pc.equal(table.column("record_type"), RELATION_RECORD_TYPE), False)
+        noted = np.flatnonzero(
+            pc.or_(relation, pc.is_valid(table.column("origin_region"))).to_numpy(zero_copy_only=False)
+        )
+        rows = table.take(pa.array(noted, pa.int64())).to_pylist()
+        worded = entry_notes(store, [tuple(r.values()) for r in rows], loaded)
+        notes = {int(j): note for j, note in zip(noted, worded, strict=True) if note is not None}
+        if len(subjects) > 1 and not bool(np.all(subjects[1:] >= subjects[:-1])):  # not in byte order: sorted here
+            order = np.argsort(subjects, kind="stable")
+            subjects, list_codes, criterion_codes = subjects[order], list_codes[order], criterion_codes[order]
+            place = np.empty(len(order), dtype=np.int64)
+            place[order] = np.arange(len(order))
+            notes = {int(place[j]): note for j, note in notes.items()}
+        self._subjects = subjects
+        self._lists = [str(x) for x in lists.dictionary.to_pylist()]
+        self._criteria = [str(x) for x in criteria.dictionary.to_pylist()]
+        self._list_codes, self._criterion_codes, self._notes = list_codes, criterion_codes, notes
+
+    def _span(self, subject_id: str) -> tuple[int, int]:
+        key = subject_id.encode()
+        held = self._subjects
+        if len(key) > held.dtype.itemsize or b"\0" in key or not len(held):
+            return 0, 0
+        return int(held.searchsorted(key, "left")), int(held.searchsorted(key, "right"))
+
+    def get(self, subject_id: str, default: Any = None) -> Any:
+        lo, hi = self._span(subject_id) if isinstance(subject_id, str) else (0, 0)
+        if lo == hi:
+            return default
+        return [
+            (self._lists[self._list_codes[j]], self._criteria[self._criterion_codes[j]], self._notes.get(j))
+            for j in range(lo, hi)
+        ]
+
+    def __getitem__(self, subject_id: str) -> list[ListEntry]:
+        found: list[ListEntry] | None = self.get(subject_id)
+        if found is None:
+            raise KeyError(subject_id)
+        return found
+
+    def __contains__(self, subject_id: object) -> bool:
+        return isinstance(subject_id, str) and self.get(subject_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (s.decode() for s in np.unique(self._subjects).tolist())
+
+    def __len__(self) -> int:
+        return len(np.unique(self._subjects))
 
 
 def _result_columns(store: Store) -> list[str]:
@@ -325,6 +403,8 @@ def _value(column: Any, i: int) -> Any:
         return column[i].item()
     if isinstance(column, SubjectIds):
         return column[i]
+    if isinstance(column, _Constant):
+        return column.value
     return column[i].as_py()
 
 
@@ -681,7 +761,12 @@ class Snapshot:
         """Everything a full decision explains from: results, the four reasons, list entries (held as arrays)."""
         # Every column of run_results in its order: numbers as numpy arrays (a lookup is an index); the rest as Arrow
         # arrays, converted per lookup; the identifiers and kinds from the snapshot's own arrays.
-        held: dict[str, Any] = {"subject_id": self.subject_ids, "kind": self.kinds}
+        held: dict[str, Any] = {
+            "subject_id": self.subject_ids,
+            "kind": self.kinds,
+            "run_id": _Constant(self.run_id),
+            "tier": self._tiers_of(table.column("tier_rank")),
+        }
         self._columns: dict[str, Any] = {}
         for name in _result_columns(store):
             if name in held:
@@ -698,7 +783,11 @@ class Snapshot:
         # A run writes its points by subject key (runs._POINTS_INSERT), so a decision read from the store finds a
         # subject's in the few row groups that hold its key: read as they lie, each subject's points are a slice at
         # its key, ranked when a decision asks for them (a few per subject), neither sorted nor moved here.
-        stored = store.execute(_POINTS.format(points=self._stored.points), {"run": self.run_id}).fetchnumpy()
+        # as Arrow, each column then one array, the rule indexes and points kept in the types they are stored in
+        # (DuckDB's NumPy conversion and a copy of the rule indexes cost 0.065 CPU s at a million subjects, this
+        # 0.055: docs/benchmarks.md)
+        read = store.execute(_POINTS.format(points=self._stored.points), {"run": self.run_id}).to_arrow_table()
+        stored = {name: read.column(name).combine_chunks().to_numpy(zero_copy_only=False) for name in read.column_names}
         key = stored["subject_key"]
         # the key of each row, where its points are stored by key (None: by row, reason_offsets indexed by row)
         self._reason_slot: np.ndarray[Any, Any] | None = None
@@ -730,7 +819,7 @@ class Snapshot:
             self.reason_offsets = np.zeros(len(self._keys) + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=len(self._keys)), out=self.reason_offsets[1:])
         if place is None:
-            self.reason_rule_index = rule_index.astype(np.int64, copy=False)
+            self.reason_rule_index = rule_index
             self.reason_points = points.astype(np.float64, copy=False)
         else:
             slot = self.reason_offsets[rows] + place
@@ -738,9 +827,20 @@ class Snapshot:
             self.reason_rule_index[slot] = rule_index
             self.reason_points = np.empty(len(rows), dtype=np.float64)
             self.reason_points[slot] = points
-        self.entries = run_entries(store, self.run_id, self.loaded)
+        self.entries = _Entries(store, self.run_id, self.loaded)
         self._load_vias(store, row_of_key)
         self.results = table  # last: a decision that sees it finds everything above in place
+
+    def _tiers_of(self, ranks: pa.ChunkedArray) -> pa.DictionaryArray:
+        """The run's tier of each row from its tier rank (the highest tier the largest: ``tier_names`` by rank less
+        one), as a dictionary over the policy's tiers: what the run stored as its tier (not read again, ``_HELD``)."""
+        ranks = ranks.combine_chunks()
+        size = len(self.tier_names)
+        low, high = pc.min_max(ranks).values() if len(ranks) else (pa.scalar(1), pa.scalar(1))
+        if ranks.null_count or not 1 <= low.as_py() <= high.as_py() <= size:
+            raise ValueError(f"run {self.run_id} has tier ranks its policy's {size} tiers do not give")
+        indices = pc.subtract(ranks, 1).cast(pa.int8() if size < 128 else pa.int32())
+        return pa.DictionaryArray.from_arrays(indices, pa.array([str(t) for t in self.tier_names], pa.string()))
 
     def _slots_by_key(
         self, row_of_key: np.ndarray[Any, np.dtype[np.int64]], keys: np.ndarray[Any, Any]
