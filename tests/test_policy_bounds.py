@@ -378,6 +378,7 @@ def test_a_version_stored_before_these_checks_loads_scores_and_decides(tmp_path:
     meets: the store holds it in force. It is read back as it was accepted (the checks run at check and publish)."""
     from due_world import score_on_its_day
     from socialcredit.registry.decisions.decide import decide
+    from socialcredit.registry.reporting.report import subject_report
     from socialcredit.registry.scoring.policies import get_policy, resolve_policy
 
     text = policy_text(
@@ -404,5 +405,12 @@ def test_a_version_stored_before_these_checks_loads_scores_and_decides(tmp_path:
         assert reg.list_entries(run.run_id) == []
         assert decide(reg.store, person(1), "perk", "a perk", requester="tests").granted is True
         assert decide(reg.store, person(2), "perk", "a perk", requester="tests").granted is False
+        report = subject_report(reg.store, person(1), policy_ids=["test"], lang="en")
+        assert [(s["policy"], s["score"]) for s in report["scores"]] == [("test", 160)]
+        with serve(create_app(tmp_path / "registry.duckdb", store=reg.store)) as c:
+            for lang in ("en", "zh"):
+                page = c.get("/policies/test/1", params={"lang": lang})
+                assert page.status_code == 200, page.text
+                assert "99999999999999991611392" in page.text.replace(",", ""), lang  # the cap, 10^23 as a double
     finally:
         reg.store.close()
