@@ -136,10 +136,10 @@ DECIMALS = """\
   record_type: tax_payment
   dimension: civic
   points: -1234.567
-  cap: 2345678.5
+  cap: 23456.75
   reason: {code: BIG, zh: 测试, en: test}
 """
-CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -1234567.5, max: 30.25}\n"
+CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -12345.675, max: 30.25}\n"
 
 
 @pytest.mark.parametrize(
@@ -148,33 +148,33 @@ CIVIC = "- {id: civic, name: {zh: 公益, en: civic}, min: -1234567.5, max: 30.2
         pytest.param(
             ("--lang", "en"),
             [
-                "The points of these rules are added up; together they count no less than −1,234,567.5 and no more "
+                "The points of these rules are added up; together they count no less than −12,345.675 and no more "
                 "than +30.25.",
                 "Points: +0.000001 points for each volunteering record, counted in civic",
                 "Points: −1,234.567 points for each tax payment record, counted in civic",
-                "At most: 2,345,678.5 points from this rule",
+                "At most: 23,456.75 points from this rule",
             ],
             id="words-en",
         ),
         pytest.param(
             ("--lang", "zh"),
             [
-                "以下各条规则的分数相加，合计最低−1234567.5分、最高+30.25分。",
+                "以下各条规则的分数相加，合计最低−12345.675分、最高+30.25分。",
                 "分值：每条志愿服务记录加0.000001分，计入公益",
                 "分值：每条纳税记录减1234.567分，计入公益",
-                "上限：本条最多计2345678.5分",
+                "上限：本条最多计23456.75分",
             ],
             id="words-zh",
         ),
         pytest.param(
             ("--codes",),
             [
-                "civic (civic), capped at -1234567.5 … 30.25",
+                "civic (civic), capped at -12345.675 … 30.25",
                 # one point is a point (it read "+1 points", "at most 1 points in all")
                 '• one: +1 point (civic) for each blood donation record, at most 1 point in all. Reason given: "test" '
                 "(ONE).",
                 '• tiny: +0.000001 points (civic) for each volunteering record. Reason given: "test" (TINY).',
-                "• big: -1234.567 points (civic) for each tax payment record, at most 2345678.5 points in all. "
+                "• big: -1234.567 points (civic) for each tax payment record, at most 23456.75 points in all. "
                 'Reason given: "test" (BIG).',
             ],
             id="codes",
@@ -185,8 +185,8 @@ def test_a_policys_numbers_are_explained_with_every_digit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], lines: list[str]
 ) -> None:
     """%g kept six significant digits: a rule of -1234.567 points was explained as −1,234.57, one of 0.000001 as
-    1e−06, a cap of 2345678.5 as 2,345,678 (2.34568e+06 with --codes) and a dimension's minimum of −1234567.5 as
-    −1,234,568: not what the policy says, and not what its runs count."""
+    1e−06, a cap of 23456.75 as 23,456.8 (23456.8 with --codes) and a dimension's minimum of −12345.675 as
+    −12,345.7: not what the policy says, and not what its runs count."""
     path = tmp_path / "policy.yaml"
     path.write_text(policy_text(DECIMALS, dimensions=CIVIC), encoding="utf-8")
     monkeypatch.chdir(tmp_path)

@@ -39,7 +39,7 @@ rules:
     reason: {code: TAX_PAID, zh: 按时纳税, en: taxes paid}
 """
 PROBLEMS = [
-    ("cols.yaml", 8, 44, "dimension civic: max: must be a finite number, not inf"),
+    ("cols.yaml", 8, 44, "dimension civic: max: must be a finite number, not .inf"),
     ("cols.yaml", 10, 5, "rule tax.paid: points: is required"),
     ("cols.yaml", 13, 5, "rule tax.paid: pointz: is not a key of the policy language (see docs/policy-language.md)"),
 ]

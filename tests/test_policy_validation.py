@@ -214,7 +214,7 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
     text = beijing_text().replace('version: "2026.2"', "version: 2026.10", 1)
     assert problems(text) == [
         f"beijing.yaml:{line_of(text, 'version: 2026.10')}: version: write the version in quotes "
-        '("2026.1" as a number loses digits such as 2026.10)'
+        '("2026.10": as a number it reads as 2026.1)'
     ]
 
 
@@ -438,28 +438,28 @@ def test_zero_points() -> None:
     ]
 
 
-@pytest.mark.parametrize("points", ["100001", "-1000000", "0.0000001", ".inf", ".nan"])
+@pytest.mark.parametrize("points", ["100001", "-1000000", "0.0000001", ".inf", ".nan", "99999999999999999999999"])
 def test_points_out_of_range(points: str) -> None:
+    # said as the policy writes it: 100001 was said as 100001.0, 0.0000001 as 1e-07, 99999999999999999999999 as 1e+23
     text = edit(beijing_text(), "points: 10", f"points: {points}", within="civic.blood_donation")
     line = line_of(text, f"points: {points}", within="civic.blood_donation")
-    value = float(points.replace(".inf", "inf").replace(".nan", "nan"))
     assert problems(text) == [
         f"beijing.yaml:{line}: rule civic.blood_donation: points: points are counted in millionths of a point, "
-        f"from 0.000001 to 100,000 either way; {value} is out of range"
+        f"from 0.000001 to 100,000 either way; {points} is out of range"
     ]
 
 
-@pytest.mark.parametrize(("value", "shown"), [(".inf", "inf"), ("-.inf", "-inf"), (".nan", "nan")])
-def test_a_cap_or_a_dimension_limit_must_be_finite(value: str, shown: str) -> None:
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_a_cap_or_a_dimension_limit_must_be_finite(value: str) -> None:
     # `max: .inf` for "no limit" was accepted, then lowered to SQL as a column named inf: every run failed
     text = edit(beijing_text(), "cap: 20", f"cap: {value}", within="civic.blood_donation")
     assert problems(text) == [
         f"beijing.yaml:{line_of(text, f'cap: {value}')}: rule civic.blood_donation: cap: must be a finite number, "
-        f"not {shown}"
+        f"not {value}"
     ]
     text = beijing_text().replace("en: civic}, min: -100, max: 60}", f"en: civic}}, min: -100, max: {value}}}", 1)
     assert problems(text) == [
-        f"beijing.yaml:{key_at(text, f'max: {value}')}: dimension civic: max: must be a finite number, not {shown}"
+        f"beijing.yaml:{key_at(text, f'max: {value}')}: dimension civic: max: must be a finite number, not {value}"
     ]
 
 

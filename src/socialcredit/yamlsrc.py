@@ -34,6 +34,14 @@ class LocatedDoc:
     source: str
     lines: dict[Path_, int] = field(default_factory=dict)
     columns: dict[Path_, int] = field(default_factory=dict)
+    # The text of each plain value (a number, a word) as the file writes it: 99999999999999999999999, not the 1e+23
+    # its float prints
+    texts: dict[Path_, str] = field(default_factory=dict)
+
+    def written(self, path: Path_) -> str | None:
+        """The value at ``path`` as the file writes it (``1_000``, ``1.0e+3``, ``.inf``), or None when the path is
+        no plain value of the file."""
+        return self.texts.get(tuple(path))
 
     def line_of(self, path: Path_) -> int | None:
         """The line of the longest prefix of ``path`` that is known."""
@@ -85,7 +93,9 @@ def _given_twice(key: Any, first_line: int, key_node: yaml.Node) -> _Refused:
     return _Refused(message, zh, key_node.start_mark)
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dict[Path_, int]) -> Any:
+def _convert(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dict[Path_, int], texts: dict[Path_, str]
+) -> Any:
     lines[path], columns[path] = node.start_mark.line + 1, node.start_mark.column + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -103,13 +113,15 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], columns: dic
                 # first block's rules)
                 raise _given_twice(key, first[key], key_node)
             first[key] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*path, str(key)), lines, columns)
+            out[key] = _convert(value_node, (*path, str(key)), lines, columns, texts)
             lines[(*path, str(key))] = key_node.start_mark.line + 1
             columns[(*path, str(key))] = key_node.start_mark.column + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines, columns) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), lines, columns, texts) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
+    if node.style is None:  # plain, as numbers are written (a quoted text is a text)
+        texts[path] = node.value
     return _scalar(node)
 
 
@@ -190,8 +202,9 @@ def load_located(text: str, source: str) -> LocatedDoc:
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     lines: dict[Path_, int] = {}
     columns: dict[Path_, int] = {}
-    data = None if node is None else _convert(node, (), lines, columns)
-    return LocatedDoc(data=data, source=source, lines=lines, columns=columns)
+    texts: dict[Path_, str] = {}
+    data = None if node is None else _convert(node, (), lines, columns, texts)
+    return LocatedDoc(data=data, source=source, lines=lines, columns=columns, texts=texts)
 
 
 # The YAML reader's own words (its scanner's, parser's and composer's problems and what it was reading), in Chinese;

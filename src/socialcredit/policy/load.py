@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
-from socialcredit.policy import expr
+from socialcredit.policy import expr, reach
 from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation
 from socialcredit.yamlsrc import LocatedDoc, load_located, yaml_problem
 
@@ -42,6 +42,7 @@ BUILTIN_POLICIES = ("beijing", "sesame")
 # engine's 64-bit integer (Spark's SUM of a BIGINT wraps) before 90 million hits.
 MIN_POINTS = 0.000001
 MAX_POINTS = 100_000
+# A rule's cap and a dimension's min and max are counted in points too, and held to the same bound either way.
 # A run keeps a subject's grants as a BIGINT bitmask, bit i for the i-th service (ScorePlan.grants): bit 63 is the
 # sign, and a 64th service overflowed the run's insert.
 MAX_SERVICES = 63
@@ -142,6 +143,14 @@ class _Problems:
     def error(self) -> PolicyError:
         return PolicyError(self.items, self.positions, self.items_zh)
 
+    def number(self, path: tuple[str | int, ...], value: object) -> str:
+        """A number of the policy as its file writes it (``99999999999999999999999``, ``1_000``, ``.inf``; not the
+        ``1e+23`` its float prints), cut at 40 characters; as Python prints it where the file holds no plain value
+        at ``path``."""
+        written = self.doc.written(path)
+        text = written if written is not None else str(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+
     def add(self, path: tuple[str | int, ...], message: str, zh: str | None = None) -> None:
         """A problem at ``path``, in English and in Chinese (``zh``; the English where it has no Chinese words)."""
         at = self.doc.position_of(path)  # the key at fault (or the item a missing key belongs in): line and column
@@ -203,8 +212,9 @@ _MUST = {
 }
 
 
-def _pydantic_message(err: Any, lang: str = "en") -> str:
-    """What pydantic refused, in ``lang``; a validator's own message is in English (it has no Chinese words yet)."""
+def _pydantic_message(err: Any, lang: str = "en", written: str | None = None) -> str:
+    """What pydantic refused, in ``lang``; a validator's own message is in English (it has no Chinese words yet). A
+    number refused is quoted as ``written`` in the file (the YAML reader keeps it), not as Python prints it."""
     zh = lang == "zh"
     if err["type"] == "missing":
         return "缺少此项" if zh else "is required"
@@ -216,13 +226,24 @@ def _pydantic_message(err: Any, lang: str = "en") -> str:
         )
     if err["type"] in _MUST:
         en_words, zh_words = _MUST[err["type"]]
+        shown = written if written is not None and _is_number(err["input"]) else repr(err["input"])
         if zh:
-            return f"{zh_words}，而不是 {err['input']!r}" + _exponent_hint(err["input"])
-        return f"{en_words}, not {err['input']!r}" + _exponent_hint(err["input"])
+            return f"{zh_words}，而不是 {shown}" + _exponent_hint(err["input"])
+        return f"{en_words}, not {shown}" + _exponent_hint(err["input"])
+    version = tuple(err["loc"]) == ("version",) and isinstance(err["input"], float)
+    if err["type"] == "value_error" and version and written is not None:  # check_version's words, as written
+        if zh:
+            return f'请给版本加上引号（"{written}"：作为数字会读成 {err["input"]}）'
+        return f'write the version in quotes ("{written}": as a number it reads as {err["input"]})'
+
     if err["type"] == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"{err['input']!r} 不是以下之一：{expected}" if zh else f"{err['input']!r} is not one of: {expected}"
     return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _exponent_hint(value: object) -> str:
@@ -288,18 +309,25 @@ def _validated(
             loc = tuple(
                 p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]"))
             )
-            problems.add(loc, _pydantic_message(err), _pydantic_message(err, "zh"))
+            written = problems.doc.written(loc)
+            cut = written if written is None or len(written) <= 40 else written[:39] + "…"
+            problems.add(loc, _pydantic_message(err, written=cut), _pydantic_message(err, "zh", cut))
         raise problems.error() from None
     conditions = _check_semantics(policy, catalog, problems, bound_whole=not published)
     if not published:  # a version a store holds from before is read back as it was accepted
         for j, t in enumerate(policy.tiers):
             if t.min > policy.scale.max:
-                top = policy.scale.max
+                low, top = (
+                    problems.number(("tiers", j, "min"), t.min),
+                    problems.number(("scale", "max"), policy.scale.max),
+                )
                 problems.add(
                     ("tiers", j, "min"),
-                    f"{t.min} is above the scale maximum {top}: no score reaches this tier",
-                    f"{t.min} 高于分数上限 {top}：任何分数都达不到这一等级",
+                    f"{low} is above the scale maximum {top}: no score reaches this tier",
+                    f"{low} 高于分数上限 {top}：任何分数都达不到这一等级",
                 )
+        _check_bounds(policy, problems)
+        _check_reach(policy, conditions, problems)
     if problems.items:
         raise problems.error()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -333,10 +361,11 @@ def _check_semantics(
             problems.add(path, str(exc), exc.zh)
 
     if not (p.scale.min <= p.scale.base <= p.scale.max):
+        base, low, top = (problems.number(("scale", k), getattr(p.scale, k)) for k in ("base", "min", "max"))
         problems.add(
             ("scale",),
-            f"base {p.scale.base} must lie between min {p.scale.min} and max {p.scale.max}",
-            f"基准分 {p.scale.base} 须在最低分 {p.scale.min} 与最高分 {p.scale.max} 之间",
+            f"base {base} must lie between min {low} and max {top}",
+            f"基准分 {base} 须在最低分 {low} 与最高分 {top} 之间",
         )
     # Each repeat is reported where it stands (the second and later occurrences), so the line points at it.
     for section, ids in (
@@ -358,20 +387,24 @@ def _check_semantics(
     if not p.tiers:
         problems.add(("tiers",), "at least one tier is required", "至少须有一个等级")
     elif min(t.min for t in p.tiers) > p.scale.min:
+        low = problems.number(("scale", "min"), p.scale.min)
         problems.add(
             ("tiers",),
-            f"the lowest tier must start at or below the scale minimum {p.scale.min}",
-            f"最低等级的起点须不高于分数下限 {p.scale.min}",
+            f"the lowest tier must start at or below the scale minimum {low}",
+            f"最低等级的起点须不高于分数下限 {low}",
         )
     mins = [str(t.min) for t in p.tiers]
     for j in _repeats(mins):
-        problems.add(("tiers", j, "min"), f"two tiers start at {mins[j]}", f"两个等级都从 {mins[j]} 起")
+        start = problems.number(("tiers", j, "min"), p.tiers[j].min)
+        problems.add(("tiers", j, "min"), f"two tiers start at {start}", f"两个等级都从 {start} 起")
     dims = {d.id for d in p.dimensions}
     for i, d in enumerate(p.dimensions):
         if d.min is not None and d.max is not None and d.min > d.max:
-            problems.add(
-                ("dimensions", i), f"min {d.min} is greater than max {d.max}", f"最小值 {d.min} 大于最大值 {d.max}"
+            low, top = (
+                problems.number(("dimensions", i, "min"), d.min),
+                problems.number(("dimensions", i, "max"), d.max),
             )
+            problems.add(("dimensions", i), f"min {low} is greater than max {top}", f"最小值 {low} 大于最大值 {top}")
         if d.id in SUBJECT_FACTS or d.id == "profession":
             problems.add(("dimensions", i, "id"), f"{d.id!r} is a reserved name", f"{d.id!r} 是保留的名称")
         elif not expr.is_name(d.id):
@@ -404,11 +437,12 @@ def _check_semantics(
                 (*path, "points"), "a rule must give or take points; 0 does nothing", "规则须加分或减分；0 不起作用"
             )
         elif not MIN_POINTS <= abs(r.points) <= MAX_POINTS:  # also NaN and infinity
+            shown = problems.number((*path, "points"), r.points)
             problems.add(
                 (*path, "points"),
                 f"points are counted in millionths of a point, from 0.000001 to {MAX_POINTS:,} either way; "
-                f"{r.points} is out of range",
-                f"分数以百万分之一分计，正负均须在 0.000001 至 {MAX_POINTS:,} 之间；{r.points} 超出范围",
+                f"{shown} is out of range",
+                f"分数以百万分之一分计，正负均须在 0.000001 至 {MAX_POINTS:,} 之间；{shown} 超出范围",
             )
     facts = subject_env(p, catalog, with_lists=False)
     for i, lst in enumerate(p.lists):
@@ -468,6 +502,63 @@ def _check_semantics(
                     f"未知的名单 {name!r}；名单：{', '.join(list_ids)}",
                 )
     return conditions
+
+
+def _check_bounds(p: Policy, problems: _Problems) -> None:
+    """A rule's cap and a dimension's min and max are points, within MAX_POINTS either way as a rule's points are
+    (a cap of 10^23 was accepted). Checked when a policy is checked or published; a version a store holds from
+    before is read back as it was accepted."""
+    for i, r in enumerate(p.rules):
+        if r.cap is not None and r.cap > MAX_POINTS:  # a cap is above 0 (the model)
+            shown = problems.number(("rules", i, "cap"), r.cap)
+            problems.add(
+                ("rules", i, "cap"),
+                f"a cap is counted in points, at most {MAX_POINTS:,} as a rule's points are; {shown} is out of range",
+                f"上限以分计，与规则的分数一样至多为 {MAX_POINTS:,}；{shown} 超出范围",
+            )
+    for i, d in enumerate(p.dimensions):
+        for key, value in (("min", d.min), ("max", d.max)):
+            if value is not None and abs(value) > MAX_POINTS:
+                shown = problems.number(("dimensions", i, key), value)
+                problems.add(
+                    ("dimensions", i, key),
+                    f"a dimension's {key} is counted in points, from -{MAX_POINTS:,} to {MAX_POINTS:,} as a rule's "
+                    f"points are; {shown} is out of range",
+                    f"维度的 {key} 以分计，与规则的分数一样须在 -{MAX_POINTS:,} 至 {MAX_POINTS:,} 之间；"
+                    f"{shown} 超出范围",
+                )
+
+
+# The facts of a subject whose values a list criterion's condition is judged on (``_check_reach``): a percentile is
+# a number of hundredths from 0 to 100 (compiler/plan.py), a rank a 32-bit integer from 1.
+_RANK = reach.Domain(1, 2**31 - 1)
+_PERCENTILE = reach.Domain(0, 10_000, 100)
+
+
+def _check_reach(p: Policy, conditions: dict[str, expr.Node], problems: _Problems) -> None:
+    """A list criterion on the score (or the rank, the percentile) that no value of it can meet is refused: it
+    would put no one on the list (``score < 0`` on a scale from 0). A condition that reads other things, or
+    calculates, is not judged (policy/reach.py) and is accepted."""
+    low, top = problems.number(("scale", "min"), p.scale.min), problems.number(("scale", "max"), p.scale.max)
+    domains = {"score": reach.Domain(p.scale.min, p.scale.max), "rank": _RANK, "percentile": _PERCENTILE}
+    ranges = {
+        "score": (f"a score lies on the scale, from {low} to {top}", f"分数位于分数范围内，从 {low} 到 {top}"),
+        "rank": (f"a rank is from 1 to {_RANK.last:,}", f"名次从 1 到 {_RANK.last:,}"),
+        "percentile": ("a percentile is from 0 to 100", "百分位从 0 到 100"),
+    }
+    for i, lst in enumerate(p.lists):
+        for j, c in enumerate(lst.criteria):
+            node = conditions.get(f"list:{lst.id}.{c.id}")
+            if c.when is None or node is None or reach.meets(node, domains) is not False:
+                continue
+            read = [name for name in ranges if name in expr.names_in(node)]
+            condition = repr(c.when) if len(repr(c.when)) <= 120 else repr(c.when)[:119] + "…"
+            problems.add(
+                ("lists", i, "criteria", j, "when"),
+                f"no subject can meet {condition}: {'; '.join(ranges[n][0] for n in read)}; the criterion would put "
+                "no one on the list",
+                f"没有任何对象能满足 {condition}：{'；'.join(ranges[n][1] for n in read)}；此条件不会将任何人列入名单",
+            )
 
 
 def _unknown(kind: str, kind_zh: str, name: str) -> tuple[str, str]:
@@ -560,10 +651,12 @@ def _check_due_process(p: Policy, problems: _Problems) -> None:
     """Severity classes, dispute deadlines, notice and grace, public fields."""
     for name, cls in p.severities.items():
         if cls.min_publication_days > cls.max_publication_days:
+            low = problems.number(("severities", name, "min_publication_days"), cls.min_publication_days)
+            top = problems.number(("severities", name, "max_publication_days"), cls.max_publication_days)
             problems.add(
                 ("severities", name, "min_publication_days"),
-                f"{cls.min_publication_days} is more than max_publication_days {cls.max_publication_days}",
-                f"{cls.min_publication_days} 大于 max_publication_days {cls.max_publication_days}",
+                f"{low} is more than max_publication_days {top}",
+                f"{low} 大于 max_publication_days {top}",
             )
     if p.severities:
         defined = ", ".join(p.severities)
@@ -575,10 +668,12 @@ def _check_due_process(p: Policy, problems: _Problems) -> None:
                 if c.severity is not None and c.severity not in p.severities:
                     problems.add(("lists", i, "criteria", j, "severity"), *_unknown_severity(c.severity, defined))
     if p.disputes.extended_answer_days < p.disputes.answer_days:
+        extended = problems.number(("disputes", "extended_answer_days"), p.disputes.extended_answer_days)
+        answer = problems.number(("disputes", "answer_days"), p.disputes.answer_days)
         problems.add(
             ("disputes", "extended_answer_days"),
-            f"{p.disputes.extended_answer_days} is less than answer_days {p.disputes.answer_days}",
-            f"{p.disputes.extended_answer_days} 小于 answer_days {p.disputes.answer_days}",
+            f"{extended} is less than answer_days {answer}",
+            f"{extended} 小于 answer_days {answer}",
         )
     for i, lst in enumerate(p.lists):
         if lst.kind == "red" and lst.grace_days:
