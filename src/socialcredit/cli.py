@@ -50,6 +50,7 @@ from socialcredit.errors import SocialCreditError
 from socialcredit.languages import counted, rank_of
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.opening import open_store, refuse_pandas_to_duckdb
+from socialcredit.policy.words import figure
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
@@ -651,9 +652,9 @@ def show(
         dims = Table(w["dimension"], w["points"], w["cap"], title=None, box=None)
         for d in sc["dimensions"]:
             dims.add_row(
-                d["name"],
-                f"{d['points']:g}",
-                f"{d['min'] if d['min'] is not None else ''}…{d['max'] if d['max'] is not None else ''}",
+                d["name"],  # as the pages write a dimension's figures (figure), with the hyphen of the reasons below
+                figure(d["points"], minus="-"),
+                f"{figure(d['min'], minus='-')}…{figure(d['max'], minus='-')}",
             )
         out.print(dims)
         reasons = Table("#", w["code"], w["reason"], w["points"], w["advice"], box=None)

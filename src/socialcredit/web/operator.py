@@ -12,6 +12,7 @@ from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
 from socialcredit.policy.model import ListCriterion, Policy
+from socialcredit.policy.words import figure
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -267,8 +268,8 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             for r in p.rules
             if r.dimension == d.id
         ]
-        lo = f"{d.min:g}" if d.min is not None else "−∞"
-        hi = f"{d.max:g}" if d.max is not None else "+∞"
+        # as every face writes a dimension's range, with the hyphen of the rules' points beside it (%+g)
+        lo, hi = figure(d.min, minus="-", none="−∞"), figure(d.max, none="+∞")
         dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
     lists = [
         {
