@@ -153,7 +153,7 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
             lo=lo_ages,
         ),
         "runs": runs,
-        "lab": _lab_words(store, lab_panels(store, run_id), policy, page),  # the policy lab (_lab_panels.html)
+        "lab": _lab_words(store, lab_panels(store, run_id, held), policy, page),  # the policy lab (_lab_panels.html)
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
@@ -220,7 +220,13 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
         added = sep.join(words.get(r, r) for r in d["added"])
         removed = sep.join(before.get(r, r) for r in d["removed"])
         drifts.append({**d, "alerts": alerts, "added_words": added, "removed_words": removed})
-    return {"disparity": {**lab["disparity"], "rows": rows}, "drift": drifts}
+    # what each blacklist's rate counts: whom decisions count, and how many of those the run listed it leaves out
+    overall = lab["disparity"]["overall"]
+    counts = [
+        {"list": lists.get(k, k), "counted": overall.get(f"list:{k}", {}).get("count", 0), **whys}
+        for k, whys in lab["disparity"]["unapplied"].items()
+    ]
+    return {"disparity": {**lab["disparity"], "rows": rows, "counts": counts}, "drift": drifts}
 
 
 def _floor(value: float) -> float:
