@@ -380,9 +380,10 @@ def test_list_blacklist_and_top(city: Path, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2027-01-01")  # a run of its day (dated after today: a what-if)
     run("score", "--policy", "beijing", "--as-of", "2027-01-01", db=city)
     table = run("list", "blacklist", db=city).stdout.splitlines()
-    assert [row.split() for row in table] == [
+    assert [row.split() for row in table] == [  # the list and its criterion in the policy's words
+        ["blacklist", "—", "Beijing", "social", "credit", "score", "2026.2"],
         ["subject_id", "name", "score", "tier", "criteria", "listing", "effective_on"],
-        [DEFAULTER, "王伟", "900", "B", "judgment_defaulter", "effective", "2026-12-31"],
+        [DEFAULTER, "王伟", "900", "B", "judgment", "defaulter", "effective", "2026-12-31"],
     ]
     top = json.loads(run("list", "top", "--json", db=city).stdout)
     assert [(t["rank"], t["subject_id"], t["score"]) for t in top] == [(1, PAYER, 1002), (2, DEFAULTER, 900)]
@@ -408,9 +409,10 @@ def test_list_redlist_shows_no_listing_columns(city: Path, tmp_path: Path) -> No
     ]
     table = run("list", "redlist", "--policy", "redtest", db=city).stdout.splitlines()
     assert [row.split() for row in table] == [
+        ["redlist", "—", "Beijing", "social", "credit", "score", "1"],
         ["subject_id", "name", "score", "tier", "criteria"],
-        [DEFAULTER, "王伟", "1000", "A", "exemplary"],
-        [PAYER, "李娜", "1002", "A", "exemplary"],
+        [DEFAULTER, "王伟", "1000", "A", *["AAA", "with", "no", "negative", "record", "for", "three", "years"]],
+        [PAYER, "李娜", "1002", "A", *["AAA", "with", "no", "negative", "record", "for", "three", "years"]],
     ]
 
 
@@ -524,13 +526,14 @@ def test_a_name_with_brackets_is_shown_as_written(city: Path, tmp_path: Path) ->
     through_the_registry(city, (renamed, "civil_affairs"), (tmp_path / "courts.csv", "courts"), runs=("2026-11-01",))
     listed = run("list", "blacklist", db=city, check=False)
     assert (listed.returncode, listed.stderr) == (0, "")
-    assert listed.stdout.splitlines()[1].split() == [
+    assert listed.stdout.splitlines()[2].split() == [
         DEFAULTER,
         "王[/]伟",
         "[bold]Wang",
         "900",
         "B",
-        "judgment_defaulter",
+        "judgment",
+        "defaulter",
         "notice",
         "2026-12-31",
     ]

@@ -63,7 +63,7 @@ def test_the_console_says_a_listing_is_held_as_the_api_does(tmp_path: Path, monk
     [x] = notices
     assert (x["held_why"], x["held_since"]) == (f"your dispute {n} of record J1 is open", "2026-04-02")
     assert said == (
-        f"held: listing {x['listing_id']} of {A} (judgment_defaulter) is not applied by decisions since the score "
+        f"held: listing {x['listing_id']} of {A} (judgment defaulter) is not applied by decisions since the score "
         f"of {x['held_since']}: your dispute {n} of record J1 is open; the next run closes it."
     )
 

@@ -50,6 +50,7 @@ from socialcredit.errors import SocialCreditError
 from socialcredit.languages import counted, rank_of
 from socialcredit.matchmaking.cli import match_app
 from socialcredit.opening import open_store, refuse_pandas_to_duckdb
+from socialcredit.policy.words import figure
 from socialcredit.regions.cli import region_app
 from socialcredit.regions.linkcli import link_command
 from socialcredit.serving import serve_until_stopped
@@ -651,9 +652,9 @@ def show(
         dims = Table(w["dimension"], w["points"], w["cap"], title=None, box=None)
         for d in sc["dimensions"]:
             dims.add_row(
-                d["name"],
-                f"{d['points']:g}",
-                f"{d['min'] if d['min'] is not None else ''}…{d['max'] if d['max'] is not None else ''}",
+                d["name"],  # as the pages write a dimension's figures (figure), with the hyphen of the reasons below
+                figure(d["points"], minus="-"),
+                f"{figure(d['min'], minus='-')}…{figure(d['max'], minus='-')}",
             )
         out.print(dims)
         reasons = Table("#", w["code"], w["reason"], w["points"], w["advice"], box=None)
@@ -833,10 +834,12 @@ def list_(
     which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
     limit: Annotated[int, typer.Option(help="How many rows.", metavar="N", min=1, max=1_000_000)] = 50,
+    lang: LangOpt = "en",
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run.
+    """Members of the blacklist or redlist, or the top-ranked subjects, from the latest run: the list and its
+    criteria named in the policy's words in --lang, the headers and listings' standing in it too (--json keeps ids).
 
     A blacklist member's listing is `effective` (decisions count it), `notice` (told, in effect from effective_on;
     decisions and the public look-up do not count it yet), `held` (in effect in the register, but decisions no
@@ -849,30 +852,88 @@ def list_(
         if which is ListName.top:
             rows = top_subjects(store, policy_id=policy, limit=limit, actor="cli")
         elif which is ListName.blacklist:  # (a redlist has no listings to hold)
-            rows, held = _members_as_decided(store, which.value, policy, limit)
+            rows, held = _members_as_decided(store, which.value, policy, limit, lang)
         else:
             rows = list_members(store, which.value, policy_id=policy, limit=limit, actor="cli")
-    if as_json:
-        _json(rows)
-        return
+        if as_json:
+            _json(rows)
+            return
+        named, policy_named, criteria = _list_named(store, which.value, policy, lang)
+    w = _LIST_WORDS[lang]
     if not rows:
-        out.print(f"No one on the {which.value}.")
+        out.print(w["empty"].format(list=named), markup=False)
         return
-    table = Table(*rows[0].keys(), box=None)
+    out.print(f"{named} — {policy_named}", markup=False)
+    table = Table(*(w.get(k, k) for k in rows[0]), box=None)
     for r in rows:  # a value none has (a name not registered, the day an ended listing took effect): "—"
+        r = r | {"tier": criteria.get(f"tier_{r['tier']}", r["tier"])}
+        r = r | {"listing": w.get(f"listing_{r['listing']}", r["listing"])} if r.get("listing") else r
+        if r.get("criteria"):
+            r = r | {"criteria": w["comma"].join(criteria.get(c, c) for c in str(r["criteria"]).split(", "))}
         table.add_row(*("—" if v is None else str(v) for v in r.values()))
     out.print(table)
     for x in held:  # as GET /v1/notices says it: the day of the score decisions applied it on (until 2026-12-06 the
         # change number decisions stand on, which a reader cannot place), and the cause
+        said = {k: x[k] for k in ("listing_id", "subject_id", "held_since", "held_why")}
         out.print(
-            f"held: listing {x['listing_id']} of {x['subject_id']} ({x['criterion_id']}) is not applied by decisions "
-            f"since the score of {x['held_since']}: {x['held_why']}; the next run closes it.",
-            markup=False,
+            w["held"].format(criterion=criteria.get(str(x["criterion_id"]), x["criterion_id"]), **said), markup=False
         )
 
 
+# The words of `list`, in --lang: its headers (the columns of --json), a listing's standing (list_members) and its
+# lines; the list and its criteria come in the policy's words (``_list_named``)
+_LIST_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "empty": "No one on the {list}.",
+        "comma": ", ",
+        "held": "held: listing {listing_id} of {subject_id} ({criterion}) is not applied by decisions since the score "
+        "of {held_since}: {held_why}; the next run closes it.",
+    },
+    "zh": {
+        "empty": "{list}上没有人。",
+        "comma": "、",
+        "held": "暂不适用：{subject_id} 的名单认定 {listing_id}（{criterion}）自 {held_since} 的评分以来决定不再适用："
+        "{held_why}；下次评分时结束。",
+        "subject_id": "身份证号/统一社会信用代码",
+        "name": "名称",
+        "score": "分数",
+        "tier": "等级",
+        "criteria": "标准",
+        "listing": "状态",
+        "effective_on": "生效日期",
+        "rank": "排名",
+        "percentile": "百分位",
+        "listing_effective": "已生效",
+        "listing_notice": "告知期内",
+        "listing_held": "暂不适用",
+        "listing_ended": "已结束",
+    },
+}
+
+
+def _list_named(store: Store, list_id: str, policy: str | None, lang: str) -> tuple[str, str, dict[str, str]]:
+    """A list of the run in force of ``policy`` by its name ("失信名单"), its policy's name and version ("北京市社会
+    信用评分 2026.2"), and the words of its cells by code: its criteria's reasons and, in Chinese, its grades as `show`
+    names them (信用较差, not poor), in the policy's words in ``lang``, as the pages name them (``name_listings``)."""
+    from socialcredit.policy.words import tier_label
+    from socialcredit.registry.scoring.policies import get_policy, name_listings
+    from socialcredit.registry.scoring.runs import run_in_force
+
+    run = run_in_force(store, policy)
+    loaded = get_policy(store, str(run["policy_id"]), str(run["policy_version"])).policy
+    policy_named = f"{loaded.name.get(lang)} {run['policy_version']}"
+    words = {f"tier_{t.id}": tier_label(loaded, t.id, lang) for t in loaded.tiers} if lang == "zh" else {}
+    if list_id == "top":
+        return ("排名" if lang == "zh" else "top"), policy_named, words
+    head = {"policy_id": run["policy_id"], "policy_version": run["policy_version"], "list_id": list_id}
+    named = [head | {"criterion_id": c.id} for c in loaded.list_spec(list_id).criteria]
+    name_listings(store, named, lang)
+    words |= {str(x["criterion_id"]): str(x["criterion_text"]) for x in named}
+    return loaded.list_spec(list_id).name.get(lang), policy_named, words
+
+
 def _members_as_decided(
-    store: Store, list_id: str, policy: str | None, limit: int
+    store: Store, list_id: str, policy: str | None, limit: int, lang: str = "en"
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A list's members (``list_members``) with their listings as decisions now stand, as the API's page of a list
     says them: the listed subjects changed since the run rescored as a live pass has them (``live_since_run``), by
@@ -894,7 +955,7 @@ def _members_as_decided(
     shown = {r["subject_id"] for r in rows if r.get("listing") == "held"}
     mine = [x for x in listings if x["subject_id"] in shown]
     runs = {str(run["policy_id"]): int(run["run_id"])}
-    held = [x for x in held_now(store, mine, live, "en", runs=runs) if "held" in x]
+    held = [x for x in held_now(store, mine, live, lang, runs=runs) if "held" in x]
     return rows, held
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.policy.load import LoadedPolicy
 from socialcredit.policy.model import ListCriterion, Rule
-from socialcredit.policy.words import a_or_an, exact_number, how_summed, policy_plain_text
+from socialcredit.policy.words import a_or_an, exact_number, figure, how_summed, policy_plain_text
 
 __all__ = ["explain_policy", "explain_rule", "explain_words"]
 
@@ -100,8 +100,8 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
         ("Tiers: " if en else "等级：") + ", ".join(f"{t.id} ≥ {t.min}" for t in sorted(p.tiers, key=lambda t: -t.min))
     )
     for d in p.dimensions:
-        low = exact_number(d.min) if d.min is not None else "−∞"
-        cap = f"{low} … {exact_number(d.max) if d.max is not None else '+∞'}"
+        # as every face writes a dimension's range, with the hyphen of the rules' points below ("-10 points")
+        cap = f"{figure(d.min, minus='-', none='−∞')} … {figure(d.max, none='+∞')}"
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
         for r in p.rules:
             if r.dimension == d.id:

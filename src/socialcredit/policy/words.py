@@ -34,6 +34,7 @@ __all__ = [
     "comparison_words",
     "condition_words",
     "exact_number",
+    "figure",
     "how_summed",
     "number_words",
     "policy_href",
@@ -158,6 +159,37 @@ def exact_number(value: float, *, grouped: bool = False) -> str:
     if float(value).is_integer():
         return f"{int(value):,}" if grouped else str(int(value))
     return format(decimal.Decimal(repr(float(value))), ",f" if grouped else "f")
+
+
+def figure(
+    value: float | None, *, minus: str = "\u2212", signed: bool = False, grouped: bool = False, none: str = ""
+) -> str:
+    """A dimension's points, floor or cap as every face writes it for people (`show`, the resident's and operator's
+    pages and their chart, the policy pages, `policy explain`; the JSON keeps the number): a whole number without
+    ".0", else to at most two decimals without trailing zeros, halves upward as points are shown
+    (registry/common.py ``shown_points``). ``minus`` signs a negative one as the text around it does: a true minus
+    (−) on the policy pages, whose rules read −10 points, a hyphen in `show`, `policy explain --codes` and on the
+    score cards, whose reasons read -100; ``signed`` puts + before a positive one; ``grouped`` writes thousands with
+    commas, as an English policy page writes its numbers (1,000); ``none`` is said for no bound. Until 2026-12-07 one
+    dimension read -13 in `show`, -13.0 on the pages and -300.0 … 50.0 as its range.
+
+    >>> [figure(x) for x in (-13.0, -300, 50.0, 2.5, -7.125, 2.675, -0.004, None)]
+    ['−13', '−300', '50', '2.5', '−7.12', '2.68', '0', '']
+    >>> figure(-13.0, minus="-"), figure(3.0, signed=True), figure(-1000.5, grouped=True), figure(None, none="+∞")
+    ('-13', '+3', '−1,000.5', '+∞')
+    """
+    if value is None:
+        return none
+    number = decimal.Decimal(repr(float(value)))
+    if not number.is_finite():
+        return ("+" if signed else "") + "∞" if number > 0 else minus + "∞"
+    step = decimal.Decimal("0.01")
+    rounded = ((number / step) + decimal.Decimal("0.5")).to_integral_value(rounding=decimal.ROUND_FLOOR) * step
+    text = format(abs(rounded), ",f" if grouped else "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    if rounded < 0:
+        return minus + text
+    return ("+" if signed and rounded > 0 else "") + text
 
 
 # A comparison read from its other side (``150 <= score`` is ``score >= 150``)
@@ -722,15 +754,16 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
     lead += how_summed(p, lang) + ("The grades:" if en else "信用等级如下：")
     sections.append(Section("score", "The score and the grades" if en else "分数与信用等级", lead, tiers))
     for d in p.dimensions:
-        low = _num(d.min, lang) if d.min is not None else None
-        high = _num(d.max, lang) if d.max is not None else None
+        # as every face writes a dimension's range (a cap below zero read "+−10" until 2026-12-07)
+        low = figure(d.min, grouped=en) if d.min is not None else None
+        high = figure(d.max, signed=True, grouped=en) if d.max is not None else None
         if en:
             bounds = f"no less than {low}" if low else ""
-            bounds += (" and " if bounds and high else "") + (f"no more than +{high}" if high else "")
+            bounds += (" and " if bounds and high else "") + (f"no more than {high}" if high else "")
             dlead = f"The points of these rules are added up; together they count {bounds}." if bounds else ""
         else:
             bounds = f"最低{low}分" if low else ""
-            bounds += ("、" if bounds and high else "") + (f"最高+{high}分" if high else "")
+            bounds += ("、" if bounds and high else "") + (f"最高{high}分" if high else "")
             dlead = f"以下各条规则的分数相加，合计{bounds}。" if bounds else ""
         rules = tuple(_rule_item(loaded, r, lang, labels) for r in p.rules if r.dimension == d.id)
         sections.append(Section(f"dimension:{d.id}", d.name.get(lang), dlead, rules))

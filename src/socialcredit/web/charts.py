@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from socialcredit.policy.words import figure
+
 __all__ = ["Bar", "bars", "diverging", "histogram"]
 
 _FONT = 'font-family="system-ui, sans-serif"'
@@ -146,7 +148,7 @@ def diverging(
     room = width * 0.3 - 14
     wrapped = [_wrap(x[0], room) for x in items]
     label_w = round(min(max((_text_width(x) for lines in wrapped for x in lines), default=0) + 14, width * 0.3))
-    texts = [f"{v:+g}" for _, v, _, _ in items]
+    texts = [figure(v, minus="-", signed=True) for _, v, _, _ in items]  # as the table beside it writes them
     value_w = max((_text_width(x) for x in texts), default=0) + 8
     reach = max([abs(v) for _, v, _, _ in items] + [abs(x) for _, _, a, b in items for x in (a, b) if x is not None])
     reach = reach or 1.0

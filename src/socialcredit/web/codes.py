@@ -18,6 +18,7 @@ from typing import Any
 from socialcredit.catalog.labels import Labels, load_labels
 from socialcredit.errors import NotFoundError
 from socialcredit.languages import grouped
+from socialcredit.policy.words import figure
 from socialcredit.registry.scoring.policies import get_policy, name_listings
 from socialcredit.store import Store
 from socialcredit.web.i18n import translate
@@ -114,4 +115,10 @@ def policy_names(store: Store, policy_ids: Iterable[str], lang: str) -> dict[str
 def template_globals() -> dict[str, Any]:
     """What every template may call: ``details(fields, lang)``, ``words(value, lang)``, ``code(kind, c, lang)``,
     ``district(name, lang)``."""
-    return {"details": record_details, "words": value_words, "code": code_words, "district": district_words}
+    return {
+        "details": record_details,
+        "words": value_words,
+        "code": code_words,
+        "district": district_words,
+        "figure": figure,  # a dimension's points and range, as every face writes them (policy/words.py)
+    }

@@ -13,6 +13,14 @@ LAB_PAIRS: dict[str, tuple[str, str]] = {
         "Run {run}: {n} groups have a rate outside 0.8–1.25 times everyone's ({warnings} with the whole 95% "
         "interval outside). The most extreme are below; `policy lint --db` lists every one.",
     ),
+    # what a blacklist's rate counts (registry/reporting/lab_panels.py applied_audit), under the panel's help
+    "lab_disparity_counts": (
+        "{list}：按决定适用的情况计数，与按区、职业和年龄段的统计相同——计入 {counted} 人；"
+        "未计入：告知期内 {notice} 人，暂不适用（决定不再适用）{held} 人，评分后已结束 {ended} 人。",
+        "{list}: counted as decisions apply it, as the figures by district, profession and age band are — counted "
+        "{counted}; left out: in the notice period {notice}, held (decisions no longer apply it) {held}, ended since "
+        "the run {ended}.",
+    ),
     "lab_flagged_groups": ("比率最极端的群体", "The groups furthest from everyone's rate"),
     "lab_group": ("群体", "Group"),
     "lab_metric": ("指标", "Measure"),

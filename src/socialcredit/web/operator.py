@@ -12,6 +12,7 @@ from socialcredit.errors import NotFoundError, WorkflowError, quoted
 from socialcredit.policy import LoadedPolicy
 from socialcredit.policy.explain import explain_rule
 from socialcredit.policy.model import ListCriterion, Policy
+from socialcredit.policy.words import figure
 from socialcredit.regions.alerts import list_alerts
 from socialcredit.regions.exchange import list_review_queue
 from socialcredit.registry.due_process.disputes import list_disputes
@@ -152,7 +153,7 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
             lo=lo_ages,
         ),
         "runs": runs,
-        "lab": _lab_words(store, lab_panels(store, run_id), policy, page),  # the policy lab (_lab_panels.html)
+        "lab": _lab_words(store, lab_panels(store, run_id, held), policy, page),  # the policy lab (_lab_panels.html)
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
@@ -219,7 +220,13 @@ def _lab_words(store: Store, lab: dict[str, Any], policy: Policy, page: Page) ->
         added = sep.join(words.get(r, r) for r in d["added"])
         removed = sep.join(before.get(r, r) for r in d["removed"])
         drifts.append({**d, "alerts": alerts, "added_words": added, "removed_words": removed})
-    return {"disparity": {**lab["disparity"], "rows": rows}, "drift": drifts}
+    # what each blacklist's rate counts: whom decisions count, and how many of those the run listed it leaves out
+    overall = lab["disparity"]["overall"]
+    counts = [
+        {"list": lists.get(k, k), "counted": overall.get(f"list:{k}", {}).get("count", 0), **whys}
+        for k, whys in lab["disparity"]["unapplied"].items()
+    ]
+    return {"disparity": {**lab["disparity"], "rows": rows, "counts": counts}, "drift": drifts}
 
 
 def _floor(value: float) -> float:
@@ -267,8 +274,8 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             for r in p.rules
             if r.dimension == d.id
         ]
-        lo = f"{d.min:g}" if d.min is not None else "−∞"
-        hi = f"{d.max:g}" if d.max is not None else "+∞"
+        # as every face writes a dimension's range, with the hyphen of the rules' points beside it (%+g)
+        lo, hi = figure(d.min, minus="-", none="−∞"), figure(d.max, none="+∞")
         dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
     lists = [
         {

@@ -20,9 +20,10 @@ from socialcredit.errors import (
     WorkflowError,
 )
 from socialcredit.policy import parse_policy
-from socialcredit.registry.reporting.disparity import disparity_audit, latest_run_of
+from socialcredit.registry.reporting.disparity import latest_run_of
 from socialcredit.registry.reporting.drift import run_drift
 from socialcredit.registry.reporting.impact import impact
+from socialcredit.registry.reporting.lab_panels import applied_audit
 from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import check_as_of
 
@@ -103,10 +104,13 @@ def policy_disparity(
 ) -> DisparityAudit:
     """The disparity audit of this version's latest finished run (``policy lint --db``'s SC901): every group's
     rate of listing, refusal per service and tier against the overall rate; the groups outside 0.8–1.25 flagged
-    with the rules that account for the difference."""
+    with the rules that account for the difference. A blacklist of the policy's run in force counts as decisions
+    apply it, as the dashboard does: not those in their notice period, ended since the run or held (``unapplied``
+    says how many of each were left out)."""
     with service.writer() as store:
         get_policy(store, policy_id, version)  # 404 naming the version when it was never published
-        return DisparityAudit.model_validate(disparity_audit(store, latest_run_of(store, policy_id, version)))
+        run_id = latest_run_of(store, policy_id, version)
+        return DisparityAudit.model_validate(applied_audit(store, run_id, service.held_listings))
 
 
 @router.get("/v1/drift", tags=_OPERATORS)

@@ -37,6 +37,7 @@ __all__ = [
     "runs_in_force",
     "search_subjects",
     "tier_counts",
+    "unapplied_subjects",
 ]
 
 # (label, lowest age, highest age); the last band is open
@@ -106,6 +107,27 @@ def held_subjects(store: Store, run: dict[str, Any], held: Held) -> dict[str, li
     out: dict[str, list[str]] = {}
     for list_id, subject_id in sorted({(x["list_id"], x["subject_id"]) for x in listings} - applied):
         out.setdefault(str(list_id), []).append(str(subject_id))
+    return out
+
+
+def unapplied_subjects(store: Store, run: dict[str, Any], held: Held | None) -> dict[str, dict[str, list[str]]]:
+    """Of each blacklist of ``run`` (a row of ``score_runs``), the subjects it lists that decisions do not count, as
+    ``list_sizes`` and the figures by district, profession and age band leave them out of a blacklist's count or
+    say them apart: by why, ``notice`` (their listing in its notice period), ``ended`` (ended since the run, or none
+    here) and, with ``held``, ``held`` (``held_subjects``). None but for its policy's run in force: any other run
+    counts who met the criteria as it found them. Writes nothing."""
+    if int(run["run_id"]) not in runs_in_force(store):
+        return {}
+    black = sorted(b.split("/", 1)[1] for b in _blacklists(store) if b.split("/", 1)[0] == run["policy_id"])
+    out: dict[str, dict[str, list[str]]] = {b: {} for b in black}
+    for r in store.rows(
+        f"""SELECT list_id, subject_id, coalesce(standing, 'ended') AS why
+            FROM ({_standing_sql("s.run_id = $run")}) WHERE standing IS DISTINCT FROM 'effective' ORDER BY ALL""",
+        {"run": int(run["run_id"]), "black": sorted(_blacklists(store)) or [""]},
+    ):
+        out.setdefault(str(r["list_id"]), {}).setdefault(str(r["why"]), []).append(str(r["subject_id"]))
+    for list_id, subjects in (held_subjects(store, run, held) if held is not None else {}).items():
+        out.setdefault(list_id, {})["held"] = subjects
     return out
 
 

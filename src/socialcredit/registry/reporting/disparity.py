@@ -16,6 +16,7 @@ the band and the whole population has at least :data:`MIN_EVENTS` events of that
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from socialcredit.store import Store, latest_subjects, run_rows
 __all__ = [
     "BAND",
     "MIN_EVENTS",
+    "UNAPPLIED",
     "Z95",
     "difference_text",
     "disparity_audit",
@@ -42,7 +44,9 @@ BAND = (0.8, 1.25)  # the four-fifths rule, and its inverse
 Z95 = 1.959963984540054
 TOP_RULES = 3
 MIN_EVENTS = 20  # fewer events overall than this (a redlist of two) give notes, never warnings
-_NAMES = frozenset({"sc_audit_base", "sc_audit_people"})
+_NAMES = frozenset({"sc_audit_base", "sc_audit_people", "sc_audit_off"})
+# Why a subject a run lists is not counted on that list (``disparity_audit``'s ``unapplied``)
+UNAPPLIED = ("notice", "held", "ended")
 
 
 def difference_text(value: float) -> str:
@@ -103,12 +107,17 @@ class _Metric:
     condition: exp.Expr
 
 
+def _on_list(list_id: str) -> exp.Expr:
+    """On the list ``list_id`` as the audit counts it: listed by the run, and not among the subjects left out of it
+    (``sc_audit_off``'s ``off``: the lists of theirs decisions do not count)."""
+    name = exp.Literal.string(list_id)
+    listed = exp.func("list_contains", exp.column("lists", "r"), name.copy())
+    off = exp.func("coalesce", exp.func("list_contains", exp.column("off", "o"), name.copy()), exp.false())
+    return exp.and_(listed, exp.not_(off))
+
+
 def _metrics(policy_lists: list[str], services: list[str], tiers: list[str]) -> list[_Metric]:
-    lists = exp.column("lists", "r")
-    out = [
-        _Metric(f"list:{x}", f"on the {x}", exp.func("list_contains", lists.copy(), exp.Literal.string(x)))
-        for x in policy_lists
-    ]
+    out = [_Metric(f"list:{x}", f"on the {x}", _on_list(x)) for x in policy_lists]
     for i, s in enumerate(services):
         mask = exp.BitwiseAnd(this=exp.column("grants", "r"), expression=exp.Literal.number(1 << i))
         out.append(
@@ -121,8 +130,16 @@ def _metrics(policy_lists: list[str], services: list[str], tiers: list[str]) -> 
     return out
 
 
-def _base(rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metric]) -> None:
+def _base(
+    rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metric], off: list[tuple[str, str, str]]
+) -> None:
     rel.create("sc_audit_people", latest_subjects(("subject_id", "district", "sex"), watermark=watermark))
+    rel.create(
+        "sc_audit_off",
+        "SELECT unnest(CAST($s AS VARCHAR[])) AS subject_id, unnest(CAST($l AS VARCHAR[])) AS list_id, "
+        "unnest(CAST($w AS VARCHAR[])) AS why",
+        {"s": [x[0] for x in off], "l": [x[1] for x in off], "w": [x[2] for x in off]},
+    )
     cols: list[exp.Expr] = [
         exp.column("subject_id", "r"),
         exp.column("district", "p"),
@@ -135,6 +152,17 @@ def _base(rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metri
         exp.select(*cols)
         .from_(exp.alias_(exp.maybe_parse(run_rows(rel.store, "run_results", run_id), dialect="duckdb"), "r"))
         .join(exp.alias_(exp.to_table("sc_audit_people"), "p", table=True), using=["subject_id"], join_type="left")
+        .join(
+            exp.alias_(
+                exp.select("subject_id", exp.alias_(exp.func("list", exp.column("list_id")), "off"))
+                .from_("sc_audit_off")
+                .group_by("subject_id")
+                .subquery(),
+                "o",
+            ),
+            using=["subject_id"],
+            join_type="left",
+        )
         .where(exp.EQ(this=exp.column("kind", "r"), expression=exp.Literal.string("person")))
     )
     rel.create("sc_audit_base", query)
@@ -195,11 +223,25 @@ def latest_run_of(store: Store, policy_id: str, version: str) -> int:
     return int(run)
 
 
-def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[str, Any]:
+def disparity_audit(
+    store: Store,
+    run_id: int,
+    *,
+    top: int = TOP_RULES,
+    unapplied: Mapping[str, Mapping[str, Collection[str]]] | None = None,
+) -> dict[str, Any]:
     """The audit of run ``run_id`` (persons only): ``overall`` (each metric's count and rate), ``rows`` (one per
     metric, dimension and group: n, count, rate and its Wilson interval, ratio and its log-ratio interval,
     ``flagged``, ``level``) and ``flagged`` (the flagged rows with their ``rules``: the ``top`` rules whose mean
-    points in the group differ most from everyone's)."""
+    points in the group differ most from everyone's). A list counts whom the run put on it but those of
+    ``unapplied`` (by list, then by why, one of :data:`UNAPPLIED`: the subjects decisions do not count on it,
+    ``lab_panels.applied_audit``); ``unapplied`` in the result says how many persons each why left out."""
+    off = [
+        (str(subject), str(list_id), str(why))
+        for list_id, whys in (unapplied or {}).items()
+        for why, subjects in whys.items()
+        for subject in subjects
+    ]
     runs = store.rows("SELECT policy_id, policy_version, as_of, watermark FROM score_runs WHERE run_id = ?", [run_id])
     if not runs:
         raise NotFoundError(f"no score run {run_id}")
@@ -211,11 +253,16 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
         [t.id for t in sorted(policy.tiers, key=lambda t: -t.min)],
     )
     with OwnedRelations(store, _NAMES) as rel:
-        _base(rel, run_id, int(run["watermark"]), metrics)
+        _base(rel, run_id, int(run["watermark"]), metrics, off)
         overall_row = _counts(rel, metrics, None)[0]
+        left_out = rel.rows(
+            "SELECT list_id, why, count(DISTINCT subject_id) AS n FROM sc_audit_off "
+            "WHERE subject_id IN (SELECT subject_id FROM sc_audit_base) GROUP BY ALL ORDER BY ALL"
+        )
         by_dim = {dim: _counts(rel, metrics, dim) for dim in DIMENSIONS}
         sums = _rule_sums(rel, run_id)
     big_n = int(overall_row["n"])
+    counted = {(str(r["list_id"]), str(r["why"])): int(r["n"]) for r in left_out}
     overall = {
         m.key: {"count": int(overall_row[f"c{i}"]), "rate": int(overall_row[f"c{i}"]) / big_n if big_n else None}
         for i, m in enumerate(metrics)
@@ -288,6 +335,7 @@ def disparity_audit(store: Store, run_id: int, *, top: int = TOP_RULES) -> dict[
         "persons": big_n,
         "band": list(BAND),
         "overall": overall,
+        "unapplied": {x: {why: counted.get((x, why), 0) for why in UNAPPLIED} for x in sorted(unapplied or {})},
         "rows": rows,
         "flagged": flagged,
     }
