@@ -150,7 +150,9 @@ def test_ingest_score_show_decide_transcript(city: Path, tmp_path: Path) -> None
     assert beijing["lists"][0]["code"] == "LIST_JUDGMENT_DEFAULTER"
     assert [r["code"] for r in beijing["reasons"]] == ["COURT_UNFULFILLED"]
     assert shown["records"][0]["status"] == "counting"
-    assert shown["records"][0]["contribution"] == {"beijing": [{"rule_id": "court.unfulfilled", "points": -100.0}]}
+    assert shown["records"][0]["contribution"] == {
+        "beijing": [{"rule_id": "court.unfulfilled", "points": -100.0, "counted": -100.0, "note": None}]
+    }
 
     decided = run(
         "decide", DEFAULTER, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "railway", db=city

@@ -200,7 +200,7 @@ def test_a_new_blacklisting_waits_for_its_notice_but_the_score_moves_at_once(liv
     judgment = next(x for x in r.json()["records"] if x["record_id"] == "LIVE-J1")
     assert (judgment["status"], judgment["contribution"]) == (
         "counting",
-        {"beijing": [{"rule_id": "court.unfulfilled", "points": -100}]},
+        {"beijing": [{"rule_id": "court.unfulfilled", "points": -100, "counted": -100, "note": None}]},
     )
 
 

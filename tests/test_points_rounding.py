@@ -68,5 +68,5 @@ def test_a_subjects_file_rounds_dimensions_and_contributions_halves_upwards(reg:
     assert {d["id"]: d["points"] for d in scores["dimensions"]} == {"civic": 0.13, "money": 2.68}
     assert sorted((r["code"], r["points"]) for r in scores["reasons"]) == [("EIGHTH", 0.13), ("ODD", 2.68)]
     contributions = {r["record_id"]: r["contribution"]["test"] for r in report["records"]}
-    assert contributions["T1"] == [{"rule_id": "eighth", "points": 0.13}]
-    assert contributions["T2"] == [{"rule_id": "odd", "points": 2.68}]
+    assert contributions["T1"] == [{"rule_id": "eighth", "points": 0.13, "counted": 0.13, "note": None}]
+    assert contributions["T2"] == [{"rule_id": "odd", "points": 2.68, "counted": 2.68, "note": None}]

@@ -147,7 +147,9 @@ def test_a_judgment_that_counts_points_and_lists_him_says_both(tmp_path: Path) -
     records = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)["records"]
     rec = next(r for r in records if r["record_id"] == "C-1")
     assert rec["status"] == "counting"
-    assert rec["contribution"] == {"beijing": [{"rule_id": "court.unfulfilled", "points": -100}]}
+    assert rec["contribution"] == {
+        "beijing": [{"rule_id": "court.unfulfilled", "points": -100, "counted": -100, "note": None}]
+    }
     assert [(x["standing"], x["text"]) for x in rec["lists"]] == [("notice", _PENDING_EN)]
     out = " ".join(sc("show", DEFAULTER, db=db).stdout.split())
     assert "counting beijing: court.unfulfilled -100; " + _PENDING_EN in out

@@ -670,8 +670,7 @@ def show(
     )
     for r in report["records"]:
         contrib = "; ".join(
-            f"{pid}: " + ", ".join(f"{h['rule_id']} {h['points']:+g}" for h in hits)
-            for pid, hits in r["contribution"].items()
+            f"{pid}: " + ", ".join(_hit_text(h) for h in hits) for pid, hits in r["contribution"].items()
         )
         # and the listings it made, as each stands (in effect, in its notice period, held, removed)
         contrib = "; ".join([*([contrib] if contrib else []), *(x["text"] for x in r.get("lists", []))])
@@ -717,6 +716,13 @@ def _purpose(purpose: Any, lang: str) -> str:
 
     pair = PURPOSE_WORDS.get(str(purpose))
     return str(purpose) if pair is None or lang != "zh" else pair[0]
+
+
+def _hit_text(hit: dict[str, Any]) -> str:
+    """A record's hit of a rule in `show`: the rule and what the record counted, with the note when the rule's cap
+    cut it ("court.judgment +0 (counts 0 of −100: rule court.judgment counts at most −300 in all)")."""
+    text = f"{hit['rule_id']} {hit['counted']:+g}"
+    return escape(text if hit["note"] is None else f"{text} ({hit['note']})")
 
 
 def _print_links(report: dict[str, Any], lang: str = "en") -> None:

@@ -17,6 +17,7 @@ import sqlglot.expressions as exp
 from socialcredit.backends.duckdb import DuckDBBackend
 from socialcredit.catalog import Catalog, load_catalog
 from socialcredit.compiler import MAX_REASONS, ScorePlan
+from socialcredit.compiler.plan import MICRO
 from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import no_subject
 from socialcredit.policy import LoadedPolicy, Policy
@@ -37,6 +38,7 @@ from socialcredit.registry.due_process.severity import counts_until, matching
 from socialcredit.registry.records.consent import consent_history, current_consents
 from socialcredit.registry.records.origin import origin_label
 from socialcredit.registry.relations import OwnedRelations
+from socialcredit.registry.reporting.capped import cap_note, capped_total, share_cap, shown_shares
 from socialcredit.registry.scoring.facts import facts_of, grants_with
 from socialcredit.registry.scoring.inputs import RunInputs, prepare_inputs
 from socialcredit.registry.scoring.memoranda import name_measures
@@ -212,12 +214,49 @@ def _contributions(
     with prepare_inputs(store, loaded, watermark, subject_id=subject_id, subject_key=key, versions=versions) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")  # its key
         sql = _contributions_sql(store, loaded, run["as_of"], inputs.prefix, types)
+        # each hit with its record's date and id: a capped rule's cap is shared out oldest first (capped.py)
         rows = (
-            store.rows(f"SELECT record_key, rule_id, points FROM ({sql}) ORDER BY record_key, rule_id") if sql else []
+            store.rows(
+                f"""SELECT c.record_key, c.rule_id, c.points, v.event_date, v.record_id, v.source_id
+                    FROM ({sql}) c LEFT JOIN {versions} v USING (record_key)
+                    ORDER BY c.rule_id, v.event_date, v.record_id, v.source_id, c.record_key"""
+            )
+            if sql
+            else []
         )
+    by_rule: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        out.setdefault(int(row["record_key"]), []).append({"rule_id": row["rule_id"], "points": row["points"]})
+        by_rule.setdefault(str(row["rule_id"]), []).append(row)
+    caps = {r.id: r.cap for r in loaded.policy.rules}
+    hits: list[dict[str, Any]] = []
+    for rule_id, rule_rows in by_rule.items():
+        # the micro-points the run summed (each record's points are a whole number of them: plan.py's from_micro)
+        micros = [round(float(row["points"]) * MICRO) for row in rule_rows]
+        counted = share_cap(micros, caps.get(rule_id))
+        shown = shown_shares(counted, capped_total(micros, caps.get(rule_id)))
+        for row, own, share, figure in zip(rule_rows, micros, counted, shown, strict=True):
+            cut = caps.get(rule_id) if share != own else None
+            hits.append(
+                {
+                    "key": int(row["record_key"]),
+                    "rule_id": rule_id,
+                    "points": row["points"],
+                    "counted": figure,
+                    "cap": cut,
+                }
+            )
+    for hit in sorted(hits, key=lambda h: (h["key"], h["rule_id"])):
+        out.setdefault(hit.pop("key"), []).append(hit)
     return out
+
+
+def _contribution(hit: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A record's hit of a rule as the file shows it: the rule, the record's own points at the run's date, what it
+    ``counted`` as the rule's cap leaves it (capped.py), and a ``note`` in ``lang`` when the cap cut it (else None)."""
+    points = shown_points(hit["points"])
+    cap = hit["cap"]
+    note = None if cap is None else cap_note(str(hit["rule_id"]), hit["counted"], points, float(cap), lang)
+    return {"rule_id": hit["rule_id"], "points": points, "counted": hit["counted"], "note": note}
 
 
 def _reasons(
@@ -466,11 +505,7 @@ def subject_report(
                 "origin": origin_label(store, r.get("origin_region")),
                 "status": state,
                 "dispute_id": open_disputes.get(key) if not r["superseded"] else None,
-                "contribution": {
-                    pid: [{"rule_id": x["rule_id"], "points": shown_points(x["points"])} for x in hits]
-                    for pid, hits in contrib.items()
-                    if hits
-                },
+                "contribution": {pid: [_contribution(x, lang) for x in hits] for pid, hits in contrib.items() if hits},
                 # the listings the record made, beside its points if it has any, as each stands, in ``lang``
                 # (``text``): in effect, in its notice period, held, or removed (when and why); until 2026-12-07
                 # only those of a record without points, and a removed one read plain "not counting"
