@@ -1,6 +1,6 @@
 """A record's listing as it stands, in the resident's report (registry/reporting/report.py ``_listed_by``): on the
-API's report, with the running service's live views, and on the installed console script's ``show --json``, in
-English and Chinese.
+API's report, with the running service's live views, on the resident's records page, and on the installed console
+script's ``show --json``, in English and Chinese.
 
 World (tests/due_world.py): 张三 (A) has the defaulter judgment J1 of the courts; Beijing's run of 2026-02-01 notices
 his blacklisting (judgment defaulter), in effect 60 days later, on 2026-04-02; Sesame's, 30 days later, on
@@ -17,7 +17,9 @@ his blacklisting (judgment defaulter), in effect 60 days later, on 2026-04-02; S
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from socialcredit.registry.due_process.overrides import override_listing
 from socialcredit.registry.records.versions import withdraw_record
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.store import Store, open_store
+from web_helpers import sign_in
 
 NOTICED = dt.date(2026, 2, 1)
 LISTED = dt.date(2026, 4, 2)  # Beijing's notice period over: the listing takes effect
@@ -46,11 +49,13 @@ def _j1(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _api(folder: Path, store: Store) -> dict[str, list[tuple[str, str]]]:
-    """J1's listings in A's report over the API (the resident's key), by language; the store is closed after."""
+    """J1's listings in A's report over the API (the resident's key), by language, each said the same on the
+    resident's records page (/me/records); the store is closed after."""
     key = issue_key(store, "resident", "张三", subject=A).token
     app = create_app(folder / "due.duckdb", store=store)
     try:
         with serving(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+            app.state.service.go_live()  # the subject changed since the run rescored, as the live thread does
             out = {}
             for lang in ("en", "zh"):
                 got = client.get(
@@ -58,6 +63,14 @@ def _api(folder: Path, store: Store) -> dict[str, list[tuple[str, str]]]:
                 )
                 assert got.status_code == 200, got.text
                 out[lang] = _j1(got.json()["records"])
+            sign_in(client, key)
+            for lang, said in out.items():
+                page = client.get("/me/records", params={"lang": lang})
+                assert page.status_code == 200
+                shown = re.findall(
+                    r'<span class="contribution listing listing-([a-z_]+)"[^>]*>([^<]*)</span>', page.text
+                )
+                assert [(standing, html.unescape(text)) for standing, text in shown] == said
             return out
     finally:
         store.close()
@@ -222,4 +235,29 @@ def test_a_listing_overridden_then_its_record_withdrawn_is_told_after_the_next_r
     assert _show(tmp_path, NEXT) == {
         "en": [("removed", "removed from the blacklist (judgment defaulter) on 2026-04-05: overridden by an operator")],
         "zh": [("removed", "已于2026-04-05将您移出失信名单（失信被执行人）：经运营人员人工复核撤销")],
+    }
+
+
+def test_a_record_corrected_out_of_the_criterion_in_the_notice_period_will_not_list_him(tmp_path: Path) -> None:
+    """The court sends J1 again, fulfilled (a correction), before the next run: the service's live score no longer
+    finds the criterion on it, the daily job leaves the listing (a version newer than the run) and the next run ends
+    the notice. The console's ``show`` reads no live score (yet): it cannot tell a correction that still meets the
+    criterion from one that does not, so only the API is asked here."""
+    store = _noticed(tmp_path, "beijing")
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", dt.date(2026, 2, 10))
+    assert _api(tmp_path, store) == {
+        "en": [
+            (
+                "notice_ending",
+                "will not put you on the blacklist (judgment defaulter): the record as it now stands no longer meets "
+                "the criterion, and the next run ends the notice (you are not listed)",
+            )
+        ],
+        "zh": [
+            (
+                "notice_ending",
+                "不会将您列入失信名单（失信被执行人）：该记录现已不符合此条件，下次评分时结束告知（您不会被列入）",
+            )
+        ],
     }
