@@ -375,6 +375,10 @@ def subject_report(
     listed: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     ids = {int(r["record_key"]): (r["source_id"], r["record_id"]) for r in records}
     withdrawn = {(r["source_id"], r["record_id"]) for r in records if r["withdrawn"] and not r["replaced_here"]}
+    open_disputes = {
+        (d["source_id"], d["record_id"]): d["dispute_id"]
+        for d in (list_disputes(store, subject_id=subject_id, status="open") if records else [])
+    }
     for run in runs:
         result = results.get(int(run["run_id"]), [])
         if not result:
@@ -391,7 +395,7 @@ def subject_report(
         listing_status = {(x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"]) for x in listings}
         if records and points:
             live_keys = None if now is None else {(x[0], x[1]) for x in now.entries}
-            _listed_by(listed, p, entries, live_keys, listings, ids, withdrawn, lang)
+            _listed_by(listed, p, entries, live_keys, listings, ids, withdrawn, set(open_disputes), lang)
         if "scores" not in parts:
             continue
         res = result[0]
@@ -459,10 +463,6 @@ def subject_report(
             }
         )
     recs = []
-    open_disputes = {
-        (d["source_id"], d["record_id"]): d["dispute_id"]
-        for d in (list_disputes(store, subject_id=subject_id, status="open") if records else [])
-    }
     repaired = {
         (x["source_id"], x["record_id"])
         for x in (list_repairs(store, subject_id=subject_id, status="approved") if records else [])
@@ -487,7 +487,7 @@ def subject_report(
             state = None  # not computed
         elif counting:
             state = "counting"
-        elif any(x["standing"] != "removed" for x in listed.get(key, [])):
+        elif any(x["standing"] not in ("removed", "notice_ending") for x in listed.get(key, [])):
             state = "listing"  # no points, but a criterion of a list holds on it: it lists the subject
         else:
             state = "expired" if _expired(policies, r) else "not counting"
@@ -569,6 +569,7 @@ def _listed_by(
     listings: list[dict[str, Any]],
     ids: dict[int, tuple[Any, Any]],
     withdrawn: set[tuple[Any, Any]],
+    disputed: set[tuple[Any, Any]],
     lang: str,
 ) -> None:
     """Adds to ``out``, by the record's source and id (``ids``: record key → them), the list entries of a run
@@ -579,9 +580,25 @@ def _listed_by(
     cause is resolved before then"; in effect in the register but no longer applied by decisions (not among the
     live score's entries, ``live_keys``) ``held``; ended (overridden, resolved, delisted, repaired or no longer
     published) "removed from the blacklist (...) on DATE: overridden by an operator" (the record ``withdrawn``, if
-    it is, says so)."""
+    it is, says so).
+
+    A listing in its notice period whose record was withdrawn since the run (``withdrawn``), or as it now stands no
+    longer meets the criterion (a live score without the entry), will not take effect: the daily job leaves it
+    (``listings.activate_due``: the record has a version newer than the run) and the next run ends it, ``resolved``
+    (``notice_ending``). One whose record is under an open dispute (``disputed``) is not put in effect by the daily
+    job while the dispute is open; under a policy that does not count a disputed record the next run made while it
+    is open ends it, else a run on or after its day puts it in effect (``notice_disputed``). Until 2026-12-07 both
+    read "will put you on … unless the cause is resolved before then".
+
+    A listing the record made that was closed, and that the run no longer finds (a record withdrawn, a judgment
+    fulfilled, after the run that delisted it), is told too: "removed from the blacklist (...) on DATE: the record
+    was withdrawn" ("did not put you on …" for one closed in its notice period); the newest listing of each list,
+    criterion and record, so at most one per criterion of the policy a record. Until 2026-12-07 only the run's
+    entries were told, and such a record read nothing."""
     by_record = {(x["list_id"], x["criterion_id"], x["source_id"], x["record_id"]): x for x in listings}
     by_criterion = {(x["list_id"], x["criterion_id"]): x for x in listings}
+    records = set(ids.values())
+    told: set[tuple[Any, ...]] = set()  # (list, criterion, source, record) told from the run's entries
     for e in entries:
         record = ids.get(int(e["record_key"])) if e["record_key"] is not None else None
         if record is None:
@@ -591,7 +608,45 @@ def _listed_by(
         status = "effective" if x is None else str(x["status"])
         name = p.list_spec(e["list_id"]).name.get(lang)
         cause = p.criterion(e["list_id"], e["criterion_id"]).reason.text(lang)
-        if status == "pending" and x is not None and x["effective_on"] is not None:
+        told.add((*pair, *record))
+        if (
+            status == "pending"
+            and x is not None
+            and (record in withdrawn or (live_keys is not None and pair not in live_keys and record not in disputed))
+        ):
+            standing = "notice_ending"  # the daily job leaves it, the next run ends it (listings.activate_due)
+            why = (
+                ("记录已在告知期内撤回", "the record was withdrawn during the notice period")
+                if record in withdrawn
+                else ("该记录现已不符合此条件", "the record as it now stands no longer meets the criterion")
+            )
+            text = (
+                f"不会将您列入{name}（{cause}）：{why[0]}，下次评分时结束告知（您不会被列入）"
+                if lang == "zh"
+                else f"will not put you on the {name} ({cause}): {why[1]}, and the next run ends the notice "
+                "(you are not listed)"
+            )
+        elif status == "pending" and x is not None and x["effective_on"] is not None and record in disputed:
+            standing, day = "notice_disputed", iso(x["effective_on"])
+            if p.disputes.counts_while_open:  # the record counts: a run on or after the day puts it in effect
+                text = (
+                    f"最早于{day}起将您列入{name}（{cause}），除非此前消除原因：您对该记录的异议未结期间，"
+                    "仅在该日或之后的评分时生效，记录被撤回或更正为不再符合条件则不生效"
+                    if lang == "zh"
+                    else f"will put you on the {name} ({cause}) from {day} at the earliest unless the cause is "
+                    "resolved before then: while your dispute of the record is open it takes effect only at a run "
+                    "made on or after that day, and not if the record is withdrawn or corrected out of the criterion"
+                )
+            else:  # the record does not count while disputed: a run made while it is open finds no cause
+                text = (
+                    f"原定于{day}起将您列入{name}（{cause}），但您对该记录的异议未结期间不会生效："
+                    "答复前该记录暂不计入，其间的评分将结束告知（您不会被列入）"
+                    if lang == "zh"
+                    else f"would put you on the {name} ({cause}) from {day}, but not while your dispute of the "
+                    "record is open: the record does not count until it is answered, and a run made before then "
+                    "ends the notice (you are not listed)"
+                )
+        elif status == "pending" and x is not None and x["effective_on"] is not None:
             standing, day = "notice", iso(x["effective_on"])
             text = (
                 f"将于{day}起将您列入{name}（{cause}），除非此前消除原因"
@@ -610,14 +665,7 @@ def _listed_by(
             standing = "effective"
             text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
         elif x is not None and status in _REMOVED:
-            standing = "removed"
-            why = _REMOVED["withdrawn" if record in withdrawn and status == "delisted" else status]
-            day = iso(x["closed_on"]) if x["closed_on"] is not None else None
-            text = (
-                f"已{'于' + day if day else ''}将您移出{name}（{cause}）：{why[0]}"
-                if lang == "zh"
-                else f"removed from the {name} ({cause}){' on ' + day if day else ''}: {why[1]}"
-            )
+            standing, text = "removed", _removed_text(x, name, cause, record in withdrawn, lang)
         else:
             continue
         out.setdefault(record, []).append(
@@ -629,6 +677,44 @@ def _listed_by(
                 "text": text,
             }
         )
+    # the listings closed that the run no longer finds (the newest of each list, criterion and record of the subject)
+    for (list_id, criterion_id, *rest), x in by_record.items():
+        record = (rest[0], rest[1])
+        if (list_id, criterion_id, *record) in told or record not in records or x["status"] not in _REMOVED:
+            continue
+        try:
+            name = p.list_spec(list_id).name.get(lang)
+            cause = p.criterion(list_id, criterion_id).reason.text(lang)
+        except KeyError:  # a list or criterion the run's version of the policy no longer has
+            continue
+        out.setdefault(record, []).append(
+            {
+                "policy": p.id,
+                "list": list_id,
+                "criterion": criterion_id,
+                "standing": "removed",
+                "text": _removed_text(x, name, cause, record in withdrawn, lang),
+            }
+        )
+
+
+def _removed_text(x: dict[str, Any], name: str, cause: str, withdrawn: bool, lang: str) -> str:
+    """What a record says of the listing ``x`` it made, closed: "removed from the blacklist (judgment defaulter) on
+    DATE: the record was withdrawn"; closed in its notice period (``resolved``) "did not put you on the blacklist
+    (…): the notice ended on DATE, the record was withdrawn before it took effect"."""
+    status = str(x["status"])
+    day = iso(x["closed_on"]) if x["closed_on"] is not None else None
+    if status == "resolved":
+        why = _RESOLVED["withdrawn" if withdrawn else "resolved"]
+        if lang == "zh":
+            return f"未将您列入{name}（{cause}）：{why[0]}" + (f"，告知已于{day}结束" if day else "")
+        return f"did not put you on the {name} ({cause}): {why[1]}" + (f" (the notice ended on {day})" if day else "")
+    why = _REMOVED["withdrawn" if withdrawn and status == "delisted" else status]
+    return (
+        f"已{'于' + day if day else ''}将您移出{name}（{cause}）：{why[0]}"
+        if lang == "zh"
+        else f"removed from the {name} ({cause}){' on ' + day if day else ''}: {why[1]}"
+    )
 
 
 # Why a listing ended, as the record that made it says (zh, en): "removed from the blacklist on DATE: …"
@@ -638,6 +724,12 @@ _REMOVED = {
     "publication_ended": ("公示期届满，已失效", "expired (its publication period ended)"),
     "delisted": ("原因已消除", "the cause was resolved"),
     "withdrawn": ("记录已撤回", "the record was withdrawn"),
+    "resolved": ("生效前原因已消除", "the cause was resolved before it took effect"),
+}
+
+# Why a listing closed in its notice period did not take effect (zh, en): "did not put you on the blacklist (…): …"
+_RESOLVED = {
+    "withdrawn": ("记录在生效前已撤回", "the record was withdrawn before it took effect"),
     "resolved": ("生效前原因已消除", "the cause was resolved before it took effect"),
 }
 
