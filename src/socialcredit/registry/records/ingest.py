@@ -287,7 +287,8 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     except IngestError as exc:
         if str(exc).startswith(f"{shown}: "):
             raise
-        raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field) from None
+        zh = exc.zh and f"{shown}：{exc.zh}"
+        raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field, zh=zh) from None
 
 
 _BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8: the byte order mark a Windows program writes first
@@ -304,9 +305,12 @@ def _readable(path: Path) -> Iterator[Path]:
         head = fh.read(4)
         wide = limits.wide_encoding(head) if path.suffix.lower() != ".parquet" else None
         if wide is not None:
+            csv_file = path.suffix.lower() == ".csv"
             raise IngestError(
                 f"the file is {wide} text (it starts with {wide}'s byte order mark); a batch is UTF-8 text: save the "
-                f"file as UTF-8{' (in Excel: CSV UTF-8)' if path.suffix.lower() == '.csv' else ''} and ingest it again"
+                f"file as UTF-8{' (in Excel: CSV UTF-8)' if csv_file else ''} and ingest it again",
+                zh=f"该文件是 {wide} 文本（以 {wide} 的字节顺序标记开头）；一批记录须为 UTF-8 文本：请将文件另存为 "
+                f"UTF-8{'（在 Excel 中：CSV UTF-8）' if csv_file else ''}后重新导入",
             )
         marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and head.startswith(_BOM)
         fh.seek(len(_BOM) if marked else 0)
@@ -356,7 +360,10 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             limits.check_columns(n_columns)
         reader = f"read_parquet({src})"
     else:
-        raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
+        raise IngestError(
+            f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet",
+            zh=f"{shown}：不支持的文件类型 {suffix!r}；请使用 .csv、.ndjson（或 .jsonl）或 .parquet",
+        )
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
@@ -399,7 +406,8 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         else:
             staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown, lacking)
     except duckdb.IOException as exc:
-        raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
+        why = _said(exc, path, shown)
+        raise IngestError(f"{shown}: cannot read the file: {why}", zh=f"{shown}：无法读取该文件：{why}") from None
     except duckdb.Error as exc:
         if suffix == ".csv" and (words := _csv_error(exc, path, header)) is not None:
             raise _in_file(shown, words) from None
@@ -627,6 +635,7 @@ def _first_invalid(column: pa.Array, valid: Callable[[pa.Array], bool]) -> int |
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_SEPARATORS_ZH = {";": "分号", "\t": "制表符", "|": "竖线"}
 
 
 def _refuse_other_separators(header: list[str], shown: str) -> None:
@@ -635,7 +644,8 @@ def _refuse_other_separators(header: list[str], shown: str) -> None:
         for sep, called in _SEPARATORS.items():
             if sep in header[0]:
                 raise IngestError(
-                    f"{shown}: a CSV batch separates its columns with commas; its header has none, but {called}"
+                    f"{shown}: a CSV batch separates its columns with commas; its header has none, but {called}",
+                    zh=f"{shown}：CSV 批次以逗号分隔各列；其表头没有逗号，而有{_SEPARATORS_ZH[sep]}",
                 )
 
 
@@ -771,9 +781,10 @@ def _parquet_names(path: Path) -> list[str]:
     except (OSError, pa.ArrowException) as exc:
         if "too deeply nested" in str(exc):
             raise IngestError(
-                "a column nests lists or structs more than 100 levels deep; a record's fields are plain values"
+                "a column nests lists or structs more than 100 levels deep; a record's fields are plain values",
+                zh="某列的列表或结构嵌套超过 100 层；记录的字段须为单个值",
             ) from None
-        raise IngestError(f"not a readable parquet file: {exc}") from None
+        raise IngestError(f"not a readable parquet file: {exc}", zh=f"不是可读的 parquet 文件：{exc}") from None
 
 
 def _known_columns(catalog: Catalog) -> frozenset[str]:
@@ -1713,7 +1724,8 @@ def _ingest_file(
     if batch.file_state is not None and file_state(path) != batch.file_state:
         raise IngestError(
             f"{batch.name or path}: the file changed while it was read (its size or time of change); nothing was "
-            "stored: send it again once it is written"
+            "stored: send it again once it is written",
+            zh=f"{batch.name or path}：读取期间文件有变动（其大小或修改时间）；未存储任何内容：请待文件写完后重新发送",
         )
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     if batch.limit_rows:
@@ -1739,12 +1751,21 @@ def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Pa
     """Refuse an unknown source, a missing file or a reject file named in no folder before anything is read (the
     rows would be committed, and the rejected ones written nowhere)."""
     if source_id not in catalog.sources:
-        raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
+        known = ", ".join(catalog.sources)
+        raise IngestError(
+            f"unknown source {source_id!r}; known sources: {known}",
+            zh=f"未知的来源 {source_id!r}；已知的来源：{known}",
+        )
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestError(f"{path}: no such file", zh=f"{path}：没有此文件")
     if reject_path is not None and (not Path(reject_path).parent.is_dir() or Path(reject_path).is_dir()):
-        where = "is a folder" if Path(reject_path).is_dir() else "is in no folder there is"
-        raise IngestError(f"{reject_path}: the reject file {where}; name a file in a folder that exists")
+        folder = Path(reject_path).is_dir()
+        where = "is a folder" if folder else "is in no folder there is"
+        where_zh = "是一个文件夹" if folder else "所在的文件夹不存在"
+        raise IngestError(
+            f"{reject_path}: the reject file {where}; name a file in a folder that exists",
+            zh=f"{reject_path}：拒绝文件{where_zh}；请指定一个位于现有文件夹中的文件",
+        )
 
 
 def _ingest_records(run: _Ingest) -> IngestReport:
@@ -1753,7 +1774,8 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     if missing:
         raise IngestError(
             f"{run.shown}: the file has no column {', '.join(map(repr, missing))}; "
-            f"a record needs {', '.join(BASE_COLUMNS)}"
+            f"a record needs {', '.join(BASE_COLUMNS)}",
+            zh=f"{run.shown}：文件没有 {'、'.join(map(repr, missing))} 列；记录须有 {'、'.join(BASE_COLUMNS)} 列",
         )
     run.step("validating", 1, 3)
     _compact_subject_ids(run.store)
@@ -1979,7 +2001,9 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     if "subject_id" not in run.staged.cols or "name" not in run.staged.cols:
         raise IngestError(
             f"{run.shown}: a subjects file needs the columns subject_id and name "
-            f"(and may have district, profession); a records file needs record_type"
+            f"(and may have district, profession); a records file needs record_type",
+            zh=f"{run.shown}：主体文件须有 subject_id 和 name 列（可有 district、profession 列）；"
+            "记录文件须有 record_type 列",
         )
     run.step("validating", 1, 3)
     if "district" in run.staged.cols:
