@@ -1254,9 +1254,11 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
                 unless_unchanged=True,
             )
         )
+        # (a value refused for an invisible or a control character is told that alone)
         checks.append(
             _Check(
-                f"org_id IS NOT NULL AND _x_org_kind IS NULL AND NOT {person} AND NOT coalesce(_x_org_code, false)",
+                f"org_id IS NOT NULL AND _x_org_kind IS NULL AND NOT {person} AND NOT coalesce(_x_org_code, false) "
+                f"AND NOT {invisible_sql('org_id')} AND NOT regexp_matches(org_id, '{_TEXT_CONTROL}')",
                 "'org_id'",
                 reason("org_malformed", value="org_id"),
                 RELATION_RECORD_TYPE,
