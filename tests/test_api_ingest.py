@@ -488,6 +488,42 @@ def test_a_batch_missing_a_column_says_which(world: dict[str, Any]) -> None:
     assert "uploads" not in r.json()["error"]["message"] and "/" not in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("content", "en", "zh"),
+    [
+        (
+            b"record_id,subject_id\nA-1,110101199001011237\n",
+            "the batch has no column 'record_type', 'event_date'; a record needs record_id, subject_id, record_type, "
+            "event_date",
+            "该批没有 'record_type'、'event_date' 列；记录须有 record_id、subject_id、record_type、event_date 列",
+        ),
+        (
+            b"record_id|subject_id\nA-1|110101199001011237\n",
+            "a CSV batch separates its columns with commas; its header has none, but vertical bars",
+            "CSV 批次以逗号分隔各列；其表头没有逗号，而有竖线",
+        ),
+        (
+            b"record_id,RECORD_ID\nA-1,A-2\n",
+            "column 2 is named 'RECORD_ID' and column 1 'record_id': names that differ only in case or surrounding "
+            "spaces are one column; send each column once",
+            "第 2 列名为 'RECORD_ID'，第 1 列名为 'record_id'：仅大小写或前后空格不同的名称是同一列；每列请只发送一次",
+        ),
+    ],
+)
+def test_a_batch_refused_as_a_whole_is_told_why_in_the_language_asked(
+    world: dict[str, Any], content: bytes, en: str, zh: str
+) -> None:
+    """Until 2026-12-07 a batch lacking a column, separated by vertical bars or naming a column twice was refused in
+    English under ``?lang=zh``."""
+    client: httpx.Client = world["client"]
+    key = {**auth(world["keys"]["furnisher"]), "content-type": "text/csv"}
+    said = {}
+    for lang in ("en", "zh"):
+        r = client.post("/v1/records", params={"lang": lang}, content=content, headers=key)
+        said[lang] = (r.status_code, r.headers["content-language"], r.json()["error"]["message"])
+    assert said == {"en": (400, "en", en), "zh": (400, "zh-CN", zh)}
+
+
 def test_a_record_is_corrected_then_withdrawn(world: dict[str, Any]) -> None:
     client: httpx.Client = world["client"]
     key = auth(world["keys"]["furnisher"])

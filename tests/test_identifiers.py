@@ -5,8 +5,9 @@ from __future__ import annotations
 import doctest
 from datetime import date
 
+import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socialcredit import identifiers
@@ -635,3 +636,34 @@ def test_uscc_single_character_substitution_is_detected(first17: str, position: 
     char = USCC_ALPHABET[(USCC_ALPHABET.index(number[position]) + shift) % 31]
     changed = number[:position] + char + number[position + 1 :]
     assert raises(validate_uscc, changed).reason == "checksum"
+
+
+_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+@settings(deadline=None)  # (DuckDB's first statement loads its extensions)
+@given(
+    st.one_of(
+        st.text(_CODE_CHARS, min_size=17, max_size=17).map(identifiers.make_uscc),
+        st.text(_CODE_CHARS, min_size=18, max_size=18),
+        st.text(_CODE_CHARS + "abcxyzIOSVZ ＡＢ１", min_size=16, max_size=19),
+        st.text(min_size=0, max_size=20),
+    )
+)
+def test_the_sql_check_of_a_credit_code_agrees_with_validate_uscc(value: str) -> None:
+    """``well_formed_uscc_sql`` (ingest's check of a role's org_id, and of the identifiers refused, in SQL) holds
+    exactly where ``validate_uscc`` takes the value as it is written (no compaction: an org_id is compared as sent)."""
+    try:
+        valid = identifiers.validate_uscc(value).number == value
+    except IdentifierError:
+        valid = False
+    sql = f"SELECT {identifiers.well_formed_uscc_sql('v')} FROM (SELECT ?::VARCHAR AS v)"
+    assert duckdb.execute(sql, [value]).fetchone() == (valid,)
+
+
+def test_the_registry_regions_are_those_a_credit_codes_check_takes() -> None:
+    """``registry_regions`` (a table SQL joins) holds exactly the codes ``_is_registry_region`` takes, over every
+    six-digit code."""
+    regions = identifiers.registry_regions()
+    assert "110105" in regions and "100000" in regions and "990000" not in regions
+    assert {f"{n:06d}" for n in range(1_000_000) if identifiers._is_registry_region(f"{n:06d}")} == regions

@@ -391,7 +391,7 @@ def test_a_date_sent_as_text_is_yyyy_mm_dd_and_nothing_else(
         "subject_id": PERSON,
         "record_type": "company_role",
         "event_date": "2025-01-01",
-        "org_id": "91110000000000000X",
+        "org_id": "91110000000000000E",
         "role": "director",
         "start_date": text,
     }
@@ -423,7 +423,7 @@ def test_a_date_at_midnight_with_no_zone_is_that_day(store: Store, tmp_path: Pat
     assert [r["event_date"] for r in stored] == [dt.date(2025, 1, 1), dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
     # a date field too, and sent again as YYYY-MM-DD it is the same record (unchanged)
     role = {"record_id": f"MIDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
-            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "director"}  # fmt: skip
+            "event_date": "2025-01-01", "org_id": "91110000000000000E", "role": "director"}  # fmt: skip
     first = _write_batch(tmp_path / f"mr{batch}.csv", [role | {"start_date": "2025-01-01 00:00:00"}])
     again = _write_batch(tmp_path / f"mr{batch}.ndjson", [role | {"start_date": "2025-01-01"}])
     assert ingest_file(store, first, "registration_authority", today=TODAY).accepted == 1
@@ -448,7 +448,7 @@ def test_a_date_field_is_a_date_from_1900_to_9999(store: Store, tmp_path: Path, 
     failed on it (``'<=' not supported between instances of 'str' and 'datetime.date'``)."""
     batch = next(counter)
     role = {"record_id": f"OLDROLE{batch}", "subject_id": PERSON, "record_type": "company_role",
-            "event_date": "2025-01-01", "org_id": "91110000000000000X", "role": "legal_representative"}  # fmt: skip
+            "event_date": "2025-01-01", "org_id": "91110000000000000E", "role": "legal_representative"}  # fmt: skip
     path = tmp_path / f"old{batch}.parquet"
     if isinstance(value, str):
         path = _write_batch(tmp_path / f"old{batch}.csv", [role | {"start_date": value}])

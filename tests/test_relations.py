@@ -151,16 +151,23 @@ def test_officers_of_a_listed_company_are_listed_from_state_and_from_records_ali
 
 
 def test_a_roles_org_id_is_stored_and_compared_as_sent(tmp_path: Path) -> None:
-    # An org_id is not tidied as a record's subject_id is: one written otherwise than as registered names no
-    # organisation, and sent again it is the same record (a tidied one was compared with the stored value and
-    # refused as different content); one holding an invisible character is refused, never taken as the code.
+    # An org_id is not tidied as a record's subject_id is (a tidied one was compared with the stored value and
+    # refused as different content): one written otherwise than as registered would name no organisation, and is
+    # refused, told the code as registered (until 2026-12-07 it was taken, and its relation never held); one holding
+    # an invisible character is refused, never taken as the code.
     reg = built(tmp_path)
     typed = COMPANY[:8] + " " + COMPANY[8:].lower()
-    sent = role("R9", HOLDER, typed, "director", days_before(300))
-    assert reg.send("registration_authority", [sent]).accepted == 1
-    assert reg.store.one("SELECT org_id FROM records WHERE record_id = 'R9'") == typed
-    again = reg.send("registration_authority", [sent])
-    assert (again.accepted, again.unchanged) == (0, 1)
+    otherwise = reg.ingest("registration_authority", [role("R9", HOLDER, typed, "director", days_before(300))])
+    assert (otherwise.accepted, [(e.field, e.message) for e in otherwise.errors]) == (
+        0,
+        [
+            (
+                "org_id",
+                f"'{typed}' is written otherwise than a unified social credit code is registered: an org_id is "
+                f"compared as sent; send it as '{COMPANY}'",
+            )
+        ],
+    )
     hidden = reg.ingest(
         "registration_authority",
         [role("R10", HOLDER, COMPANY[:8] + "\u200b" + COMPANY[8:], "director", days_before(300))],

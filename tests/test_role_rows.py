@@ -377,3 +377,145 @@ def test_a_registered_organisation_whose_code_passes_as_an_identity_number_is_a_
     subjects.write_text(f"subject_id,name\n{code},延庆某公司\n", encoding="utf-8")
     assert _ingest(db, subjects, "en", source="civil_affairs") == (0, [])
     assert _ingest(db, _write(tmp_path / "role.csv", [_role("R-1", "2026-01-01", org_id=code)]), "en") == (0, [])
+
+
+def _no_region_numbers() -> tuple[str, str]:
+    """Two values of an identity number's shape and check character whose region code 990000 is no region a
+    resident's number can carry: the first also a well-formed credit code (its mod-31 check character is the same),
+    the second not."""
+    taken = refused = None
+    for n in range(1000):
+        first17 = f"99000019800304{n:03d}"
+        value = first17 + ric_check_char(first17)
+        if make_uscc(first17) == value:
+            taken = taken or value
+        else:
+            refused = refused or value
+        if taken and refused:
+            return taken, refused
+    raise AssertionError("no such numbers")
+
+
+NO_REGION_CODE, NO_REGION_OTHER = _no_region_numbers()
+
+
+def test_an_org_id_of_an_identity_numbers_shape_naming_no_region_is_judged_as_an_organisations_code(
+    db: Path, tmp_path: Path
+) -> None:
+    """A person's number is one valid as one (its region too) or a registered person's. Until 2026-12-07 a value
+    passing the identity number's shape and check character with the region 990000, which is none, was refused as a
+    person's identity number: now one that is a well-formed credit code is taken (an organisation not registered),
+    and one that is not is refused with the credit code's reason."""
+    rows = [
+        _role("R-CODE", "2026-01-01", org_id=NO_REGION_CODE),
+        _role("R-OTHER", "2026-01-01", org_id=NO_REGION_OTHER),
+    ]
+    expected = make_uscc(NO_REGION_OTHER[:17])[-1]
+    file = _write(tmp_path / "no-region.csv", rows)
+    assert _ingest(db, file, "en") == (
+        1,
+        [
+            f"1 role names an organisation not registered: {NO_REGION_CODE} (taken; each links to its organisation "
+            "once it is registered, and to none before)",
+            f"row 2: org_id: unified social credit code '{NO_REGION_OTHER}' has check character "
+            f"'{NO_REGION_OTHER[-1]}'; expected '{expected}'",
+        ],
+    )
+    assert _ingest(db, _write(tmp_path / "no-region-zh.csv", rows[1:]), "zh") == (
+        1,
+        [
+            f"第 1 行：org_id：统一社会信用代码 '{NO_REGION_OTHER}' 的校验码为 '{NO_REGION_OTHER[-1]}'；"
+            f"应为 '{expected}'"
+        ],
+    )
+
+
+LETTERED = make_uscc("91110105MA0000001")
+BAD_ORGS = [
+    (
+        COMPANY[:-1] + ("0" if COMPANY[-1] != "0" else "1"),
+        "unified social credit code '{v}' has check character '{c}'; expected '" + COMPANY[-1] + "'",
+        "统一社会信用代码 '{v}' 的校验码为 '{c}'；应为 '" + COMPANY[-1] + "'",
+    ),
+    (
+        LETTERED.lower(),
+        "'{v}' is written otherwise than a unified social credit code is registered: an org_id is compared as sent; "
+        f"send it as '{LETTERED}'",
+        f"“{{v}}”与统一社会信用代码的登记写法不同：org_id 按原样比对；请写作“{LETTERED}”",
+    ),
+    (
+        COMPANY[:16],
+        "unified social credit code '{v}' has 16 characters; expected 18",
+        "统一社会信用代码 '{v}' 有 16 个字符；应为 18 个",
+    ),
+    (
+        "91110105I00000001X",
+        "unified social credit code '{v}' has 'I' at position 9; allowed are 0-9 and A-Z without I, O, S, V, Z",
+        "统一社会信用代码 '{v}' 第 9 位是 'I'；只能是 0-9 和除 I、O、S、V、Z 以外的 A-Z",
+    ),
+]
+
+
+def test_a_role_naming_an_org_code_that_can_never_be_registered_is_refused_with_the_codes_reason(
+    db: Path, tmp_path: Path
+) -> None:
+    """Until 2026-12-07 a wrong check character, lower case letters (an org_id is compared as sent: never tidied, so
+    never a registered code), a wrong length and a character outside the code's alphabet were taken, each named as
+    an organisation not registered; only a well-formed code nobody registered is so now."""
+    rows = [_role(f"R-{i}", "2026-01-01", org_id=v) for i, (v, _, _) in enumerate(BAD_ORGS)]
+    rows.append(_role("R-LATER", "2026-01-01", org_id=LATER_COMPANY))
+    file = _write(tmp_path / "bad-orgs.csv", rows)
+    for lang, at in (("en", 1), ("zh", 2)):
+        row = "row {n}: org_id: " if lang == "en" else "第 {n} 行：org_id："
+        note = NOT_REGISTERED[at - 1].replace("2 roles name", "1 role names").replace("2 条", "1 条")
+        assert _ingest(db, file, lang) == (
+            1,
+            [note]
+            + [row.format(n=n) + said[at].format(v=said[0], c=said[0][-1]) for n, said in enumerate(BAD_ORGS, 1)],
+        )
+
+
+def test_well_formed_codes_nobody_registered_do_not_use_up_the_precise_reasons(db: Path, tmp_path: Path) -> None:
+    """Well-formed credit codes nobody registered need no one-by-one check (they are told apart in SQL): until
+    2026-12-07 they counted in ``PRECISE_SUBJECT_MOST``, and the malformed identifiers after them were told the
+    generic reason sooner."""
+    most = ingest.PRECISE_SUBJECT_MOST
+    codes = [make_uscc(f"91110105MA{n:07d}") for n in range(5)] + [LATER_COMPANY]
+    sids = codes + [_wrong_check(n) for n in range(most + 1)]
+    assert len(set(sids)) == len(sids)
+    file = _write(tmp_path / "many.csv", [_role(f"R-{i}", "2026-01-01", subject_id=s) for i, s in enumerate(sids)])
+    with open_store(db, key="") as store:
+        report = ingest.ingest_file(store, file, "registration_authority", today=TODAY)
+    said = {e.row: e.message for e in report.errors}
+    generic = "no registered subject '{}' (subjects are registered through the civil_affairs source)"
+    assert [said[n] for n in range(1, len(codes) + 1)] == [generic.format(c) for c in codes]
+    malformed = sids[len(codes) :]
+    for n, sid in enumerate(malformed[:most], start=len(codes) + 1):
+        expected = ric_check_char(sid[:17])
+        assert said[n] == f"resident identity number '{sid}' has check character '{sid[-1]}'; expected '{expected}'"
+    assert said[len(sids)] == generic.format(malformed[-1])
+    assert len(said) == len(sids)
+
+
+def test_a_batch_names_the_first_ten_organisations_not_registered_and_counts_them_all(db: Path, tmp_path: Path) -> None:
+    """Eleven organisations not registered, one role each: the report names ten (the first by code) and says how
+    many more; ``--json`` counts them all."""
+    orgs = [make_uscc(f"91110105{n:09d}") for n in range(100, 111)]
+    rows = [_role(f"R-{i}", "2026-01-01", org_id=o) for i, o in enumerate(reversed(orgs))]
+    file = _write(tmp_path / "eleven.csv", rows)
+    named = ", ".join(orgs[:10])
+    assert _ingest(db, file, "en") == (
+        0,
+        [
+            f"11 roles name an organisation not registered: {named} and 1 more (taken; each links to its "
+            "organisation once it is registered, and to none before)"
+        ],
+    )
+    again = _write(tmp_path / "eleven-again.csv", rows)
+    done = _run(db, "ingest", str(again), "--source", "registration_authority", "--json")
+    report = json.loads(done.stdout)
+    assert (done.returncode, report["unregistered_org_roles"], report["unregistered_org_count"]) == (0, 11, 11)
+    assert report["unregistered_orgs"] == orgs[:10]
+    assert _ingest(db, _write(tmp_path / "eleven-zh.csv", rows), "zh")[1] == [
+        f"11 条任职记录所写的组织尚未登记：{named} 等 11 个（记录已接受；组织登记后即与之关联，之前不关联任何组织）"
+    ]

@@ -46,12 +46,14 @@ __all__ = [
     "make_uscc",
     "no_subject",
     "region_name",
+    "registry_regions",
     "ric_check_char",
     "squeeze",
     "subject_kind",
     "validate_ric",
     "validate_subject_id",
     "validate_uscc",
+    "well_formed_uscc_sql",
 ]
 
 SubjectKind = Literal["person", "org"]
@@ -464,6 +466,35 @@ def _is_registry_region(code: str) -> bool:
 
     """
     return code == "100000" or bool(_region_periods(code))
+
+
+@functools.cache
+def registry_regions() -> frozenset[str]:
+    """Every code :func:`_is_registry_region` takes: the 6-digit codes of stdnum's table, and 100000 (SQL checks
+    join on them instead of asking for each code)."""
+    codes = {"100000"}
+    for _, province, _, _, counties in numdb.get("cn/loc").prefixes:
+        for _, low, high, props, _ in counties:
+            if "county" in props:
+                codes.update(f"{province}{n:04d}" for n in range(int(low), int(high) + 1))
+    return frozenset(codes)
+
+
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def well_formed_uscc_sql(column: str) -> str:
+    """SQL true where ``column`` is a valid unified social credit code exactly as written (18 characters of the
+    code's alphabet, upper case, its check character right): what :func:`validate_uscc` accepts of a value that
+    needs no compaction. False for anything else, NULL included."""
+    chars = "".join(_USCC_ALPHABET)
+    total = " + ".join(
+        f"{w} * (strpos('{chars}', substr({column}, {i + 1}, 1)) - 1)" for i, w in enumerate(_USCC_WEIGHTS)
+    )
+    return (
+        f"coalesce(regexp_full_match({column}, '[{chars}]{{18}}') "
+        f"AND substr('{chars}', ((31 - (({total}) % 31)) % 31) + 1, 1) = substr({column}, 18, 1), false)"
+    )
 
 
 def _looks_like_ric(value: str) -> bool:

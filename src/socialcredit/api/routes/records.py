@@ -97,6 +97,7 @@ def _ingest(
         message = message.replace("the file has no column", "the batch has no column")
         missing = re.search(r"has no column '([a-z_]+)'", message)
         zh = outcome.error.zh and outcome.error.zh.removeprefix(f"{name}：").replace(str(path), "该批")
+        zh = zh and zh.replace("文件没有", "该批没有")
         raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None, zh=zh)
 
     if isinstance(outcome.error, LimitError) and str(outcome.error).startswith(f"{name}: "):

@@ -57,7 +57,11 @@ from socialcredit.identifiers import (
     fold_record_id_sql,
     given_record_id,
     region_name,
+    registry_regions,
+    validate_ric,
     validate_subject_id,
+    validate_uscc,
+    well_formed_uscc_sql,
 )
 from socialcredit.policy.model import RELATION_RECORD_TYPE
 from socialcredit.registry.access.audit import append_audit
@@ -287,7 +291,8 @@ def _stage(store: Store, path: Path, catalog: Catalog, shown: str) -> _Staged:
     except IngestError as exc:
         if str(exc).startswith(f"{shown}: "):
             raise
-        raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field) from None
+        zh = exc.zh and f"{shown}：{exc.zh}"
+        raise IngestError(f"{shown}: {exc}", code=exc.code, field=exc.field, zh=zh) from None
 
 
 _BOM = b"\xef\xbb\xbf"  # U+FEFF in UTF-8: the byte order mark a Windows program writes first
@@ -304,9 +309,12 @@ def _readable(path: Path) -> Iterator[Path]:
         head = fh.read(4)
         wide = limits.wide_encoding(head) if path.suffix.lower() != ".parquet" else None
         if wide is not None:
+            csv_file = path.suffix.lower() == ".csv"
             raise IngestError(
                 f"the file is {wide} text (it starts with {wide}'s byte order mark); a batch is UTF-8 text: save the "
-                f"file as UTF-8{' (in Excel: CSV UTF-8)' if path.suffix.lower() == '.csv' else ''} and ingest it again"
+                f"file as UTF-8{' (in Excel: CSV UTF-8)' if csv_file else ''} and ingest it again",
+                zh=f"该文件是 {wide} 文本（以 {wide} 的字节顺序标记开头）；一批记录须为 UTF-8 文本：请将文件另存为 "
+                f"UTF-8{'（在 Excel 中：CSV UTF-8）' if csv_file else ''}后重新导入",
             )
         marked = path.suffix.lower() in (".ndjson", ".jsonl", ".json") and head.startswith(_BOM)
         fh.seek(len(_BOM) if marked else 0)
@@ -356,7 +364,10 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
             limits.check_columns(n_columns)
         reader = f"read_parquet({src})"
     else:
-        raise IngestError(f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet")
+        raise IngestError(
+            f"{shown}: unsupported file type {suffix!r}; use .csv, .ndjson (or .jsonl) or .parquet",
+            zh=f"{shown}：不支持的文件类型 {suffix!r}；请使用 .csv、.ndjson（或 .jsonl）或 .parquet",
+        )
     try:
         if reader is None:
             objs = f"read_ndjson_objects({src})"
@@ -399,7 +410,8 @@ def _stage_file(store: Store, path: Path, catalog: Catalog, shown: str) -> _Stag
         else:
             staged = _stage_typed(store, path, reader, suffix, catalog, bind, src, shown, lacking)
     except duckdb.IOException as exc:
-        raise IngestError(f"{shown}: cannot read the file: {_said(exc, path, shown)}") from None
+        why = _said(exc, path, shown)
+        raise IngestError(f"{shown}: cannot read the file: {why}", zh=f"{shown}：无法读取该文件：{why}") from None
     except duckdb.Error as exc:
         if suffix == ".csv" and (words := _csv_error(exc, path, header)) is not None:
             raise _in_file(shown, words) from None
@@ -627,6 +639,7 @@ def _first_invalid(column: pa.Array, valid: Callable[[pa.Array], bool]) -> int |
 
 
 _SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_SEPARATORS_ZH = {";": "分号", "\t": "制表符", "|": "竖线"}
 
 
 def _refuse_other_separators(header: list[str], shown: str) -> None:
@@ -635,7 +648,8 @@ def _refuse_other_separators(header: list[str], shown: str) -> None:
         for sep, called in _SEPARATORS.items():
             if sep in header[0]:
                 raise IngestError(
-                    f"{shown}: a CSV batch separates its columns with commas; its header has none, but {called}"
+                    f"{shown}: a CSV batch separates its columns with commas; its header has none, but {called}",
+                    zh=f"{shown}：CSV 批次以逗号分隔各列；其表头没有逗号，而有{_SEPARATORS_ZH[sep]}",
                 )
 
 
@@ -771,9 +785,10 @@ def _parquet_names(path: Path) -> list[str]:
     except (OSError, pa.ArrowException) as exc:
         if "too deeply nested" in str(exc):
             raise IngestError(
-                "a column nests lists or structs more than 100 levels deep; a record's fields are plain values"
+                "a column nests lists or structs more than 100 levels deep; a record's fields are plain values",
+                zh="某列的列表或结构嵌套超过 100 层；记录的字段须为单个值",
             ) from None
-        raise IngestError(f"not a readable parquet file: {exc}") from None
+        raise IngestError(f"not a readable parquet file: {exc}", zh=f"不是可读的 parquet 文件：{exc}") from None
 
 
 def _known_columns(catalog: Catalog) -> frozenset[str]:
@@ -1222,13 +1237,30 @@ def _record_checks(catalog: Catalog, source_id: str, staged: _Staged, today: dt.
         checks.extend(_period_checks(name, rt.fields, staged, today, bind))
     if _names_orgs(catalog, staged):
         # A role names its organisation: a person's identity number there (a person registered, or one not
-        # registered that passes as one) would make the person an employer of the role's holder, or link nothing.
-        # A registered subject's kind decides: an organisation's code may pass as an identity number.
+        # registered that is valid as one: check character, birth date and a region a resident's number can carry)
+        # would make the person an employer of the role's holder, or link nothing. A registered subject's kind
+        # decides: an organisation's code may pass as an identity number. Anything else is an organisation's code:
+        # taken if it is a well-formed one (registered, or not yet), else refused as no code (``org_ids``: each
+        # distinct org_id's two checks, made once; the reason of a malformed one is told by
+        # ``_precise_org_reasons``). Until 2026-12-07 a value of the identity number's shape and check character
+        # naming no real region was refused as a person's number, and a malformed code taken as not registered.
+        person = "coalesce(_x_org_kind = 'person', _x_org_ric, false)"
         checks.append(
             _Check(
-                f"coalesce(_x_org_kind = 'person', {_clean_ric_sql('org_id', today, bind)})",
+                person,
                 "'org_id'",
                 reason("org_is_person", value="org_id"),
+                RELATION_RECORD_TYPE,
+                unless_unchanged=True,
+            )
+        )
+        # (a value refused for an invisible or a control character is told that alone)
+        checks.append(
+            _Check(
+                f"org_id IS NOT NULL AND _x_org_kind IS NULL AND NOT {person} AND NOT coalesce(_x_org_code, false) "
+                f"AND NOT {invisible_sql('org_id')} AND NOT regexp_matches(org_id, '{_TEXT_CONTROL}')",
+                "'org_id'",
+                reason("org_malformed", value="org_id"),
                 RELATION_RECORD_TYPE,
                 unless_unchanged=True,
             )
@@ -1302,6 +1334,21 @@ def _stage_subjects(store: Store, with_orgs: bool = False) -> None:
     )
 
 
+def _stage_org_ids(store: Store, today: dt.date) -> None:
+    """Temp table ``org_ids``: each distinct ``org_id`` of the staged roles (as ``subject_id``), whether it is a valid
+    resident identity number as written (``_clean``: check character, birth date, and a region code a resident's
+    number can carry, once per distinct code and birth year) and whether it is a well-formed unified social credit
+    code as written (``_code``). Set-based: no org_id goes through Python here."""
+    bind = _Binds()
+    store.execute(
+        f"CREATE OR REPLACE TEMP TABLE org_ids AS SELECT subject_id, {_clean_ric_sql('subject_id', today, bind)} "
+        f"AS _clean, {well_formed_uscc_sql('subject_id')} AS _code FROM (SELECT DISTINCT org_id AS subject_id "
+        f"FROM staging WHERE record_type = {bind(RELATION_RECORD_TYPE)} AND org_id IS NOT NULL)",
+        bind.values,
+    )
+    _unmark_bad_regions(store, "org_ids", today)
+
+
 def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _Staged, today: dt.date) -> None:
     """Fill temp table ``row_errors`` with every problem of the staged rows.
 
@@ -1314,6 +1361,8 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
     bind = _Binds()
     with_orgs = _names_orgs(catalog, staged)
     _stage_subjects(store, with_orgs)
+    if with_orgs:
+        _stage_org_ids(store, today)
     checks = _record_checks(catalog, source_id, staged, today, bind)
     foreign = _foreign_columns(catalog, staged)
     foreign_cond, foreign_select = _foreign_values(foreign, bind) if foreign else ("false", "")
@@ -1365,9 +1414,12 @@ def _validate_records(store: Store, catalog: Catalog, source_id: str, staged: _S
         f"""CREATE OR REPLACE TEMP TABLE suspects AS
         WITH joined AS (
             SELECT s.*, x.kind AS _x_kind, x.subject_id IS NOT NULL AS _x_known, x.birth_date AS _x_birth,
-                {"o.kind" if with_orgs else "CAST(NULL AS VARCHAR)"} AS _x_org_kind
+                {"o.kind" if with_orgs else "CAST(NULL AS VARCHAR)"} AS _x_org_kind,
+                {"g._clean" if with_orgs else "CAST(NULL AS BOOLEAN)"} AS _x_org_ric,
+                {"g._code" if with_orgs else "CAST(NULL AS BOOLEAN)"} AS _x_org_code
             FROM staging s LEFT JOIN staged_subjects x ON x.subject_id = s.subject_id
             {"LEFT JOIN staged_subjects o ON o.subject_id = s.org_id" if with_orgs else ""}
+            {"LEFT JOIN org_ids g ON g.subject_id = s.org_id" if with_orgs else ""}
         )
         SELECT * FROM joined WHERE {suspect}""",
         bind.used(suspect),
@@ -1579,13 +1631,32 @@ _UNKNOWN_SUBJECT = WORDS["unknown_subject"][0].split("{", 1)[0]  # "no registere
 PRECISE_SUBJECT_MOST = 1000  # the distinct identifiers of a batch told why they are none (the rest: no subject)
 
 
+@lru_cache(maxsize=1)
+def _registry_regions_table() -> pa.Table:
+    return pa.table({"code": sorted(registry_regions())})
+
+
+def _well_formed_org_sql(column: str) -> str:
+    """SQL true where ``column`` (compacted) is a code :func:`validate_subject_id` takes for an organisation's: a
+    well-formed credit code that does not look like an identity number (17 digits first), or one that does whose
+    registering authority's region (characters 3-8) is a division code or 100000 (temp view ``registry_regions``).
+    A valid identity number is told apart before (``_clean``)."""
+    return (
+        f"({well_formed_uscc_sql(column)} AND (NOT regexp_full_match({column}, '[0-9]{{17}}.') "
+        f"OR substr({column}, 3, 6) IN (SELECT code FROM registry_regions)))"
+    )
+
+
 def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
     """``errors`` with each row refused for naming no registered subject told instead why its identifier is none
     (a check character, a region code, a birth date: ``validate_subject_id``'s words, in English and Chinese), as a
     decision on that number is; a well-formed identifier nobody registered keeps its reason. A resident identity
-    number that passes every check (``_clean_ric_sql`` and its region code) is well-formed and not looked at again;
-    of the others, the first ``PRECISE_SUBJECT_MOST`` distinct ones (by first row) are validated one by one, and the
-    rest keep the generic reason: a file of a million malformed identifiers is not validated a million times."""
+    number that passes every check (``_clean_ric_sql`` and its region code) is well-formed and not looked at again,
+    nor is a well-formed credit code (``_well_formed_org_sql``: one ``validate_subject_id`` takes for an
+    organisation's); of the others, the first ``PRECISE_SUBJECT_MOST`` distinct ones (by first row) are validated
+    one by one, and the rest keep the generic reason: a file of a million malformed identifiers is not validated a
+    million times. (Until 2026-12-07 the well-formed credit codes counted in that bound, and took the place of
+    malformed ones.)"""
 
     def unknown(e: RowError) -> bool:
         return e.field == "subject_id" and e.message.startswith(_UNKNOWN_SUBJECT)
@@ -1603,10 +1674,15 @@ def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.dat
         {**bind.values, "unknown": _UNKNOWN_SUBJECT},
     )
     _unmark_bad_regions(store, "refused_ids", today)
-    named = store.execute(
-        "SELECT subject_id FROM refused_ids WHERE NOT _clean ORDER BY first_row LIMIT $most",
-        {"most": PRECISE_SUBJECT_MOST},
-    ).fetchall()
+    store.con.register("registry_regions", _registry_regions_table())
+    try:
+        named = store.execute(
+            f"SELECT subject_id FROM refused_ids WHERE NOT _clean AND NOT {_well_formed_org_sql('subject_id')} "
+            "ORDER BY first_row LIMIT $most",
+            {"most": PRECISE_SUBJECT_MOST},
+        ).fetchall()
+    finally:
+        store.con.unregister("registry_regions")
     reasons: dict[str, IdentifierError] = {}
     for (sid,) in named:
         try:
@@ -1626,6 +1702,61 @@ def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.dat
         why = reasons.get(row_ids.get(e.row, "")) if unknown(e) else None
         out.append(e if why is None else replace(e, message=str(why), zh=why.zh))
     return out
+
+
+_ORG_MALFORMED_TAIL = WORDS["org_malformed"][0].split("}", 1)[1]  # "' is not a unified social credit code ..."
+
+
+def _precise_org_reasons(store: Store, errors: list[RowError], today: dt.date) -> list[RowError]:
+    """``errors`` with each role refused for an ``org_id`` that is no well-formed credit code (``org_malformed``)
+    told why, in English and Chinese: a person's identity number written otherwise (a lower-case ``x``, spaces) as
+    a person's; a credit code written otherwise than registered (lower case, spaces, full-width characters: the
+    org_id is compared as sent, never tidied) with the form to send; any other by ``validate_uscc``'s words (its
+    length, a character outside the code's alphabet, its check character). The first ``PRECISE_SUBJECT_MOST``
+    distinct org_ids (by first row) are told so, the rest keep the general reason."""
+
+    def malformed(e: RowError) -> bool:
+        return e.field == "org_id" and e.message.endswith(_ORG_MALFORMED_TAIL)
+
+    if not any(malformed(e) for e in errors):
+        return errors
+    refused = "SELECT _row FROM row_errors WHERE field = 'org_id' AND ends_with(message, $tail)"
+    named = store.execute(
+        f"SELECT org_id, min(_row) AS first_row FROM staging WHERE _row IN ({refused}) GROUP BY org_id "
+        "ORDER BY first_row LIMIT $most",
+        {"tail": _ORG_MALFORMED_TAIL, "most": PRECISE_SUBJECT_MOST},
+    ).fetchall()
+    reasons = {str(org_id): _org_reason(str(org_id), today) for org_id, _ in named}
+    rows: dict[int, str] = dict(
+        store.execute(
+            f"SELECT _row, org_id FROM staging WHERE org_id IN (SELECT unnest($ids)) AND _row IN ({refused})",
+            {"ids": list(reasons), "tail": _ORG_MALFORMED_TAIL},
+        ).fetchall()
+    )
+    out = []
+    for e in errors:
+        why = reasons.get(rows.get(e.row, "")) if malformed(e) else None
+        out.append(e if why is None else replace(e, message=why[0], zh=why[1]))
+    return out
+
+
+def _org_reason(value: str, today: dt.date) -> tuple[str, str]:
+    """Why ``value``, a role's org_id, names no organisation (see ``_precise_org_reasons``), in English and Chinese."""
+
+    def words(key: str, **parts: str) -> tuple[str, str]:
+        en, zh = WORDS[key]
+        return en.format(**parts), zh.format(**parts)
+
+    try:
+        validate_ric(value, today=today)
+        return words("org_is_person", value=value)
+    except IdentifierError:
+        pass
+    try:
+        code = validate_uscc(value)
+    except IdentifierError as exc:
+        return str(exc), exc.zh or str(exc)
+    return words("org_not_as_registered", value=value, number=code.number)
 
 
 def file_state(path: Path) -> tuple[int, int, int]:
@@ -1713,7 +1844,8 @@ def _ingest_file(
     if batch.file_state is not None and file_state(path) != batch.file_state:
         raise IngestError(
             f"{batch.name or path}: the file changed while it was read (its size or time of change); nothing was "
-            "stored: send it again once it is written"
+            "stored: send it again once it is written",
+            zh=f"{batch.name or path}：读取期间文件有变动（其大小或修改时间）；未存储任何内容：请待文件写完后重新发送",
         )
     n_rows = int(store.one("SELECT count(*) FROM staging"))
     if batch.limit_rows:
@@ -1739,12 +1871,21 @@ def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Pa
     """Refuse an unknown source, a missing file or a reject file named in no folder before anything is read (the
     rows would be committed, and the rejected ones written nowhere)."""
     if source_id not in catalog.sources:
-        raise IngestError(f"unknown source {source_id!r}; known sources: {', '.join(catalog.sources)}")
+        known = ", ".join(catalog.sources)
+        raise IngestError(
+            f"unknown source {source_id!r}; known sources: {known}",
+            zh=f"未知的来源 {source_id!r}；已知的来源：{known}",
+        )
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestError(f"{path}: no such file", zh=f"{path}：没有此文件")
     if reject_path is not None and (not Path(reject_path).parent.is_dir() or Path(reject_path).is_dir()):
-        where = "is a folder" if Path(reject_path).is_dir() else "is in no folder there is"
-        raise IngestError(f"{reject_path}: the reject file {where}; name a file in a folder that exists")
+        folder = Path(reject_path).is_dir()
+        where = "is a folder" if folder else "is in no folder there is"
+        where_zh = "是一个文件夹" if folder else "所在的文件夹不存在"
+        raise IngestError(
+            f"{reject_path}: the reject file {where}; name a file in a folder that exists",
+            zh=f"{reject_path}：拒绝文件{where_zh}；请指定一个位于现有文件夹中的文件",
+        )
 
 
 def _ingest_records(run: _Ingest) -> IngestReport:
@@ -1753,7 +1894,8 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     if missing:
         raise IngestError(
             f"{run.shown}: the file has no column {', '.join(map(repr, missing))}; "
-            f"a record needs {', '.join(BASE_COLUMNS)}"
+            f"a record needs {', '.join(BASE_COLUMNS)}",
+            zh=f"{run.shown}：文件没有 {'、'.join(map(repr, missing))} 列；记录须有 {'、'.join(BASE_COLUMNS)} 列",
         )
     run.step("validating", 1, 3)
     _compact_subject_ids(run.store)
@@ -1761,6 +1903,7 @@ def _ingest_records(run: _Ingest) -> IngestReport:
     _validate_records(run.store, run.catalog, run.source_id, run.staged, run.today)
     candidates = _prepare_records(run.store, run.catalog, run.source_id, run.staged)
     errors = _precise_subject_reasons(run.store, _collect_errors(run.store), run.today)
+    errors = _precise_org_reasons(run.store, errors, run.today)
     run.step("committing", 2, 3)
     report = IngestReport(run.batch.name or str(run.path), run.source_id, None, run.n_rows, 0, 0, errors)
     if errors and run.batch.all_or_nothing:
@@ -1979,7 +2122,9 @@ def _ingest_subjects(run: _Ingest) -> IngestReport:
     if "subject_id" not in run.staged.cols or "name" not in run.staged.cols:
         raise IngestError(
             f"{run.shown}: a subjects file needs the columns subject_id and name "
-            f"(and may have district, profession); a records file needs record_type"
+            f"(and may have district, profession); a records file needs record_type",
+            zh=f"{run.shown}：主体文件须有 subject_id 和 name 列（可有 district、profession 列）；"
+            "记录文件须有 record_type 列",
         )
     run.step("validating", 1, 3)
     if "district" in run.staged.cols:

@@ -87,19 +87,24 @@ def check_column_names(names: Sequence[str]) -> None:
         if not name or len(name) > MAX_COLUMN_NAME or not name.isprintable():
             shown = ascii(name[:MAX_COLUMN_NAME]) + ("…" if len(name) > MAX_COLUMN_NAME else "")
             raise IngestError(
-                f"column {i} is named {shown}: a column's name is 1 to {MAX_COLUMN_NAME} printable characters"
+                f"column {i} is named {shown}: a column's name is 1 to {MAX_COLUMN_NAME} printable characters",
+                zh=f"第 {i} 列名为 {shown}：列名须为 1 至 {MAX_COLUMN_NAME} 个可打印字符",
             )
         key = name.strip().lower()
         if key in RESERVED_COLUMNS:
             raise IngestError(
                 f"column {i} is named {name!r}, a name ingest keeps for its own columns "
-                f"({', '.join(RESERVED_COLUMNS)}); no record has such a field: leave the column out"
+                f"({', '.join(RESERVED_COLUMNS)}); no record has such a field: leave the column out",
+                zh=f"第 {i} 列名为 {name!r}，这是导入留给自身各列的名称（{'、'.join(RESERVED_COLUMNS)}）；"
+                "没有记录有此字段：请去掉该列",
             )
         if key in seen:
             first = seen[key]
             raise IngestError(
                 f"column {i} is named {name!r} and column {first} {names[first - 1]!r}: names that differ only in "
-                "case or surrounding spaces are one column; send each column once"
+                "case or surrounding spaces are one column; send each column once",
+                zh=f"第 {i} 列名为 {name!r}，第 {first} 列名为 {names[first - 1]!r}：仅大小写或前后空格不同的名称是同"
+                "一列；每列请只发送一次",
             )
         seen[key] = i
 

@@ -67,6 +67,17 @@ WORDS: dict[str, tuple[str, str]] = {
         "'{value}' is a person's identity number; a role names its organisation by its unified social credit code",
         "“{value}”是个人的居民身份证号码；任职记录须以统一社会信用代码写明所在组织",
     ),
+    "org_malformed": (
+        "'{value}' is not a unified social credit code as one is registered (18 characters of 0-9 and A-Z without I, "
+        "O, S, V, Z, the last a check character); a role names its organisation by its code",
+        "“{value}”不是登记所用的统一社会信用代码（18 位，由 0-9 和除 I、O、S、V、Z 以外的 A-Z 组成，末位为校验码）；"
+        "任职记录须以统一社会信用代码写明所在组织",
+    ),
+    "org_not_as_registered": (
+        "'{value}' is written otherwise than a unified social credit code is registered: an org_id is compared as "
+        "sent; send it as '{number}'",
+        "“{value}”与统一社会信用代码的登记写法不同：org_id 按原样比对；请写作“{number}”",
+    ),
     "not_about_persons": ("a {record_type} record cannot be about persons", "{record_type} 记录不能关于个人"),
     "not_about_orgs": ("a {record_type} record cannot be about organisations", "{record_type} 记录不能关于组织"),
     "not_boolean": ("'{value}' is not true or false", "“{value}”不是 true 或 false"),
