@@ -788,7 +788,9 @@ def views_since_run(store: Store, run: Mapping[str, Any], subject_ids: Sequence[
 
     The changed subjects are found among ``subject_ids`` and their relations only (``_changed_among``), not among
     every change since the run: with 200 000 subjects changed since, one console decision read them all (1.3 → 3.0
-    CPU s, 231 → 570 MB) to keep one."""
+    CPU s, 231 → 570 MB) to keep one. With 100 000 residents all changed since the run, one console decision took
+    6.0 s of CPU and 386 MB by ``changes``, 3.4 s and 267 MB by ``_changed_among`` (medians of 3, on a loaded 2-core
+    machine); what is left is mostly the fold of the changes into the states, undone after."""
     views = _views_since_runs(store, [run], subject_ids)
     return {sid: view for (_, sid), view in views.items()}
 
