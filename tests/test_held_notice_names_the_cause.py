@@ -41,13 +41,15 @@ def test_the_held_note_names_the_open_dispute_of_the_record(tmp_path: Path, monk
         n = r.json()["dispute_id"]
         app.state.service.go_live()
         en = f"(your dispute {n} of record J1 is open)"
-        again = "it applies again if your dispute is answered against you."
+        # until the next run, which closes the listing (until 2026-12-07 "it applies again if …", as if after it too)
+        again = "The next score run closes the listing; until then, it applies again if your dispute is answered "
+        again += "against you."
         zh = f"（您对记录 J1 的异议 {n} 正在处理）"
         for path in ("/me", f"/me/listings/{listing}"):
             page = html.unescape(site.get(path, params={"lang": "en"}).text)
             assert en in page and again in page, path
             assert "(a record disputed, corrected or withdrawn)" not in page
             page = html.unescape(site.get(path, params={"lang": "zh"}).text)
-            assert zh in page and "如异议未获支持，将重新适用。" in page, path
+            assert zh in page and "下次评分时列入结束；在此之前，如异议未获支持，将重新适用。" in page, path
             assert "（记录有异议、被更正或撤回）" not in page
     store.close()

@@ -200,12 +200,12 @@ def test_the_held_note_names_the_dispute_that_ended_withdrawing_the_record(
         "en": [
             "· Decisions no longer apply your listing on the blacklist (judgment defaulter): since your score of "
             f"2026-04-02 its cause no longer holds ({en}), and relying parties asking now are not told it. The next "
-            "score run closes the listing; it applies again if the cause holds again."
+            "score run closes the listing; until then, it applies again if the cause holds again."
         ]
         * 2,
         "zh": [
             f"· 自 2026-04-02 的评分以来，您在失信名单（失信被执行人）的列入原因已不成立（{zh}），"
-            "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；如原因再次成立，将重新适用。"
+            "决定不再适用此列入，此时查询的信用信息使用者不会得知。下次评分时列入结束；在此之前，如原因再次成立，将重新适用。"
         ]
         * 2,
     }

@@ -47,7 +47,12 @@ def test_show_in_chinese_has_chinese_headings_and_labels(city: Path, tmp_path: P
     assert _cells(lines[11]) == ["日期", "来源", "记录", "类型", "字段", "状态", "计分"]
     assert _cells(lines[12])[-4] == "计分中"  # the record's status in the registry's words
     assert _cells(lines[12])[:5] == ["2026-06-01", "人民法院", "C-1", "v1", "法院判决"]
-    assert lines[13:] == ["没有查询本主体的记录。"]
+    # its points and, beside them, the listing it made as it stands (in its notice period), the row wrapped on two
+    # lines (until 2026-12-07 only its points, on one)
+    assert "".join("".join(lines[12:14]).split()).endswith(
+        "计分中beijing:court.unfulfilled-100;将于2026-08-30起将您列入失信名单（失信被执行人），除非此前消除原因"
+    )
+    assert lines[14:] == ["没有查询本主体的记录。"]
 
 
 def test_show_in_english_is_as_it_was(city: Path, tmp_path: Path) -> None:
@@ -62,7 +67,13 @@ def test_show_in_english_is_as_it_was(city: Path, tmp_path: Path) -> None:
     assert lines[10] == "records"
     assert _cells(lines[11]) == ["date", "source", "record", "type", "fields", "status", "contribution"]
     assert _cells(lines[12])[:5] == ["2026-06-01", "courts", "C-1", "v1", "court_judgment"]
-    assert lines[13:] == ["No inquiries about this subject."]
+    # its points and, beside them, the listing it made as it stands (in its notice period), the row wrapped on two
+    # lines (until 2026-12-07 only its points, on one)
+    assert " ".join(" ".join(lines[12:14]).split()).endswith(
+        "counting beijing: court.unfulfilled -100; will put you on the blacklist (judgment defaulter) from "
+        "2026-08-30 unless the cause is resolved before then"
+    )
+    assert lines[14:] == ["No inquiries about this subject."]
 
 
 def test_the_inquiries_of_show_in_chinese(city: Path, tmp_path: Path) -> None:

@@ -598,13 +598,24 @@ def show(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """A subject's file: scores, reasons, lists, records with their contribution, inquiries."""
+    """A subject's file: scores, reasons, lists, records with their contribution, inquiries.
+
+    As decisions now stand (as `decide` answers and the service's report says): a subject changed since a run is
+    rescored as the service's live pass has it, so a record disputed or withdrawn since counts no more, and the
+    listing it made reads held until the next run closes it."""
     from socialcredit.identifiers import compact_subject_id
+    from socialcredit.registry.decisions.live import views_of_subject
     from socialcredit.registry.reporting.report import subject_report
     from socialcredit.registry.words import PROFESSION_WORDS
 
     with _store(db) as store:  # compacted as in a subjects file: '110105 19800304015x' is the subject registered
-        report = subject_report(store, compact_subject_id(subject), policy_ids=policy, lang=lang)
+        subject_id = compact_subject_id(subject)
+        # as decisions now stand on the subject, as `decide` answers and the service's report says: the subject
+        # changed since a run rescored as a live pass has it (a record disputed or withdrawn since counts no more,
+        # and the listing it held up is held); until 2026-12-07 the run's, so `show` said "puts you on the
+        # blacklist" of a listing `decide` no longer applied
+        live = views_of_subject(store, subject_id, policy)
+        report = subject_report(store, subject_id, policy_ids=policy, lang=lang, live=live)
         # a record type by its name in the catalog (in Chinese as the pages name it; in English as it was, its code)
         types = {k: t.name.get(lang) for k, t in store.catalog.record_types.items()} if lang == "zh" else {}
         # and a source (furnisher) by its name, as the pages name it (in English its code, as it was)
@@ -773,7 +784,10 @@ def decide(
     db: DbOpt = DEFAULT_DB,
     as_json: JsonOpt = False,
 ) -> None:
-    """May this subject have this service? Granted or refused, with reasons; logged as an inquiry."""
+    """May this subject have this service? Granted or refused, with reasons; logged as an inquiry.
+
+    Answered as the running service answers a relying party now: a subject changed since the run is rescored as its
+    live pass has it (a listing `list blacklist` marks held refuses nothing), naming the run and the change."""
     from socialcredit.identifiers import compact_subject_id
     from socialcredit.registry.decisions.decide import decide as decide_
     from socialcredit.registry.due_process.listings import ended_since_run

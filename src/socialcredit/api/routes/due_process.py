@@ -579,7 +579,8 @@ def lookup(
     number of searches per minute per client address, shared with the page /lists). A listing whose cause is public
     names its authority, case number, amount and date, and whether an open dispute holds it; the results come in
     pages, with the totals. A listing decisions no longer apply (its record held out of scoring while its dispute is
-    open, corrected or withdrawn since the run) is not published until they apply it again."""
+    open, corrected or withdrawn since the run) is not published unless they apply it again before the next run,
+    which closes it."""
     with naming(service, "q") as store:
         # a listing decisions no longer apply (its record held out while disputed, say) is not published
         held = service.held_listings

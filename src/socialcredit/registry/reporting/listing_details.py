@@ -93,7 +93,9 @@ _WHY = {
 
 # A listing still open in the register whose cause decisions no longer find: the live thread rescored the subject
 # since the run (a record held out while its dispute is open, corrected or withdrawn). The next run closes it. {why}
-# is the one cause found (``_held_whys``), {again} when it applies again.
+# is the one cause found (``_held_whys``), {again} when it applies again before that run (until 2026-12-07 it said
+# "it applies again if …" after "the next score run closes the listing", as if after that run too: a cause that holds
+# again after the run that closed the listing is noticed anew, with a grace period of its own).
 _HELD = (
     "Decisions no longer apply your listing on the {list} ({criterion}): since your score of {since} its cause no "
     "longer holds ({why}), and relying parties asking now are not told it. The next score run closes the listing; "
@@ -134,8 +136,11 @@ _HELD_WHY = {
     "score": ("your score changed", "您的分数已变化"),
 }
 _HELD_AGAIN = {
-    "dispute": ("it applies again if your dispute is answered against you.", "如异议未获支持，将重新适用。"),
-    "other": ("it applies again if the cause holds again.", "如原因再次成立，将重新适用。"),
+    "dispute": (
+        "until then, it applies again if your dispute is answered against you.",
+        "在此之前，如异议未获支持，将重新适用。",
+    ),
+    "other": ("until then, it applies again if the cause holds again.", "在此之前，如原因再次成立，将重新适用。"),
 }
 
 

@@ -656,10 +656,10 @@ def _listed_by(
         elif status == "effective" and live_keys is not None and pair not in live_keys:
             standing = "held"
             text = (
-                f"在登记中将您列入{name}（{cause}），但决定已不再适用，直至下次评分"
+                f"在登记中将您列入{name}（{cause}），但决定已不再适用；下次评分时列入结束"
                 if lang == "zh"
-                else f"puts you on the {name} ({cause}) in the register, but decisions no longer apply it until the "
-                "next run (held)"
+                else f"puts you on the {name} ({cause}) in the register, but decisions no longer apply it; the next "
+                "run closes the listing (held)"
             )
         elif status == "effective":
             standing = "effective"
