@@ -153,7 +153,8 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
             lo=lo_ages,
         ),
         "runs": runs,
-        "lab": _lab_words(store, lab_panels(store, run_id, held), policy, page),  # the policy lab (_lab_panels.html)
+        # the policy lab (_lab_panels.html), the held worked out above passed in
+        "lab": _lab_words(store, lab_panels(store, run_id, held_subjects=run["held_subjects"]), policy, page),
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
