@@ -276,7 +276,7 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             if r.dimension == d.id
         ]
         # as every face writes a dimension's range, with the hyphen of the rules' points beside it (%+g)
-        lo, hi = figure(d.min, minus="-", none="−∞"), figure(d.max, none="+∞")
+        lo, hi = figure(d.min, minus="-", none="−∞", exact=True), figure(d.max, none="+∞", exact=True)
         dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
     lists = [
         {
