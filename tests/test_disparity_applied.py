@@ -5,7 +5,9 @@ flags, so a listing still in its notice period, or held (its record disputed sin
 World (tests/due_world.py, scored under Sesame, grace 30 days): 王五 (C) has a second judgment K2 of 2026-01-20 that
 makes him a judgment defaulter, 李四 (B) one of 2026-03-20 (J2). Scored 2026-02-01 and 2026-04-02: A's and C's
 listings are in effect (since 2026-03-03), B's in its notice period (until 2026-05-02). Then A disputes J1, which
-Sesame does not count while the dispute is open: A's listing is held. Decisions count one of the three: C.
+Sesame does not count while the dispute is open: A's listing is held. The figures by district count A and C (A
+held, said apart) and leave B out: so does the panel (until its review it left A out too). A is 45 on the run's
+day (born 1980-05-01), B 41 and C 35.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from due_world import JUDGMENT, A, B, C, build, ingest, score_on_its_day, write_
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.due_process.disputes import file_dispute
-from socialcredit.registry.reporting.lab_panels import lab_panels
+from socialcredit.registry.due_process.disputes import file_dispute, withdraw_dispute
+from socialcredit.registry.reporting import dashboard
+from socialcredit.registry.reporting import lab_panels as lab_panels_module
+from socialcredit.registry.reporting.lab_panels import applied_audit, lab_panels
 from socialcredit.registry.reporting.listing_details import held_ids, live_since_run
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.store import Store
@@ -58,19 +62,60 @@ def test_the_panel_counts_the_blacklist_as_decisions_apply_it(tmp_path: Path, mo
         sign_in(client, operator)
         pages = {lang: client.get("/ops", params={"policy": "sesame", "lang": lang}).text for lang in ("en", "zh")}
     assert audit.status_code == 200, audit.text
-    assert audit.json()["overall"]["list:blacklist"] == {"count": 1, "rate": 1 / 3}  # C alone, of A, B, C
+    assert audit.json()["overall"]["list:blacklist"] == {"count": 2, "rate": 2 / 3}  # A (held) and C, of A, B, C
     assert audit.json()["unapplied"] == {"blacklist": {"notice": 1, "held": 1, "ended": 0}}
     assert (
-        '<p class="help" data-testid="disparity-counts">blacklist: counted as decisions apply it, as the figures by '
-        "district, profession and age band are — counted 1; left out: in the notice period 1, held (decisions no "
-        "longer apply it) 1, ended since the run 0.</p>"
+        '<p class="help" data-testid="disparity-counts">blacklist: counted as the figures by district, profession '
+        "and age band count it — 2 persons, of which 1 held (listed in effect, decisions no longer apply it); left "
+        "out: 1 in the notice period, 0 ended since the run. The refusal rates per service count the lists as the "
+        "run found them.</p>"
     ) in pages["en"]
     assert (
-        '<p class="help" data-testid="disparity-counts">失信名单：按决定适用的情况计数，与按区、职业和年龄段的统计相同'
-        "——计入 1 人；未计入：告知期内 1 人，暂不适用（决定不再适用）1 人，评分后已结束 0 人。</p>"
+        '<p class="help" data-testid="disparity-counts">失信名单：与按区、职业和年龄段的统计一样计数——计入 2 人，'
+        "其中暂不适用（名单仍生效，决定不再适用）1 人；未计入：告知期内 1 人，评分后已结束 0 人。"
+        "各项服务的拒绝率按评分时的名单计算。</p>"
     ) in pages["zh"]
     # the console's way (it holds no service): the same counts
     panel = lab_panels(store, run, lambda s, xs: held_ids(s, xs, live_since_run(s, xs)))["disparity"]
     store.close()
-    assert panel["overall"]["list:blacklist"] == {"count": 1, "rate": 1 / 3}
+    assert panel["overall"]["list:blacklist"] == {"count": 2, "rate": 2 / 3}
     assert panel["unapplied"] == {"blacklist": {"notice": 1, "held": 1, "ended": 0}}
+    # by age band, B's notice taken off the run's counts: A (45–54) counted, held; of B and C (35–44), C
+    rows = {r["group"]: (r["n"], r["count"]) for r in panel["rows"] if r["metric"] == "list:blacklist"}
+    assert {g: rows[g] for g in ("45–54", "35–44")} == {"45–54": (1, 1), "35–44": (2, 1)}
+
+
+def test_the_panel_and_the_figures_by_district_count_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panel's sentence says it counts as the figures by district do: the same count, the same held."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store, run = _world(tmp_path)
+    held = lambda s, xs: held_ids(s, xs, live_since_run(s, xs))  # noqa: E731
+    row = next(r for r in dashboard.runs(store, held=held) if r["run_id"] == run)
+    districts, outside = dashboard.district_figures(store, run, row["held_subjects"].get("blacklist", []))
+    panel = lab_panels(store, run, held_subjects=row["held_subjects"])["disparity"]
+    store.close()
+    by_district = sum(d["blacklist"] for d in districts) + outside["blacklist"]
+    held_there = sum(d["held"] for d in districts) + outside["held"]
+    assert (by_district, held_there) == (2, 1)
+    assert (panel["overall"]["list:blacklist"]["count"], panel["unapplied"]["blacklist"]["held"]) == (2, 1)
+
+
+def test_the_runs_counts_are_kept_and_what_changes_is_taken_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispute withdrawn since the last look changes who is held, not the run: the run's counts are worked out
+    once, and the held subject counted either way."""
+    monkeypatch.setenv(TODAY_ENV, "2026-04-03")
+    store, run = _world(tmp_path)
+    made: list[int] = []
+    real = lab_panels_module.audit_counts
+    monkeypatch.setattr(lab_panels_module, "audit_counts", lambda s, r: made.append(r) or real(s, r))
+    held = lambda s, xs: held_ids(s, xs, live_since_run(s, xs))  # noqa: E731
+    first = applied_audit(store, run, held)
+    withdraw_dispute(store, 1, A, "resident", today=dt.date(2026, 4, 3))
+    second = applied_audit(store, run, held)
+    store.close()
+    assert made == [run]
+    assert first["unapplied"] == {"blacklist": {"notice": 1, "held": 1, "ended": 0}}
+    assert second["unapplied"] == {"blacklist": {"notice": 1, "held": 0, "ended": 0}}
+    assert first["overall"]["list:blacklist"] == second["overall"]["list:blacklist"] == {"count": 2, "rate": 2 / 3}

@@ -665,7 +665,7 @@ def show(
             dims.add_row(
                 d["name"],  # as the pages write a dimension's figures (figure), with the hyphen of the reasons below
                 figure(d["points"], minus="-"),
-                f"{figure(d['min'], minus='-')}…{figure(d['max'], minus='-')}",
+                f"{figure(d['min'], minus='-', exact=True)}…{figure(d['max'], minus='-', exact=True)}",
             )
         out.print(dims)
         reasons = Table("#", w["code"], w["reason"], w["points"], w["advice"], box=None)

@@ -175,8 +175,8 @@ class DisparityAudit(_Out):
     persons: int
     band: list[float]
     overall: dict[str, dict[str, Any]]
-    # of each blacklist of the policy's run in force, how many persons the run listed are not counted, by why
-    # (notice, held, ended): decisions do not count them (none for any other run)
+    # of each blacklist of the policy's run in force, how many persons the run listed are in its notice period or
+    # ended since the run (not counted) or held (counted, as /ops counts them): none for any other run
     unapplied: dict[str, dict[str, int]] = {}
     rows: list[DisparityRow]
     flagged: list[DisparityRow]

@@ -101,7 +101,7 @@ def explain_policy(loaded: LoadedPolicy, lang: str = "en") -> str:
     )
     for d in p.dimensions:
         # as every face writes a dimension's range, with the hyphen of the rules' points below ("-10 points")
-        cap = f"{figure(d.min, minus='-', none='−∞')} … {figure(d.max, none='+∞')}"
+        cap = f"{figure(d.min, minus='-', none='−∞', exact=True)} … {figure(d.max, none='+∞', exact=True)}"
         lines.append(f"\n{d.name.get(lang)} ({d.id}), " + ("capped at " if en else "上下限 ") + cap)
         for r in p.rules:
             if r.dimension == d.id:

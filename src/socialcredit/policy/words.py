@@ -162,7 +162,13 @@ def exact_number(value: float, *, grouped: bool = False) -> str:
 
 
 def figure(
-    value: float | None, *, minus: str = "\u2212", signed: bool = False, grouped: bool = False, none: str = ""
+    value: float | None,
+    *,
+    minus: str = "\u2212",
+    signed: bool = False,
+    grouped: bool = False,
+    none: str = "",
+    exact: bool = False,
 ) -> str:
     """A dimension's points, floor or cap as every face writes it for people (`show`, the resident's and operator's
     pages and their chart, the policy pages, `policy explain`; the JSON keeps the number): a whole number without
@@ -170,19 +176,29 @@ def figure(
     (registry/common.py ``shown_points``). ``minus`` signs a negative one as the text around it does: a true minus
     (−) on the policy pages, whose rules read −10 points, a hyphen in `show`, `policy explain --codes` and on the
     score cards, whose reasons read -100; ``signed`` puts + before a positive one; ``grouped`` writes thousands with
-    commas, as an English policy page writes its numbers (1,000); ``none`` is said for no bound. Until 2026-12-07 one
-    dimension read -13 in `show`, -13.0 on the pages and -300.0 … 50.0 as its range.
+    commas, as an English policy page writes its numbers (1,000); ``none`` is said for no bound; ``exact`` writes
+    every digit (``exact_number``), for a policy's own numbers (a dimension's floor and cap on its public page, its
+    operator page and in `policy explain`, where a resident checks a score by hand: a cap of −200.126 read −200.13);
+    not a number reads NaN. Until 2026-12-07 one dimension read -13 in `show`, -13.0 on the pages and -300.0 … 50.0
+    as its range.
 
     >>> [figure(x) for x in (-13.0, -300, 50.0, 2.5, -7.125, 2.675, -0.004, None)]
     ['−13', '−300', '50', '2.5', '−7.12', '2.68', '0', '']
     >>> figure(-13.0, minus="-"), figure(3.0, signed=True), figure(-1000.5, grouped=True), figure(None, none="+∞")
     ('-13', '+3', '−1,000.5', '+∞')
+    >>> figure(-200.126, exact=True), figure(1234.5, exact=True, grouped=True, signed=True), figure(float("nan"))
+    ('−200.126', '+1,234.5', 'NaN')
     """
     if value is None:
         return none
     number = decimal.Decimal(repr(float(value)))
+    if number.is_nan():  # compared with nothing: Decimal refuses it
+        return "NaN"
     if not number.is_finite():
         return ("+" if signed else "") + "∞" if number > 0 else minus + "∞"
+    if exact:
+        text = exact_number(float(abs(number)), grouped=grouped)
+        return minus + text if number < 0 else ("+" if signed and number > 0 else "") + text
     step = decimal.Decimal("0.01")
     rounded = ((number / step) + decimal.Decimal("0.5")).to_integral_value(rounding=decimal.ROUND_FLOOR) * step
     text = format(abs(rounded), ",f" if grouped else "f")
@@ -755,8 +771,8 @@ def policy_text(loaded: LoadedPolicy, lang: str) -> PolicyText:
     sections.append(Section("score", "The score and the grades" if en else "分数与信用等级", lead, tiers))
     for d in p.dimensions:
         # as every face writes a dimension's range (a cap below zero read "+−10" until 2026-12-07)
-        low = figure(d.min, grouped=en) if d.min is not None else None
-        high = figure(d.max, signed=True, grouped=en) if d.max is not None else None
+        low = figure(d.min, grouped=en, exact=True) if d.min is not None else None
+        high = figure(d.max, signed=True, grouped=en, exact=True) if d.max is not None else None
         if en:
             bounds = f"no less than {low}" if low else ""
             bounds += (" and " if bounds and high else "") + (f"no more than {high}" if high else "")

@@ -15,11 +15,11 @@ LAB_PAIRS: dict[str, tuple[str, str]] = {
     ),
     # what a blacklist's rate counts (registry/reporting/lab_panels.py applied_audit), under the panel's help
     "lab_disparity_counts": (
-        "{list}：按决定适用的情况计数，与按区、职业和年龄段的统计相同——计入 {counted} 人；"
-        "未计入：告知期内 {notice} 人，暂不适用（决定不再适用）{held} 人，评分后已结束 {ended} 人。",
-        "{list}: counted as decisions apply it, as the figures by district, profession and age band are — counted "
-        "{counted}; left out: in the notice period {notice}, held (decisions no longer apply it) {held}, ended since "
-        "the run {ended}.",
+        "{list}：与按区、职业和年龄段的统计一样计数——计入 {counted} 人，其中暂不适用（名单仍生效，决定不再适用）"
+        "{held} 人；未计入：告知期内 {notice} 人，评分后已结束 {ended} 人。各项服务的拒绝率按评分时的名单计算。",
+        "{list}: counted as the figures by district, profession and age band count it — {counted} persons, of which "
+        "{held} held (listed in effect, decisions no longer apply it); left out: {notice} in the notice period, "
+        "{ended} ended since the run. The refusal rates per service count the lists as the run found them.",
     ),
     "lab_flagged_groups": ("比率最极端的群体", "The groups furthest from everyone's rate"),
     "lab_group": ("群体", "Group"),

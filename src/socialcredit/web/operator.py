@@ -153,7 +153,8 @@ def _dashboard(store: Store, page: Page, held: Held) -> dict[str, Any]:
             lo=lo_ages,
         ),
         "runs": runs,
-        "lab": _lab_words(store, lab_panels(store, run_id, held), policy, page),  # the policy lab (_lab_panels.html)
+        # the policy lab (_lab_panels.html), the held worked out above passed in
+        "lab": _lab_words(store, lab_panels(store, run_id, held_subjects=run["held_subjects"]), policy, page),
         "listings": dashboard.listing_counts(store),
         "list_ids": list_ids,
         "list_names": list_names,
@@ -275,7 +276,7 @@ def _policy_table(store: Store, page: Page, policy_id: str) -> dict[str, Any]:
             if r.dimension == d.id
         ]
         # as every face writes a dimension's range, with the hyphen of the rules' points beside it (%+g)
-        lo, hi = figure(d.min, minus="-", none="−∞"), figure(d.max, none="+∞")
+        lo, hi = figure(d.min, minus="-", none="−∞", exact=True), figure(d.max, none="+∞", exact=True)
         dims.append({"id": d.id, "name": d.name.get(lang), "min": lo, "max": hi, "rules": rules})
     lists = [
         {

@@ -104,9 +104,10 @@ def policy_disparity(
 ) -> DisparityAudit:
     """The disparity audit of this version's latest finished run (``policy lint --db``'s SC901): every group's
     rate of listing, refusal per service and tier against the overall rate; the groups outside 0.8–1.25 flagged
-    with the rules that account for the difference. A blacklist of the policy's run in force counts as decisions
-    apply it, as the dashboard does: not those in their notice period, ended since the run or held (``unapplied``
-    says how many of each were left out)."""
+    with the rules that account for the difference. A blacklist of the policy's run in force counts as the
+    dashboard's figures by district do: not those in their notice period or ended since the run; the held counted
+    and said apart (``unapplied`` says how many of each the run listed). Refusal rates per service count the lists
+    as the run found them."""
     with service.writer() as store:
         get_policy(store, policy_id, version)  # 404 naming the version when it was never published
         run_id = latest_run_of(store, policy_id, version)

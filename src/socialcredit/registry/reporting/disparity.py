@@ -30,12 +30,16 @@ from socialcredit.store import Store, latest_subjects, run_rows
 
 __all__ = [
     "BAND",
+    "LEFT_OUT",
     "MIN_EVENTS",
     "UNAPPLIED",
     "Z95",
+    "audit_counts",
+    "audit_of",
     "difference_text",
     "disparity_audit",
     "latest_run_of",
+    "left_out_counts",
     "log_ratio_interval",
     "wilson_interval",
 ]
@@ -45,8 +49,10 @@ Z95 = 1.959963984540054
 TOP_RULES = 3
 MIN_EVENTS = 20  # fewer events overall than this (a redlist of two) give notes, never warnings
 _NAMES = frozenset({"sc_audit_base", "sc_audit_people", "sc_audit_off"})
-# Why a subject a run lists is not counted on that list (``disparity_audit``'s ``unapplied``)
+# Why a subject a run lists is not applied on that list (``disparity_audit``'s ``unapplied``), and of those whom the
+# audit leaves out of its count (the held are counted, as the figures by district count them, and said apart)
 UNAPPLIED = ("notice", "held", "ended")
+LEFT_OUT = ("notice", "ended")
 
 
 def difference_text(value: float) -> str:
@@ -107,17 +113,12 @@ class _Metric:
     condition: exp.Expr
 
 
-def _on_list(list_id: str) -> exp.Expr:
-    """On the list ``list_id`` as the audit counts it: listed by the run, and not among the subjects left out of it
-    (``sc_audit_off``'s ``off``: the lists of theirs decisions do not count)."""
-    name = exp.Literal.string(list_id)
-    listed = exp.func("list_contains", exp.column("lists", "r"), name.copy())
-    off = exp.func("coalesce", exp.func("list_contains", exp.column("off", "o"), name.copy()), exp.false())
-    return exp.and_(listed, exp.not_(off))
-
-
 def _metrics(policy_lists: list[str], services: list[str], tiers: list[str]) -> list[_Metric]:
-    out = [_Metric(f"list:{x}", f"on the {x}", _on_list(x)) for x in policy_lists]
+    lists = exp.column("lists", "r")
+    out = [
+        _Metric(f"list:{x}", f"on the {x}", exp.func("list_contains", lists.copy(), exp.Literal.string(x)))
+        for x in policy_lists
+    ]
     for i, s in enumerate(services):
         mask = exp.BitwiseAnd(this=exp.column("grants", "r"), expression=exp.Literal.number(1 << i))
         out.append(
@@ -130,16 +131,37 @@ def _metrics(policy_lists: list[str], services: list[str], tiers: list[str]) -> 
     return out
 
 
+def _left_out_metrics(policy_lists: list[str]) -> list[_Metric]:
+    """Per list, whom the run listed on it and the audit leaves out of it (``sc_audit_off``'s ``off``)."""
+    out = []
+    for x in policy_lists:
+        name = exp.Literal.string(x)
+        listed = exp.func("list_contains", exp.column("lists", "r"), name.copy())
+        off = exp.func("coalesce", exp.func("list_contains", exp.column("off", "o"), name.copy()), exp.false())
+        out.append(_Metric(f"list:{x}", f"left out of the {x}", exp.and_(listed, off)))
+    return out
+
+
 def _base(
-    rel: OwnedRelations, run_id: int, watermark: int, metrics: list[_Metric], off: list[tuple[str, str, str]]
+    rel: OwnedRelations,
+    run_id: int,
+    watermark: int,
+    metrics: list[_Metric],
+    off: list[tuple[str, str, str]] | None = None,
 ) -> None:
-    rel.create("sc_audit_people", latest_subjects(("subject_id", "district", "sex"), watermark=watermark))
-    rel.create(
-        "sc_audit_off",
-        "SELECT unnest(CAST($s AS VARCHAR[])) AS subject_id, unnest(CAST($l AS VARCHAR[])) AS list_id, "
-        "unnest(CAST($w AS VARCHAR[])) AS why",
-        {"s": [x[0] for x in off], "l": [x[1] for x in off], "w": [x[2] for x in off]},
-    )
+    """``sc_audit_base``: one row per person of the run, with their groups and metrics; with ``off`` (subject, list,
+    why), only those subjects, with ``o.off`` the lists the audit leaves them out of (why one of
+    :data:`LEFT_OUT`)."""
+    where = None
+    if off is not None:
+        rel.create(
+            "sc_audit_off",
+            "SELECT unnest(CAST($s AS VARCHAR[])) AS subject_id, unnest(CAST($l AS VARCHAR[])) AS list_id, "
+            "unnest(CAST($w AS VARCHAR[])) AS why",
+            {"s": [x[0] for x in off], "l": [x[1] for x in off], "w": [x[2] for x in off]},
+        )
+        where = exp.column("subject_id").isin(query=exp.select("subject_id").from_("sc_audit_off"))
+    rel.create("sc_audit_people", latest_subjects(("subject_id", "district", "sex"), watermark=watermark, where=where))
     cols: list[exp.Expr] = [
         exp.column("subject_id", "r"),
         exp.column("district", "p"),
@@ -152,19 +174,17 @@ def _base(
         exp.select(*cols)
         .from_(exp.alias_(exp.maybe_parse(run_rows(rel.store, "run_results", run_id), dialect="duckdb"), "r"))
         .join(exp.alias_(exp.to_table("sc_audit_people"), "p", table=True), using=["subject_id"], join_type="left")
-        .join(
-            exp.alias_(
-                exp.select("subject_id", exp.alias_(exp.func("list", exp.column("list_id")), "off"))
-                .from_("sc_audit_off")
-                .group_by("subject_id")
-                .subquery(),
-                "o",
-            ),
-            using=["subject_id"],
-            join_type="left",
-        )
         .where(exp.EQ(this=exp.column("kind", "r"), expression=exp.Literal.string("person")))
     )
+    if off is not None:
+        left_out = ", ".join(f"'{w}'" for w in LEFT_OUT)
+        grouped = exp.maybe_parse(
+            f"SELECT subject_id, list(list_id) FILTER (WHERE why IN ({left_out})) AS off FROM sc_audit_off "
+            "GROUP BY subject_id",
+            dialect="duckdb",
+            into=exp.Select,
+        )
+        query = query.join(exp.alias_(grouped.subquery(), "o"), using=["subject_id"], join_type="inner")
     rel.create("sc_audit_base", query)
 
 
@@ -223,56 +243,98 @@ def latest_run_of(store: Store, policy_id: str, version: str) -> int:
     return int(run)
 
 
-def disparity_audit(
-    store: Store,
-    run_id: int,
-    *,
-    top: int = TOP_RULES,
-    unapplied: Mapping[str, Mapping[str, Collection[str]]] | None = None,
-) -> dict[str, Any]:
-    """The audit of run ``run_id`` (persons only): ``overall`` (each metric's count and rate), ``rows`` (one per
-    metric, dimension and group: n, count, rate and its Wilson interval, ratio and its log-ratio interval,
-    ``flagged``, ``level``) and ``flagged`` (the flagged rows with their ``rules``: the ``top`` rules whose mean
-    points in the group differ most from everyone's). A list counts whom the run put on it but those of
-    ``unapplied`` (by list, then by why, one of :data:`UNAPPLIED`: the subjects decisions do not count on it,
-    ``lab_panels.applied_audit``); ``unapplied`` in the result says how many persons each why left out."""
-    off = [
-        (str(subject), str(list_id), str(why))
-        for list_id, whys in (unapplied or {}).items()
-        for why, subjects in whys.items()
-        for subject in subjects
-    ]
+def _run_of(store: Store, run_id: int) -> tuple[dict[str, Any], list[str], list[_Metric]]:
     runs = store.rows("SELECT policy_id, policy_version, as_of, watermark FROM score_runs WHERE run_id = ?", [run_id])
     if not runs:
         raise NotFoundError(f"no score run {run_id}")
-    run = runs[0]
-    policy = get_policy(store, run["policy_id"], run["policy_version"]).policy
+    policy = get_policy(store, runs[0]["policy_id"], runs[0]["policy_version"]).policy
+    lists = [x.id for x in policy.lists]
     metrics = _metrics(
-        [x.id for x in policy.lists],
-        [s.id for s in policy.services],
-        [t.id for t in sorted(policy.tiers, key=lambda t: -t.min)],
+        lists, [s.id for s in policy.services], [t.id for t in sorted(policy.tiers, key=lambda t: -t.min)]
     )
+    return runs[0], lists, metrics
+
+
+def audit_counts(store: Store, run_id: int) -> dict[str, Any]:
+    """What the audit of run ``run_id`` is worked out from, as the run found its persons (every list counting whom
+    the run put on it): ``overall`` (``n`` and each metric's count), ``groups`` (per dimension, each group's ``n``
+    and counts), the rules' summed points; :func:`audit_of` makes the audit of it. The costly part: kept per run
+    (``lab_panels``)."""
+    run, _, metrics = _run_of(store, run_id)
+    with OwnedRelations(store, _NAMES) as rel:
+        _base(rel, run_id, int(run["watermark"]), metrics)
+        overall_row = _counts(rel, metrics, None)[0]
+        by_dim = {dim: _counts(rel, metrics, dim) for dim in DIMENSIONS}
+        sums = _rule_sums(rel, run_id)
+
+    def counted(row: dict[str, Any]) -> dict[str, int]:  # count_if over no row is NULL
+        return {m.key: int(row[f"c{i}"] or 0) for i, m in enumerate(metrics)}
+
+    return {
+        "run_id": run_id,
+        "run": run,
+        "metrics": [m.key for m in metrics],
+        "overall": {"n": int(overall_row["n"]), "counts": counted(overall_row)},
+        "groups": {
+            dim: [{"group": str(g["grp"]), "n": int(g["n"]), "counts": counted(g)} for g in groups]
+            for dim, groups in by_dim.items()
+        },
+        "sums": sums,
+    }
+
+
+def left_out_counts(
+    store: Store, run_id: int, unapplied: Mapping[str, Mapping[str, Collection[str]]]
+) -> dict[str, Any]:
+    """Of ``unapplied`` (by list, then by why, one of :data:`UNAPPLIED`), what the persons the audit leaves out of a
+    list (why one of :data:`LEFT_OUT`) add to that list's counts in :func:`audit_counts` (``overall``, ``groups``:
+    the same keys, lists only), and how many persons the run listed there are of each why (``whys``). One query over
+    those subjects alone."""
+    off = [
+        (str(subject), str(list_id), str(why))
+        for list_id, whys in unapplied.items()
+        for why, subjects in whys.items()
+        for subject in subjects
+    ]
+    run, lists, _ = _run_of(store, run_id)
+    metrics = _left_out_metrics(lists)
     with OwnedRelations(store, _NAMES) as rel:
         _base(rel, run_id, int(run["watermark"]), metrics, off)
         overall_row = _counts(rel, metrics, None)[0]
-        left_out = rel.rows(
-            "SELECT list_id, why, count(DISTINCT subject_id) AS n FROM sc_audit_off "
-            "WHERE subject_id IN (SELECT subject_id FROM sc_audit_base) GROUP BY ALL ORDER BY ALL"
-        )
         by_dim = {dim: _counts(rel, metrics, dim) for dim in DIMENSIONS}
-        sums = _rule_sums(rel, run_id)
-    big_n = int(overall_row["n"])
-    counted = {(str(r["list_id"]), str(r["why"])): int(r["n"]) for r in left_out}
-    overall = {
-        m.key: {"count": int(overall_row[f"c{i}"]), "rate": int(overall_row[f"c{i}"]) / big_n if big_n else None}
-        for i, m in enumerate(metrics)
+        whys = rel.rows(
+            "SELECT o.list_id, o.why, count(DISTINCT o.subject_id) AS n FROM sc_audit_off o "
+            "JOIN sc_audit_base b USING (subject_id) GROUP BY ALL"
+        )
+
+    def counted(row: dict[str, Any]) -> dict[str, int]:  # count_if over no row is NULL
+        return {m.key: int(row[f"c{i}"] or 0) for i, m in enumerate(metrics)}
+
+    return {
+        "overall": counted(overall_row),
+        "groups": {dim: {str(g["grp"]): counted(g) for g in groups} for dim, groups in by_dim.items()},
+        "whys": {
+            x: {why: next((int(r["n"]) for r in whys if (r["list_id"], r["why"]) == (x, why)), 0) for why in UNAPPLIED}
+            for x in sorted(unapplied)
+        },
     }
+
+
+def audit_of(counts: dict[str, Any], left_out: dict[str, Any] | None = None, *, top: int = TOP_RULES) -> dict[str, Any]:
+    """The audit (:func:`disparity_audit`) of ``counts`` (:func:`audit_counts`), less what ``left_out``
+    (:func:`left_out_counts`) adds to each list's counts: the rates, intervals and flags worked out again."""
+    minus_all = (left_out or {}).get("overall", {})
+    minus_groups = (left_out or {}).get("groups", {})
+    big_n = int(counts["overall"]["n"])
+    big = {key: c - minus_all.get(key, 0) for key, c in counts["overall"]["counts"].items()}
+    overall = {key: {"count": big[key], "rate": big[key] / big_n if big_n else None} for key in counts["metrics"]}
     rows: list[dict[str, Any]] = []
-    for dim, groups in by_dim.items():
+    for dim, groups in counts["groups"].items():
         for g in groups:
             n = int(g["n"])
-            for i, m in enumerate(metrics):
-                big_k, k = int(overall_row[f"c{i}"]), int(g[f"c{i}"])
+            minus = minus_groups.get(dim, {}).get(g["group"], {})
+            for key in counts["metrics"]:
+                big_k, k = big[key], int(g["counts"][key]) - minus.get(key, 0)
                 if big_k == 0 or n == 0:  # no one overall: no ratio to speak of
                     continue
                 rate, overall_rate = k / n, big_k / big_n
@@ -284,9 +346,9 @@ def disparity_audit(
                 level = None if not outside else ("warning" if certain else "note")
                 rows.append(
                     {
-                        "metric": m.key,
+                        "metric": key,
                         "dimension": dim,
-                        "group": str(g["grp"]),
+                        "group": g["group"],
                         "n": n,
                         "count": k,
                         "rate": rate,
@@ -299,6 +361,7 @@ def disparity_audit(
                     }
                 )
     flagged = [r for r in rows if r["flagged"]]
+    sums = counts["sums"]
     everyone = sums.get(("", ""), {})
     for r in flagged:
         mine = sums.get((r["dimension"], r["group"]), {})
@@ -327,15 +390,35 @@ def disparity_audit(
             r["group"],
         )
     )
+    run = counts["run"]
     return {
-        "run_id": run_id,
+        "run_id": counts["run_id"],
         "policy": run["policy_id"],
         "version": run["policy_version"],
         "as_of": run["as_of"].isoformat(),
         "persons": big_n,
         "band": list(BAND),
         "overall": overall,
-        "unapplied": {x: {why: counted.get((x, why), 0) for why in UNAPPLIED} for x in sorted(unapplied or {})},
+        "unapplied": (left_out or {}).get("whys", {}),
         "rows": rows,
         "flagged": flagged,
     }
+
+
+def disparity_audit(
+    store: Store,
+    run_id: int,
+    *,
+    top: int = TOP_RULES,
+    unapplied: Mapping[str, Mapping[str, Collection[str]]] | None = None,
+) -> dict[str, Any]:
+    """The audit of run ``run_id`` (persons only): ``overall`` (each metric's count and rate), ``rows`` (one per
+    metric, dimension and group: n, count, rate and its Wilson interval, ratio and its log-ratio interval,
+    ``flagged``, ``level``) and ``flagged`` (the flagged rows with their ``rules``: the ``top`` rules whose mean
+    points in the group differ most from everyone's). A list counts whom the run put on it but those of
+    ``unapplied`` (by list, then by why, one of :data:`UNAPPLIED`) whose why is one of :data:`LEFT_OUT` (in their
+    notice period, ended since the run: ``lab_panels.applied_audit``); the held are counted and said apart.
+    ``unapplied`` in the result says how many persons of each why the run listed. Refusal rates per service
+    (``refused:``) count the lists as the run found them."""
+    counts = audit_counts(store, run_id)
+    return audit_of(counts, left_out_counts(store, run_id, unapplied) if unapplied else None, top=top)
