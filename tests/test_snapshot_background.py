@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -157,6 +158,31 @@ def test_every_subjects_row_held_in_memory_is_the_one_the_store_holds(
     assert loaded.entries.get(unlisted + "0", []) == [] and "\0" not in loaded.entries
     with pytest.raises(KeyError):
         loaded.entries[unlisted]
+
+
+def test_the_entries_count_and_name_their_subjects_without_sorting_them_again_at_each_call(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot's list entries (a mapping by subject) answer ``len``, iteration and truth from the subjects worked
+    out once (held sorted, each once): asking again, or asking whether there are any, sorts nothing."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    expected = run_entries(store, int(run["run_id"]), loaded.loaded)
+    assert len(expected) > 2
+    sorts: list[str] = []
+    for name in ("unique", "sort", "argsort"):
+        real = getattr(np, name)
+
+        def spied(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            sorts.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(np, name, spied)
+    assert bool(loaded.entries)
+    for _ in range(3):
+        assert len(loaded.entries) == len(expected)
+        assert list(loaded.entries) == sorted(expected)
+    assert sorts == []
 
 
 @pytest.mark.slow  # two regions built and linked: about 10 s

@@ -359,6 +359,7 @@ class _Entries(Mapping[str, list[ListEntry]]):
         self._lists = [str(x) for x in lists.dictionary.to_pylist()]
         self._criteria = [str(x) for x in criteria.dictionary.to_pylist()]
         self._list_codes, self._criterion_codes, self._notes = list_codes, criterion_codes, notes
+        self._distinct_subjects: np.ndarray[Any, Any] | None = None  # ``_distinct``, once asked for
 
     def _span(self, subject_id: str) -> tuple[int, int]:
         key = subject_id.encode()
@@ -385,11 +386,24 @@ class _Entries(Mapping[str, list[ListEntry]]):
     def __contains__(self, subject_id: object) -> bool:
         return isinstance(subject_id, str) and self.get(subject_id) is not None
 
+    def _distinct(self) -> np.ndarray[Any, Any]:
+        """The subjects with entries, each once, in byte order: taken from the sorted subjects the first time they are
+        asked for (``len``, iteration), then kept; not worked out again at each call."""
+        if self._distinct_subjects is None:
+            held = self._subjects
+            first = np.ones(len(held), dtype=bool)
+            first[1:] = held[1:] != held[:-1]
+            self._distinct_subjects = held[first]
+        return self._distinct_subjects
+
     def __iter__(self) -> Iterator[str]:
-        return (s.decode() for s in np.unique(self._subjects).tolist())
+        return (s.decode() for s in self._distinct().tolist())
 
     def __len__(self) -> int:
-        return len(np.unique(self._subjects))
+        return len(self._distinct())
+
+    def __bool__(self) -> bool:
+        return bool(len(self._subjects))
 
 
 def _result_columns(store: Store) -> list[str]:
