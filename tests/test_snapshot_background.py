@@ -392,6 +392,35 @@ def _positional_world(reg: Any) -> tuple[dict[str, Any], list[str]]:
     return policy, [rival, third]
 
 
+def test_a_tier_rank_the_policys_tiers_do_not_give_loads_the_tier_the_run_stored(tmp_path: Path) -> None:
+    """The explained snapshot words each row's tier from its tier rank rather than reading the tier again; a rank
+    none of the policy's tiers gives (a run computes both from the same tiers: never expected) does not refuse the
+    load: the tiers the run stored are read, and every row's is the store's."""
+    reg = open_registry(tmp_path)
+    try:
+        _positional_world(reg)
+        store = reg.store
+        run = run_in_force(store)
+        stored = dict(
+            store.execute("SELECT subject_id, tier FROM run_results WHERE run_id = ?", [run["run_id"]]).fetchall()
+        )
+        assert len(set(stored.values())) > 1
+        store.execute(
+            "UPDATE run_results_rows SET tier_rank = 0 WHERE run_id = $run AND subject_id = "
+            "(SELECT min(subject_id) FROM run_results_rows WHERE run_id = $run)",
+            {"run": run["run_id"]},
+        )
+        odd = store.one("SELECT subject_id FROM run_results WHERE run_id = ? AND tier_rank = 0", [run["run_id"]])
+        assert odd in stored
+        snap = Snapshot(store, run, explain=True)
+        assert snap.explanations == "loaded"
+        held = {sid: snap._row_at(i, sid)[0]["tier"] for i, sid in enumerate(snap.subject_ids)}
+        assert held == stored
+        assert snap._row_at(snap.row_of(odd) or 0, odd)[0]["tier_rank"] == 0
+    finally:
+        reg.store.close()
+
+
 def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_thread_and_logged_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
