@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -22,6 +23,7 @@ import pytest
 import socialcredit.registry.decisions.snapshot as snapshot_module
 import socialcredit.registry.service as service_module
 from due_world import JUDGMENT, ingest, score_on_its_day, write_csv
+from region_helpers import TIANJIN, build_regions, regions_copied
 from relation_world import role
 from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
@@ -35,6 +37,7 @@ from socialcredit.registry.scoring.runs import run_in_force
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
 from test_live_positional import LOUNGE, ORG_TOP
+from test_region_repairs import NOTICED, _sent_and_scored
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +158,70 @@ def test_every_subjects_row_held_in_memory_is_the_one_the_store_holds(
     assert loaded.entries.get(unlisted + "0", []) == [] and "\0" not in loaded.entries
     with pytest.raises(KeyError):
         loaded.entries[unlisted]
+
+
+def test_the_entries_count_and_name_their_subjects_without_sorting_them_again_at_each_call(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot's list entries (a mapping by subject) answer ``len``, iteration and truth from the subjects worked
+    out once (held sorted, each once): asking again, or asking whether there are any, sorts nothing."""
+    run = run_in_force(store, "beijing")
+    loaded = Snapshot(store, run, explain=True)
+    expected = run_entries(store, int(run["run_id"]), loaded.loaded)
+    assert len(expected) > 2
+    sorts: list[str] = []
+    for name in ("unique", "sort", "argsort"):
+        real = getattr(np, name)
+
+        def spied(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            sorts.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(np, name, spied)
+    assert bool(loaded.entries)
+    for _ in range(3):
+        assert len(loaded.entries) == len(expected)
+        assert list(loaded.entries) == sorted(expected)
+    assert sorts == []
+
+
+@pytest.mark.slow  # two regions built and linked: about 10 s
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_entries_by_a_record_another_region_shared_keep_their_notes_in_a_loaded_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """Tianjin lists movers by judgments Beijing shared (test_region_repairs' world): each such entry carries a note
+    saying where the record was kept. The explained snapshot holds the entries as arrays with the notes beside them by
+    row: every subject's entries with their notes are the run's (``run_entries``), and every full decision is the one
+    read from the store while the explanations load (entries read per subject), its reasons worded with the notes."""
+    world = regions_copied(
+        tmp_path, "regions-sent-and-scored", lambda where: _sent_and_scored(build_regions(where, as_of=NOTICED))
+    )
+    try:
+        tianjin = world.stores[TIANJIN]
+        run = run_in_force(tianjin, world.policy(TIANJIN))
+        loaded = Snapshot(tianjin, run, explain=True)
+        expected = run_entries(tianjin, int(run["run_id"]), loaded.loaded)
+        noted = {sid: e for sid, entries in expected.items() for e in entries if e[2] is not None}
+        # the world has entries with notes and entries without, for the comparison to mean something
+        assert noted and any(e[2] is None for entries in expected.values() for e in entries)
+        assert dict(loaded.entries) == expected
+        assert {sid: loaded.entries[sid] for sid in noted} == {sid: expected[sid] for sid in noted}
+        decisions = _every_decision(loaded, lang)
+        # a refusal of each noted subject says where the record that listed him was kept, in the decision's language
+        words = {sid: e[2][0] if lang == "en" else e[2][1] for sid, e in noted.items() if e[2] is not None}
+        for sid, note in words.items():
+            assert any(
+                not d["granted"] and any(r["text"].endswith(note) for r in d["reasons"])
+                for d in decisions
+                if d["subject_id"] == sid
+            ), sid
+        with held_back(monkeypatch):
+            snap = Snapshot(tianjin, run, explain=True, background=True)
+            assert _every_decision(snap, lang) == decisions
+            assert snap.results is None
+    finally:
+        world.close()
 
 
 def test_a_batch_read_from_the_store_lets_go_of_the_connection_between_chunks(
@@ -323,6 +390,35 @@ def _positional_world(reg: Any) -> tuple[dict[str, Any], list[str]]:
     reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
     reg.score(policy)
     return policy, [rival, third]
+
+
+def test_a_tier_rank_the_policys_tiers_do_not_give_loads_the_tier_the_run_stored(tmp_path: Path) -> None:
+    """The explained snapshot words each row's tier from its tier rank rather than reading the tier again; a rank
+    none of the policy's tiers gives (a run computes both from the same tiers: never expected) does not refuse the
+    load: the tiers the run stored are read, and every row's is the store's."""
+    reg = open_registry(tmp_path)
+    try:
+        _positional_world(reg)
+        store = reg.store
+        run = run_in_force(store)
+        stored = dict(
+            store.execute("SELECT subject_id, tier FROM run_results WHERE run_id = ?", [run["run_id"]]).fetchall()
+        )
+        assert len(set(stored.values())) > 1
+        store.execute(
+            "UPDATE run_results_rows SET tier_rank = 0 WHERE run_id = $run AND subject_id = "
+            "(SELECT min(subject_id) FROM run_results_rows WHERE run_id = $run)",
+            {"run": run["run_id"]},
+        )
+        odd = store.one("SELECT subject_id FROM run_results WHERE run_id = ? AND tier_rank = 0", [run["run_id"]])
+        assert odd in stored
+        snap = Snapshot(store, run, explain=True)
+        assert snap.explanations == "loaded"
+        held = {sid: snap._row_at(i, sid)[0]["tier"] for i, sid in enumerate(snap.subject_ids)}
+        assert held == stored
+        assert snap._row_at(snap.row_of(odd) or 0, odd)[0]["tier_rank"] == 0
+    finally:
+        reg.store.close()
 
 
 def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_thread_and_logged_once(

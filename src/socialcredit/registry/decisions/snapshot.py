@@ -359,6 +359,7 @@ class _Entries(Mapping[str, list[ListEntry]]):
         self._lists = [str(x) for x in lists.dictionary.to_pylist()]
         self._criteria = [str(x) for x in criteria.dictionary.to_pylist()]
         self._list_codes, self._criterion_codes, self._notes = list_codes, criterion_codes, notes
+        self._distinct_subjects: np.ndarray[Any, Any] | None = None  # ``_distinct``, once asked for
 
     def _span(self, subject_id: str) -> tuple[int, int]:
         key = subject_id.encode()
@@ -385,11 +386,24 @@ class _Entries(Mapping[str, list[ListEntry]]):
     def __contains__(self, subject_id: object) -> bool:
         return isinstance(subject_id, str) and self.get(subject_id) is not None
 
+    def _distinct(self) -> np.ndarray[Any, Any]:
+        """The subjects with entries, each once, in byte order: taken from the sorted subjects the first time they are
+        asked for (``len``, iteration), then kept; not worked out again at each call."""
+        if self._distinct_subjects is None:
+            held = self._subjects
+            first = np.ones(len(held), dtype=bool)
+            first[1:] = held[1:] != held[:-1]
+            self._distinct_subjects = held[first]
+        return self._distinct_subjects
+
     def __iter__(self) -> Iterator[str]:
-        return (s.decode() for s in np.unique(self._subjects).tolist())
+        return (s.decode() for s in self._distinct().tolist())
 
     def __len__(self) -> int:
-        return len(np.unique(self._subjects))
+        return len(self._distinct())
+
+    def __bool__(self) -> bool:
+        return bool(len(self._subjects))
 
 
 def _result_columns(store: Store) -> list[str]:
@@ -765,7 +779,7 @@ class Snapshot:
             "subject_id": self.subject_ids,
             "kind": self.kinds,
             "run_id": _Constant(self.run_id),
-            "tier": self._tiers_of(table.column("tier_rank")),
+            "tier": self._tiers_of(store, table.column("tier_rank")),
         }
         self._columns: dict[str, Any] = {}
         for name in _result_columns(store):
@@ -831,16 +845,32 @@ class Snapshot:
         self._load_vias(store, row_of_key)
         self.results = table  # last: a decision that sees it finds everything above in place
 
-    def _tiers_of(self, ranks: pa.ChunkedArray) -> pa.DictionaryArray:
+    def _tiers_of(self, store: Store, ranks: pa.ChunkedArray) -> pa.DictionaryArray:
         """The run's tier of each row from its tier rank (the highest tier the largest: ``tier_names`` by rank less
-        one), as a dictionary over the policy's tiers: what the run stored as its tier (not read again, ``_HELD``)."""
+        one), as a dictionary over the policy's tiers: what the run stored as its tier (not read again, ``_HELD``).
+        A run computes its tier and tier rank from the score by the same tiers (compiler/plan.py), both NOT NULL, so
+        every rank names one of the policy's tiers; were one not to (a run written otherwise), the tiers the run stored
+        are read as they are, in the order of the rows, rather than the load refused."""
         ranks = ranks.combine_chunks()
         size = len(self.tier_names)
         low, high = pc.min_max(ranks).values() if len(ranks) else (pa.scalar(1), pa.scalar(1))
         if ranks.null_count or not 1 <= low.as_py() <= high.as_py() <= size:
-            raise ValueError(f"run {self.run_id} has tier ranks its policy's {size} tiers do not give")
+            return self._stored_tiers(store, len(ranks))
         indices = pc.subtract(ranks, 1).cast(pa.int8() if size < 128 else pa.int32())
         return pa.DictionaryArray.from_arrays(indices, pa.array([str(t) for t in self.tier_names], pa.string()))
+
+    def _stored_tiers(self, store: Store, n: int) -> pa.DictionaryArray:
+        """The tier column of the run's results, read in the order of the explanation table's rows (``_tiers_of``)."""
+        read = store.execute(
+            f"SELECT tier FROM {self._stored.results} WHERE run_id = ?{self._stored.order}", [self.run_id]
+        ).to_arrow_table()
+        if read.num_rows != n:
+            raise ValueError(f"the results of run {self.run_id} changed while they were read")
+        tiers = read.column("tier").combine_chunks()
+        if self._sorted is not None:
+            tiers = tiers.take(pa.array(self._sorted))
+        encoded: pa.DictionaryArray = pc.dictionary_encode(tiers)
+        return encoded
 
     def _slots_by_key(
         self, row_of_key: np.ndarray[Any, np.dtype[np.int64]], keys: np.ndarray[Any, Any]
