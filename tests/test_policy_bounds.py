@@ -198,6 +198,20 @@ def test_a_criterion_some_score_meets_or_too_complex_to_judge_is_taken(when: str
     assert parse_policy(text, ORIGIN).policy.criterion("blacklist", "score_floor").when == when
 
 
+def test_a_criterion_of_too_many_runs_of_scores_is_not_judged_and_is_taken() -> None:
+    # The even scores to 298 and the odd ones to 299: no score is both, but judging it holds 150 runs of scores on
+    # each side, past the most a part of a condition is judged with (the cost of judging is bounded): accepted. With
+    # a few values a side, it is judged, and refused.
+    evens, odds = (", ".join(str(n) for n in range(first, 300, 2)) for first in (0, 1))
+    many = f"score in [{evens}] and score in [{odds}]"
+    text = edited(beijing(), 'when: "score < 600"', f'when: "{many}"')
+    assert parse_policy(text, ORIGIN).policy.criterion("blacklist", "score_floor").when == many
+    assert reach.meets(expr.parse(many), {"score": reach.Domain(0, 1300)}) is None
+    assert (
+        reach.meets(expr.parse("score in [0, 2, 4] and score in [1, 3, 5]"), {"score": reach.Domain(0, 1300)}) is False
+    )
+
+
 SMALL_RULE = """\
 - id: tax.paid
   record_type: tax_payment
