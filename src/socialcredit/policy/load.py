@@ -541,6 +541,8 @@ def _check_reach(p: Policy, conditions: dict[str, expr.Node], problems: _Problem
     calculates, is not judged (policy/reach.py) and is accepted."""
     low, top = problems.number(("scale", "min"), p.scale.min), problems.number(("scale", "max"), p.scale.max)
     domains = {"score": reach.Domain(p.scale.min, p.scale.max), "rank": _RANK, "percentile": _PERCENTILE}
+    if p.scale.min > p.scale.max:  # the scale is refused on its own; a criterion on the score is not judged on it
+        del domains["score"]
     ranges = {
         "score": (f"a score lies on the scale, from {low} to {top}", f"分数位于分数范围内，从 {low} 到 {top}"),
         "rank": (f"a rank is from 1 to {_RANK.last:,}", f"名次从 1 到 {_RANK.last:,}"),
