@@ -760,3 +760,32 @@ def test_widening_a_field_s_bounds_past_a_published_calculation_is_refused(tmp_p
         )
         assert "rule civic.blood_donation: when: this calculation of whole numbers can reach" in problems[0]
         check_catalog(store, shipped_text.replace(bounded, bounded.replace("600", "700")), "c.yaml")  # 7 * 10^17
+
+
+def test_a_stored_version_the_policy_checks_now_refuse_is_still_guarded_against_widened_bounds(tmp_path: Path) -> None:
+    # A version published with a cap of 200,000 (taken before caps were bounded) and a calculation bounded by a
+    # field's max, as an old store holds it: the cap's problem, the same under either catalog, does not hide the
+    # calculation the candidate would let overflow.
+    import hashlib
+
+    from socialcredit.policy import builtin_policy
+
+    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+        shipped = builtin_policy("beijing")
+        text = shipped.text.replace(f'version: "{shipped.policy.version}"', 'version: "2026.3"', 1).replace(
+            "    record_type: blood_donation\n",
+            '    record_type: blood_donation\n    when: "millilitres * 1000000000000000 > 0"\n',
+            1,
+        )
+        assert text.count("    cap: 6\n") >= 1
+        text = text.replace("    cap: 6\n", "    cap: 200000\n", 1)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        store.execute("INSERT INTO policies VALUES ('beijing', '2026.3', ?, ?, now())", [digest, text])
+        bounded = "millilitres: {type: integer, required: true, min: 50, max: 600}"
+        candidate = shipped_catalog_text().replace(bounded, "millilitres: {type: integer, required: true, min: 50}")
+        problems = _problems(store, candidate, version=1)
+        assert len(problems) == 1 and problems[0].startswith(
+            "policy beijing@2026.3 does not validate against the candidate: beijing@2026.3:"
+        )
+        assert "rule civic.blood_donation: when: this calculation of whole numbers can reach" in problems[0]
+        assert "cap" not in problems[0]

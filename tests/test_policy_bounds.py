@@ -198,6 +198,28 @@ def test_a_criterion_some_score_meets_or_too_complex_to_judge_is_taken(when: str
     assert parse_policy(text, ORIGIN).policy.criterion("blacklist", "score_floor").when == when
 
 
+def test_a_scale_upside_down_is_refused_once_not_again_for_each_criterion_on_the_score() -> None:
+    text = edited(beijing(), "scale: {base: 1000, min: 0, max: 1300}", "scale: {base: 1000, min: 1300, max: 0}")
+    text = edited(text, 'when: "score < 600"', 'when: "score > 700"')
+    en, zh = refused(text)
+    assert en[0] == f"{ORIGIN}:{at(text, 'scale:')}: scale: base 1000 must lie between min 1300 and max 0"
+    assert [p for p in en if "criterion" in p] == [] and [p for p in zh if "criterion" in p] == []
+
+
+def test_a_criterion_of_too_many_runs_of_scores_is_not_judged_and_is_taken() -> None:
+    # The even scores to 298 and the odd ones to 299: no score is both, but judging it holds 150 runs of scores on
+    # each side, past the most a part of a condition is judged with (the cost of judging is bounded): accepted. With
+    # a few values a side, it is judged, and refused.
+    evens, odds = (", ".join(str(n) for n in range(first, 300, 2)) for first in (0, 1))
+    many = f"score in [{evens}] and score in [{odds}]"
+    text = edited(beijing(), 'when: "score < 600"', f'when: "{many}"')
+    assert parse_policy(text, ORIGIN).policy.criterion("blacklist", "score_floor").when == many
+    assert reach.meets(expr.parse(many), {"score": reach.Domain(0, 1300)}) is None
+    assert (
+        reach.meets(expr.parse("score in [0, 2, 4] and score in [1, 3, 5]"), {"score": reach.Domain(0, 1300)}) is False
+    )
+
+
 SMALL_RULE = """\
 - id: tax.paid
   record_type: tax_payment

@@ -216,6 +216,16 @@ def test_a_version_written_as_a_number_must_be_quoted() -> None:
         f"beijing.yaml:{line_of(text, 'version: 2026.10')}: version: write the version in quotes "
         '("2026.10": as a number it reads as 2026.1)'
     ]
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, ORIGIN)
+    where = line_of(text, "version: 2026.10")
+    assert info.value.problems_zh == [
+        f'beijing.yaml:{where}: version: 请给版本加上引号（"2026.10"：作为数字会读成 2026.1）'
+    ]
+    # the model's own check says it in the same words, with the number as it prints where no file wrote it
+    with pytest.raises(ValueError) as refused:
+        check_version(2026.1)
+    assert str(refused.value) == 'write the version in quotes ("2026.1": as a number it reads as 2026.1)'
 
 
 # What a version may hold, as a refusal of a symbol or punctuation says it

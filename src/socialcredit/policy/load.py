@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import ExpressionError, NotFoundError, PolicyError
 from socialcredit.policy import expr, reach
-from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation
+from socialcredit.policy.model import MAX_SCORE, RELATION_RECORD_TYPE, Policy, Relation, version_in_quotes
 from socialcredit.yamlsrc import LocatedDoc, load_located, yaml_problem
 
 __all__ = [
@@ -231,10 +231,9 @@ def _pydantic_message(err: Any, lang: str = "en", written: str | None = None) ->
             return f"{zh_words}，而不是 {shown}" + _exponent_hint(err["input"])
         return f"{en_words}, not {shown}" + _exponent_hint(err["input"])
     version = tuple(err["loc"]) == ("version",) and isinstance(err["input"], float)
-    if err["type"] == "value_error" and version and written is not None:  # check_version's words, as written
-        if zh:
-            return f'请给版本加上引号（"{written}"：作为数字会读成 {err["input"]}）'
-        return f'write the version in quotes ("{written}": as a number it reads as {err["input"]})'
+    if err["type"] == "value_error" and version:  # check_version's words, with the number as written
+        en_words, zh_words = version_in_quotes(written if written is not None else str(err["input"]), err["input"])
+        return zh_words if zh else en_words
 
     if err["type"] == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
@@ -541,6 +540,8 @@ def _check_reach(p: Policy, conditions: dict[str, expr.Node], problems: _Problem
     calculates, is not judged (policy/reach.py) and is accepted."""
     low, top = problems.number(("scale", "min"), p.scale.min), problems.number(("scale", "max"), p.scale.max)
     domains = {"score": reach.Domain(p.scale.min, p.scale.max), "rank": _RANK, "percentile": _PERCENTILE}
+    if p.scale.min > p.scale.max:  # the scale is refused on its own; a criterion on the score is not judged on it
+        del domains["score"]
     ranges = {
         "score": (f"a score lies on the scale, from {low} to {top}", f"分数位于分数范围内，从 {low} 到 {top}"),
         "rank": (f"a rank is from 1 to {_RANK.last:,}", f"名次从 1 到 {_RANK.last:,}"),

@@ -47,6 +47,7 @@ __all__ = [
     "Tier",
     "check_id",
     "check_version",
+    "version_in_quotes",
 ]
 
 # Matched whole (fullmatch): with match, `$` also matched before a final newline, and "tax.late\n" was an id.
@@ -367,13 +368,22 @@ _VERSION_BREAKS = frozenset("/\\?#%")  # what would end or escape a segment of a
 _VERSION_CJK = "（）【】《》「」『』、"
 
 
+def version_in_quotes(written: str, read: float) -> tuple[str, str]:
+    """What is said of a version written as a number (``2026.10``, which reads as 2026.1), in English and Chinese:
+    ``written`` as the file writes it where the reader knows it, else as the number prints."""
+    return (
+        f'write the version in quotes ("{written}": as a number it reads as {read})',
+        f'请给版本加上引号（"{written}"：作为数字会读成 {read}）',
+    )
+
+
 def check_version(value: object) -> str:
     """A policy's version as written (a whole number is taken as its digits), or ValueError saying what is wrong:
     one segment of the policy's addresses and a line of every report, in letters and digits of any script."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        raise ValueError(f'write the version in quotes ("{value}" as a number loses digits such as 2026.10)')
+        raise ValueError(version_in_quotes(str(value), value)[0])
     if isinstance(value, dt.date):
         raise ValueError(f'write the version in quotes ("{value}"): YAML reads {value} as a date')
     if not isinstance(value, str) or not value.strip():

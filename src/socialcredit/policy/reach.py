@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,7 +76,18 @@ def _number(node: expr.Node) -> int | float | None:
     return None
 
 
+# The most runs of values a part of a condition is judged with: past it (``score in [0, 2, 4, …]`` with hundreds of
+# values, and-ed with another such list) the part is not judged (None), so judging a criterion costs little whatever
+# it holds. A criterion is refused only when judged.
+MAX_SPANS = 128
+
+
 def _judge(node: expr.Node, domains: dict[str, Domain]) -> _Known | None:
+    known = _judged(node, domains)
+    return None if known is not None and len(known.spans) > MAX_SPANS else known
+
+
+def _judged(node: expr.Node, domains: dict[str, Domain]) -> _Known | None:
     if isinstance(node, expr.Binary) and node.op in ("and", "or"):
         left, right = _judge(node.left, domains), _judge(node.right, domains)
         if node.op == "and":
@@ -120,6 +132,16 @@ def _judge(node: expr.Node, domains: dict[str, Domain]) -> _Known | None:
 
 def _compared(d: Domain, op: str, number: int | float) -> _Spans:
     """The steps of ``d`` whose value ``op`` ``number`` holds (each value only grows with its step)."""
+    if d.step == 1 and (isinstance(number, int) or math.isfinite(number)):  # whole values: compared exactly
+        below, above = math.ceil(number) - 1, math.floor(number) + 1  # the last value < number, the first > it
+        last = {"<": below, "<=": above - 1}.get(op)
+        if last is not None:
+            return ((d.first, min(last, d.last)),) if last >= d.first else ()
+        first = {">": above, ">=": below + 1}.get(op)
+        if first is not None:
+            return ((max(first, d.first), d.last),) if first <= d.last else ()
+        equal: _Spans = ((int(number), int(number)),) if number == int(number) and d.first <= number <= d.last else ()
+        return equal if op == "==" else _complement(equal, d)
     if op in ("<", "<="):
         last = _last_meeting(d, lambda v: v < number if op == "<" else v <= number)
         return () if last is None else ((d.first, last),)
@@ -128,7 +150,7 @@ def _compared(d: Domain, op: str, number: int | float) -> _Spans:
         first = d.first if before is None else before + 1
         return () if first > d.last else ((first, d.last),)
     at = _last_meeting(d, lambda v: v <= number)
-    equal: _Spans = ((at, at),) if at is not None and d.value(at) == number else ()
+    equal = ((at, at),) if at is not None and d.value(at) == number else ()
     return equal if op == "==" else _complement(equal, d)
 
 
@@ -148,13 +170,17 @@ def _last_meeting(d: Domain, holds: Callable[[int | float], bool]) -> int | None
 
 
 def _intersect(a: _Spans, b: _Spans) -> _Spans:
-    out = []
-    for x0, x1 in a:
-        for y0, y1 in b:
-            lo, hi = max(x0, y0), min(x1, y1)
-            if lo <= hi:
-                out.append((lo, hi))
-    return tuple(sorted(out))
+    """Both sorted and disjoint: walked side by side, the one that ends first stepped on."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
 
 
 def _union(a: _Spans, b: _Spans) -> _Spans:

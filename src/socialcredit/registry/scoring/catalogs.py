@@ -110,16 +110,27 @@ def _incompatibilities(store: Store, new: Catalog) -> list[str]:
 
 
 def _bounds_widened(loaded: LoadedPolicy, name: str, old: Catalog, new: Catalog) -> list[str]:
-    """The calculations of a published policy that are within bounds under ``old`` and not under ``new``."""
-    try:
-        parse_policy(loaded.text, name, old)
-    except PolicyError:  # published before calculations were bounded: nothing to keep
-        return []
+    """The calculations of a published policy that are within bounds under ``old`` and not under ``new``: the
+    problems of the text under ``new`` at a place it has none under ``old``. A problem under either (a calculation
+    published before calculations were bounded, a cap published before caps were) is the version's own, not the
+    candidate's, and hides none of the others."""
     try:
         parse_policy(loaded.text, name, new)
     except PolicyError as exc:
-        return [f"policy {name} does not validate against the candidate: {p}" for p in exc.problems]
-    return []
+        found = exc
+    else:
+        return []
+    try:
+        parse_policy(loaded.text, name, old)
+    except PolicyError as exc:
+        before: set[object] = {at if at is not None else p for p, at in zip(exc.problems, exc.positions, strict=True)}
+    else:
+        before = set()
+    return [
+        f"policy {name} does not validate against the candidate: {p}"
+        for p, at in zip(found.problems, found.positions, strict=True)
+        if (at if at is not None else p) not in before
+    ]
 
 
 def _field_column_names(store: Store) -> set[str]:
