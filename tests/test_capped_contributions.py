@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
@@ -234,6 +234,7 @@ def test_the_console_show_gives_the_counted_figures_and_notes(world: Path) -> No
 _MICROS = st.integers(min_value=0, max_value=5_000_000_000)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.lists(_MICROS, min_size=1, max_size=12),
     st.one_of(st.none(), st.integers(min_value=1, max_value=2_000_000).map(lambda cents: cents / 100)),
