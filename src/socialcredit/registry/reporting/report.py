@@ -252,10 +252,13 @@ def _contributions(
 
 def _contribution(hit: dict[str, Any], lang: str) -> dict[str, Any]:
     """A record's hit of a rule as the file shows it: the rule, the record's own points at the run's date, what it
-    ``counted`` as the rule's cap leaves it (capped.py), and a ``note`` in ``lang`` when the cap cut it (else None)."""
+    ``counted`` as the rule's cap leaves it (capped.py), and a ``note`` in ``lang`` when the cap cut it (else None):
+    not when it cut less than the figures show (the counted figure reads as the points), so no note says "counts −100
+    of −100"."""
     points = shown_points(hit["points"])
     cap = hit["cap"]
-    note = None if cap is None else cap_note(str(hit["rule_id"]), hit["counted"], points, float(cap), lang)
+    cut = cap is not None and hit["counted"] != points
+    note = cap_note(str(hit["rule_id"]), hit["counted"], points, float(cap), lang) if cut else None
     return {"rule_id": hit["rule_id"], "points": points, "counted": hit["counted"], "note": note}
 
 
