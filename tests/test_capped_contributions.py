@@ -204,6 +204,23 @@ def test_a_capped_rules_records_count_oldest_first_and_add_up_to_its_reason(worl
     assert _reasons(paid) == {"PAID": 12.0}
 
 
+def _statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {r["record_id"]: r["status"] for r in report["records"]}
+
+
+def test_a_record_the_cap_cut_to_nothing_reads_not_counting_beside_its_note(world: Path) -> None:
+    store = open_store(world)
+    try:
+        judged = subject_report(store, JUDGED, lang="en")
+        late = subject_report(store, LATE, lang="en")
+    finally:
+        store.close()
+    # J4 counted 0 (its note says why); until this test it read "counting" beside counted 0
+    assert _statuses(judged) == {"J3": "counting", "J1": "counting", "J2": "counting", "J4": "not counting"}
+    # T1 counted part of its points: it counts
+    assert _statuses(late) == {"T9": "counting", "T5": "counting", "T1": "counting", "V1": "counting", "V2": "counting"}
+
+
 def test_many_small_records_keep_their_sign_and_add_up_to_the_reason(world: Path) -> None:
     """Ten records at +0.005 (each shown +0.01) give a reason of +0.05: the running sum rounded, each record shows
     what it adds to it, H9 (the oldest) 0.01, H8 0, H7 0.01, ... H0 0 (the sums 0.005, 0.01, 0.015, … shown 0.01,
@@ -219,6 +236,7 @@ def test_many_small_records_keep_their_sign_and_add_up_to_the_reason(world: Path
         f"H{i}": {"rule_id": "tiny", "points": 0.01, "counted": 0.01 if i % 2 else 0.0, "note": None} for i in range(10)
     }
     assert _counted(_hits(tiny), "tiny") == decimal.Decimal("0.05")
+    assert set(_statuses(tiny).values()) == {"counting"}  # each counted 0.005 of the 0.05
 
 
 def test_the_api_report_and_the_web_records_page_show_what_each_record_counted(world: Path) -> None:

@@ -243,6 +243,7 @@ def _contributions(
                     "points": row["points"],
                     "counted": figure,
                     "cap": cut,
+                    "counts": share != 0,  # counted something after the cap (its status reads "counting")
                 }
             )
     for hit in sorted(hits, key=lambda h: (h["key"], h["rule_id"])):
@@ -473,7 +474,9 @@ def subject_report(
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
-        counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
+        # counting only when it counted something once its rule's cap was shared out: one the cap cut to 0 reads as
+        # one whose period's points another record carries (its note says why)
+        counting = any(x["counts"] for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
         state: str | None
         if r["replaced_here"]:
