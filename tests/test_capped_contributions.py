@@ -16,14 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
 from cli_helpers import sc
 from scoring_helpers import days_before, make_policy, open_registry, person, tax, volunteering
 from socialcredit.api.app import create_app
-from socialcredit.compiler.plan import micro
+from socialcredit.compiler.plan import MICRO, micro
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.common import shown_points
 from socialcredit.registry.reporting.capped import capped_total, share_cap, shown_shares
@@ -34,6 +34,8 @@ from web_helpers import sign_in
 JUDGED = person(41)  # four judgments at −100, the rule capped at 300
 LATE = person(42)  # three late tax payments at −120, capped at 300; two volunteering records at +5, no cap
 PAID = person(43)  # three paid taxes at +10 halving every 3 days, capped at 12: 2.5, 5 and 10 on the run's date
+TINY = person(44)  # ten volunteering records of one hour at +0.005, no cap: the rule gives +0.05
+LONG = person(45)  # three volunteering records of three hours at +100, capped at 299.996: the cap cuts 0.004
 
 RULES = """\
 - id: court.judgment
@@ -51,9 +53,23 @@ RULES = """\
   reason: {code: LATE_TAX, zh: 逾期纳税, en: late tax}
 - id: volunteer
   record_type: volunteering
+  when: "hours == 2"
   dimension: civic
   points: 5
   reason: {code: VOLUNTEER, zh: 志愿服务, en: volunteering}
+- id: tiny
+  record_type: volunteering
+  when: "hours == 1"
+  dimension: civic
+  points: 0.005
+  reason: {code: TINY, zh: 短时志愿, en: an hour of volunteering}
+- id: long
+  record_type: volunteering
+  when: "hours == 3"
+  dimension: civic
+  points: 100
+  cap: 299.996
+  reason: {code: LONG, zh: 长时志愿, en: long volunteering}
 - id: paid.decayed
   record_type: tax_payment
   when: "status == 'paid'"
@@ -84,7 +100,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     id), so the order of the ids is not the order of the cap; T9 is the oldest late payment."""
     folder = tmp_path_factory.mktemp("capped")
     reg = open_registry(folder)
-    reg.register({JUDGED: None, LATE: None, PAID: None})
+    reg.register({JUDGED: None, LATE: None, PAID: None, TINY: None, LONG: None})
     reg.send("courts", [_judgment("J4", 200), _judgment("J2", 200), _judgment("J1", 300), _judgment("J3", 400)])
     reg.send(
         "tax_bureau",
@@ -98,6 +114,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         ],
     )
     reg.send("civil_affairs", [volunteering("V1", LATE, days_before(50)), volunteering("V2", LATE, days_before(60))])
+    reg.send("civil_affairs", [volunteering(f"H{i}", TINY, days_before(10 + i), hours=1) for i in range(10)])
+    reg.send("civil_affairs", [volunteering(f"L{i}", LONG, days_before(10 + i), hours=3) for i in range(3)])
     reg.score(make_policy(RULES))
     reg.store.close()
     yield folder / "registry.duckdb"
@@ -186,6 +204,41 @@ def test_a_capped_rules_records_count_oldest_first_and_add_up_to_its_reason(worl
     assert _reasons(paid) == {"PAID": 12.0}
 
 
+def _statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {r["record_id"]: r["status"] for r in report["records"]}
+
+
+def test_a_record_the_cap_cut_to_nothing_reads_not_counting_beside_its_note(world: Path) -> None:
+    store = open_store(world)
+    try:
+        judged = subject_report(store, JUDGED, lang="en")
+        late = subject_report(store, LATE, lang="en")
+    finally:
+        store.close()
+    # J4 counted 0 (its note says why); until this test it read "counting" beside counted 0
+    assert _statuses(judged) == {"J3": "counting", "J1": "counting", "J2": "counting", "J4": "not counting"}
+    # T1 counted part of its points: it counts
+    assert _statuses(late) == {"T9": "counting", "T5": "counting", "T1": "counting", "V1": "counting", "V2": "counting"}
+
+
+def test_many_small_records_keep_their_sign_and_add_up_to_the_reason(world: Path) -> None:
+    """Ten records at +0.005 (each shown +0.01) give a reason of +0.05: the running sum rounded, each record shows
+    what it adds to it, H9 (the oldest) 0.01, H8 0, H7 0.01, ... H0 0 (the sums 0.005, 0.01, 0.015, … shown 0.01,
+    0.01, 0.02, …). Until this test H9…H1 showed 0.01 and H0 the −0.04 left, a positive rule's record counting
+    negative."""
+    store = open_store(world)
+    try:
+        tiny = subject_report(store, TINY, lang="en")
+    finally:
+        store.close()
+    assert _reasons(tiny) == {"TINY": 0.05}
+    assert _hits(tiny) == {
+        f"H{i}": {"rule_id": "tiny", "points": 0.01, "counted": 0.01 if i % 2 else 0.0, "note": None} for i in range(10)
+    }
+    assert _counted(_hits(tiny), "tiny") == decimal.Decimal("0.05")
+    assert set(_statuses(tiny).values()) == {"counting"}  # each counted 0.005 of the 0.05
+
+
 def test_the_api_report_and_the_web_records_page_show_what_each_record_counted(world: Path) -> None:
     store = open_store(world)
     operator = issue_key(store, "operator", "registry operations").token
@@ -229,11 +282,26 @@ def test_the_console_show_gives_the_counted_figures_and_notes(world: Path) -> No
     assert "late.tax -120" in text and "volunteer +5" in text
 
 
+def test_a_cap_that_cuts_less_than_the_figures_show_gives_no_note(world: Path) -> None:
+    """Three records at +100 under a cap of 299.996 (the reason shows 300): until this test the last one read
+    "counts 100 of 100: rule long counts at most 299.996 in all"."""
+    store = open_store(world)
+    try:
+        long = subject_report(store, LONG, lang="en")
+    finally:
+        store.close()
+    assert _reasons(long) == {"LONG": 300.0}
+    assert _hits(long) == {
+        f"L{i}": {"rule_id": "long", "points": 100.0, "counted": 100.0, "note": None} for i in range(3)
+    }
+
+
 # -- the sharing itself: any points under any cap ----------------------------------------------------------------
 # a record's points at the run's date are whole micro-points (decay rounds them so: compiler/plan.py's _decayed)
 _MICROS = st.integers(min_value=0, max_value=5_000_000_000)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.lists(_MICROS, min_size=1, max_size=12),
     st.one_of(st.none(), st.integers(min_value=1, max_value=2_000_000).map(lambda cents: cents / 100)),
@@ -256,3 +324,31 @@ def test_the_cap_is_shared_out_oldest_first_and_adds_up(points: list[int], cap: 
         repr(shown_points(total))
     )
     assert all(x == 0 for x, share in zip(shown, counted, strict=True) if share == 0)
+    # each keeps its rule's sign and lies within 0.01 of what the record counted exactly
+    for share, figure in zip(counted, shown, strict=True):
+        assert figure * sign >= 0, (micros, cap, shown)
+        assert abs(decimal.Decimal(repr(figure)) - decimal.Decimal(share) / MICRO) <= decimal.Decimal("0.01")
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=50_000), min_size=1, max_size=30),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=100).map(lambda cents: cents / 100)),
+    st.sampled_from([1, -1]),
+)
+def test_small_records_shown_keep_their_sign_and_stay_near_what_they_counted(
+    points: list[int], cap: float | None, sign: int
+) -> None:
+    """Records of at most 0.05 under caps of at most 1, where rounding each would not add up: until this test the
+    last record that counted took the whole remainder (falsified by [2, 4999, 9999] micro-points, no cap: shown 0,
+    0 and 0.02)."""
+    micros = [sign * p for p in points]
+    counted = share_cap(micros, cap)
+    total = capped_total(micros, cap)
+    shown = shown_shares(counted, total)
+    assert sum((decimal.Decimal(repr(x)) for x in shown), decimal.Decimal(0)) == decimal.Decimal(
+        repr(shown_points(total))
+    )
+    for share, figure in zip(counted, shown, strict=True):
+        assert figure * sign >= 0, (micros, cap, shown)
+        assert abs(decimal.Decimal(repr(figure)) - decimal.Decimal(share) / MICRO) <= decimal.Decimal("0.01")

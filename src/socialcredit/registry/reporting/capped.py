@@ -4,7 +4,8 @@ A rule with a ``cap`` counts at most that many points in all (compiler/plan.py, 
 its records' points at the run's date, in micro-points, then held within ±cap). The file shows each record's own
 points beside what it **counted**: the records count in full oldest first (by event date, then the record's id), the
 record that crosses the cap counts what is left of it, and every later one counts 0. The counted values of a rule's
-records add up to the rule's points in the run (the reason's figure), to 0.01 as the file shows them.
+records add up to the rule's points in the run (the reason's figure), to 0.01 as the file shows them
+(``shown_shares``: each rounded on its own, or the running sum rounded when those do not add up).
 """
 
 from __future__ import annotations
@@ -45,15 +46,25 @@ def share_cap(micros: Sequence[int], cap: float | None) -> list[int]:
 def shown_shares(counted: Sequence[int], total: float) -> list[float]:
     """The counted micro-points as the file shows them, to 0.01, adding up exactly to ``total`` as shown.
 
-    Each is rounded as every figure of the file is (``shown_points``); rounding each of several records can leave the
-    sum a hundredth or more away from the rounded total, so the last record that counts anything takes the remainder
-    (its figure is then that much off its own rounding: a record that counts 0 is never given it)."""
-    shown = [decimal.Decimal(repr(shown_points(m / MICRO))) for m in counted]
+    Each is rounded on its own as every figure of the file is (``shown_points``) when those figures add up to the
+    rule's points as shown. Otherwise (many small records, each rounded the same way) the running sum is rounded
+    and each record shows what it adds to it: the figures then add up to the rounded total by construction, each
+    keeps its rule's sign and lies within 0.01 of what the record counted, and a record that counts 0 shows 0.
+    The last record that counts anything closes on ``total`` as the reason shows it (the cap held as a double)."""
+    goal = decimal.Decimal(repr(shown_points(total)))
+    alone = [decimal.Decimal(repr(shown_points(m / MICRO))) for m in counted]
+    if sum(alone, decimal.Decimal(0)) == goal:
+        return [float(x) + 0.0 for x in alone]  # no -0.0
     last = max((i for i, m in enumerate(counted) if m), default=None)
-    if last is not None:
-        others = sum(shown[:last], decimal.Decimal(0)) + sum(shown[last + 1 :], decimal.Decimal(0))
-        shown[last] = decimal.Decimal(repr(shown_points(total))) - others
-    return [float(x) + 0.0 for x in shown]  # no -0.0
+    out: list[float] = []
+    before = decimal.Decimal(0)
+    running = 0
+    for i, m in enumerate(counted):
+        running += m
+        now = goal if i == last else decimal.Decimal(repr(shown_points(running / MICRO))) if m else before
+        out.append(float(now - before) + 0.0)
+        before = now
+    return out
 
 
 def _number(value: float) -> str:

@@ -243,6 +243,7 @@ def _contributions(
                     "points": row["points"],
                     "counted": figure,
                     "cap": cut,
+                    "counts": share != 0,  # counted something after the cap (its status reads "counting")
                 }
             )
     for hit in sorted(hits, key=lambda h: (h["key"], h["rule_id"])):
@@ -252,10 +253,13 @@ def _contributions(
 
 def _contribution(hit: dict[str, Any], lang: str) -> dict[str, Any]:
     """A record's hit of a rule as the file shows it: the rule, the record's own points at the run's date, what it
-    ``counted`` as the rule's cap leaves it (capped.py), and a ``note`` in ``lang`` when the cap cut it (else None)."""
+    ``counted`` as the rule's cap leaves it (capped.py), and a ``note`` in ``lang`` when the cap cut it (else None):
+    not when it cut less than the figures show (the counted figure reads as the points), so no note says "counts −100
+    of −100"."""
     points = shown_points(hit["points"])
     cap = hit["cap"]
-    note = None if cap is None else cap_note(str(hit["rule_id"]), hit["counted"], points, float(cap), lang)
+    cut = cap is not None and hit["counted"] != points
+    note = cap_note(str(hit["rule_id"]), hit["counted"], points, float(cap), lang) if cut else None
     return {"rule_id": hit["rule_id"], "points": points, "counted": hit["counted"], "note": note}
 
 
@@ -470,7 +474,9 @@ def subject_report(
     policies = [(get_policy(store, run["policy_id"], run["policy_version"]), run["as_of"]) for run in runs]
     for r in records:
         contrib = {pid: c.get(int(r["record_key"]), []) for pid, c in contributions.items()}
-        counting = any(abs(x["points"]) > 0 for hits in contrib.values() for x in hits)
+        # counting only when it counted something once its rule's cap was shared out: one the cap cut to 0 reads as
+        # one whose period's points another record carries (its note says why)
+        counting = any(x["counts"] for hits in contrib.values() for x in hits)
         key = (r["source_id"], r["record_id"])
         state: str | None
         if r["replaced_here"]:
