@@ -134,7 +134,7 @@ FILE_REFUSALS = [
         f"record_id,_row\nA-1,{PERSON}\n".encode(),
         "column 2 is named '_row', a name ingest keeps for its own columns (_row, _none, _lacks, file_row_number); no "
         "record has such a field: leave the column out",
-        "第 2 列名为 '_row'，这是导入留给自身各列的名称（_row、_none、_lacks、file_row_number）；"
+        "第 2 列名为 '_row'，这是导入程序保留给自身各列的名称（_row、_none、_lacks、file_row_number）；"
         "没有记录有此字段：请去掉该列",
     ),
     (

@@ -19,7 +19,8 @@ from cli_helpers import CLI
 from socialcredit.api.app import create_app
 from socialcredit.catalog import parse_catalog, shipped_catalog_text
 from socialcredit.clock import TODAY_ENV
-from socialcredit.identifiers import make_ric, make_uscc, ric_check_char
+from socialcredit.errors import IdentifierError
+from socialcredit.identifiers import make_ric, make_uscc, ric_check_char, validate_subject_id
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records import ingest
 from socialcredit.store import open_store
@@ -321,21 +322,27 @@ def test_a_role_stored_before_the_checks_sent_again_unchanged_is_unchanged_and_a
         _role("R-ENDS-BEFORE", "2026-01-01", "2025-12-31"),
         _role("R-LATER", "2026-07-01"),
         _role("R-PERSON", "2026-01-01", org_id=OTHER),
+        _role("R-LOWER", "2026-01-01", org_id=LETTERED.lower()),  # no credit code as sent (org_malformed)
     ]
     file = _write(tmp_path / "stored.csv", stored)
     with monkeypatch.context() as before:
         before.setattr(ingest, "_period_checks", lambda *_: [])
         before.setattr(ingest, "_names_orgs", lambda *_: False)
         with open_store(db, key="") as store:
-            assert ingest.ingest_file(store, file, "registration_authority", today=TODAY).accepted == 3
+            assert ingest.ingest_file(store, file, "registration_authority", today=TODAY).accepted == 4
     assert _ingest(db, file, "en") == (0, [])
     with open_store(db, key="") as store:
         again = ingest.ingest_file(store, file, "registration_authority", today=TODAY)
-    assert (again.accepted, again.unchanged, again.errors) == (0, 3, [])
+    assert (again.accepted, again.unchanged, again.errors) == (0, 4, [])
     fixed = _write(tmp_path / "fixed.csv", [r | {"role": "supervisor", "correction": "true"} for r in stored])
     assert _ingest(db, fixed, "en") == (
         1,
-        [f"row 1: end_date: {ENDS_BEFORE[0]}", f"row 2: start_date: {LATER[0]}", f"row 3: org_id: {OTHER_SAID[0]}"],
+        [
+            f"row 1: end_date: {ENDS_BEFORE[0]}",
+            f"row 2: start_date: {LATER[0]}",
+            f"row 3: org_id: {OTHER_SAID[0]}",
+            "row 4: org_id: " + BAD_ORGS[1][1].format(v=LETTERED.lower()),
+        ],
     )
 
 
@@ -404,8 +411,12 @@ def test_an_org_id_of_an_identity_numbers_shape_naming_no_region_is_judged_as_an
 ) -> None:
     """A person's number is one valid as one (its region too) or a registered person's. Until 2026-12-07 a value
     passing the identity number's shape and check character with the region 990000, which is none, was refused as a
-    person's identity number: now one that is a well-formed credit code is taken (an organisation not registered),
-    and one that is not is refused with the credit code's reason."""
+    person's identity number: now it is judged as an organisation's code. One that has a credit code's check
+    character still names no registering authority's region (characters 3-8, 000019), so no organisation can ever
+    be registered under it (validate_subject_id refuses it): it is refused so, never taken as not registered; one
+    that has not is refused with the credit code's reason."""
+    with pytest.raises(IdentifierError, match="unknown region code 990000"):
+        validate_subject_id(NO_REGION_CODE)
     rows = [
         _role("R-CODE", "2026-01-01", org_id=NO_REGION_CODE),
         _role("R-OTHER", "2026-01-01", org_id=NO_REGION_OTHER),
@@ -415,17 +426,21 @@ def test_an_org_id_of_an_identity_numbers_shape_naming_no_region_is_judged_as_an
     assert _ingest(db, file, "en") == (
         1,
         [
-            f"1 role names an organisation not registered: {NO_REGION_CODE} (taken; each links to its organisation "
-            "once it is registered, and to none before)",
+            f"row 1: org_id: '{NO_REGION_CODE}' has a unified social credit code's check character but an identity "
+            f"number's shape, and characters 3-8 ({NO_REGION_CODE[2:8]}) are no registering authority's region: no "
+            "organisation can be registered under it; a role names its organisation by its code",
             f"row 2: org_id: unified social credit code '{NO_REGION_OTHER}' has check character "
             f"'{NO_REGION_OTHER[-1]}'; expected '{expected}'",
         ],
     )
-    assert _ingest(db, _write(tmp_path / "no-region-zh.csv", rows[1:]), "zh") == (
+    assert _ingest(db, _write(tmp_path / "no-region-zh.csv", rows), "zh") == (
         1,
         [
-            f"第 1 行：org_id：统一社会信用代码 '{NO_REGION_OTHER}' 的校验码为 '{NO_REGION_OTHER[-1]}'；"
-            f"应为 '{expected}'"
+            f"第 1 行：org_id：“{NO_REGION_CODE}”的校验码符合统一社会信用代码，但其形式为身份证号码，"
+            f"且第 3-8 位（{NO_REGION_CODE[2:8]}）不是任何登记管理机关的地区代码：任何组织都不能以此登记；"
+            "任职记录须以统一社会信用代码写明所在组织",
+            f"第 2 行：org_id：统一社会信用代码 '{NO_REGION_OTHER}' 的校验码为 '{NO_REGION_OTHER[-1]}'；"
+            f"应为 '{expected}'",
         ],
     )
 

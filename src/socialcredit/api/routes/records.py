@@ -94,10 +94,12 @@ def _ingest(
         # the message names the batch by its name (never by the server's path of the upload); the caller knows
         # its batch by what it sent
         message = str(outcome.error).removeprefix(f"{name}: ").replace(str(path), "the batch")
-        message = message.replace("the file has no column", "the batch has no column")
+        if message.startswith("the file has no column"):  # the leading words only: a quoted name stays as sent
+            message = "the batch has no column" + message.removeprefix("the file has no column")
         missing = re.search(r"has no column '([a-z_]+)'", message)
         zh = outcome.error.zh and outcome.error.zh.removeprefix(f"{name}：").replace(str(path), "该批")
-        zh = zh and zh.replace("文件没有", "该批没有")
+        if zh and zh.startswith("文件没有"):
+            zh = "该批没有" + zh.removeprefix("文件没有")
         raise SocialCreditError(message, code="malformed_body", field=missing.group(1) if missing else None, zh=zh)
 
     if isinstance(outcome.error, LimitError) and str(outcome.error).startswith(f"{name}: "):

@@ -1338,14 +1338,20 @@ def _stage_org_ids(store: Store, today: dt.date) -> None:
     """Temp table ``org_ids``: each distinct ``org_id`` of the staged roles (as ``subject_id``), whether it is a valid
     resident identity number as written (``_clean``: check character, birth date, and a region code a resident's
     number can carry, once per distinct code and birth year) and whether it is a well-formed unified social credit
-    code as written (``_code``). Set-based: no org_id goes through Python here."""
+    code as written that an organisation can be registered under (``_code``, ``_well_formed_org_sql``: one of an
+    identity number's shape names a registering authority's region). Set-based: no org_id goes through Python
+    here."""
     bind = _Binds()
-    store.execute(
-        f"CREATE OR REPLACE TEMP TABLE org_ids AS SELECT subject_id, {_clean_ric_sql('subject_id', today, bind)} "
-        f"AS _clean, {well_formed_uscc_sql('subject_id')} AS _code FROM (SELECT DISTINCT org_id AS subject_id "
-        f"FROM staging WHERE record_type = {bind(RELATION_RECORD_TYPE)} AND org_id IS NOT NULL)",
-        bind.values,
-    )
+    store.con.register("registry_regions", _registry_regions_table())
+    try:
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE org_ids AS SELECT subject_id, {_clean_ric_sql('subject_id', today, bind)} "
+            f"AS _clean, {_well_formed_org_sql('subject_id')} AS _code FROM (SELECT DISTINCT org_id AS subject_id "
+            f"FROM staging WHERE record_type = {bind(RELATION_RECORD_TYPE)} AND org_id IS NOT NULL)",
+            bind.values,
+        )
+    finally:
+        store.con.unregister("registry_regions")
     _unmark_bad_regions(store, "org_ids", today)
 
 
@@ -1756,6 +1762,10 @@ def _org_reason(value: str, today: dt.date) -> tuple[str, str]:
         code = validate_uscc(value)
     except IdentifierError as exc:
         return str(exc), exc.zh or str(exc)
+    if re.fullmatch(r"[0-9]{17}.", code.number) and code.region_code not in registry_regions():
+        # a credit code's check character, an identity number's shape, and no registering authority's region: no
+        # organisation can be registered under it (``validate_subject_id`` refuses it)
+        return words("org_no_region", value=value, region=code.region_code)
     return words("org_not_as_registered", value=value, number=code.number)
 
 
@@ -1874,7 +1884,7 @@ def _check_request(catalog: Catalog, source_id: str, path: Path, reject_path: Pa
         known = ", ".join(catalog.sources)
         raise IngestError(
             f"unknown source {source_id!r}; known sources: {known}",
-            zh=f"未知的来源 {source_id!r}；已知的来源：{known}",
+            zh=f"未知的来源 {source_id!r}；已知的来源：{'、'.join(catalog.sources)}",
         )
     if not path.is_file():
         raise IngestError(f"{path}: no such file", zh=f"{path}：没有此文件")
@@ -1918,7 +1928,9 @@ UNREGISTERED_SHOWN = 10  # the organisations not registered a batch's report nam
 
 def _count_unregistered_orgs(run: _Ingest, report: IngestReport) -> None:
     """``report``'s roles naming an organisation not registered: the batch's role rows taken (not rejected, not
-    withdrawals) whose ``org_id`` is no registered subject's, and the first such organisations."""
+    withdrawals) whose ``org_id`` is no registered subject's and a code an organisation can be registered under
+    (``org_ids``: a role stored before the checks and sent again unchanged is taken, yet never so named), and the
+    first such organisations."""
     if (
         not _names_orgs(run.catalog, run.staged)
         or RELATION_RECORD_TYPE not in run.catalog.sources[run.source_id].record_types
@@ -1928,7 +1940,8 @@ def _count_unregistered_orgs(run: _Ingest, report: IngestReport) -> None:
         f"""SELECT count(*), count(DISTINCT s.org_id), list(DISTINCT s.org_id ORDER BY s.org_id)[1:{UNREGISTERED_SHOWN}]
         FROM staging s WHERE s.record_type = $type AND s.org_id IS NOT NULL AND NOT {_flag("withdrawn", run.staged)}
           AND s._row NOT IN (SELECT _row FROM row_errors)
-          AND s.org_id NOT IN (SELECT subject_id FROM staged_subjects)""",
+          AND s.org_id NOT IN (SELECT subject_id FROM staged_subjects)
+          AND s.org_id IN (SELECT subject_id FROM org_ids WHERE _code AND NOT coalesce(_clean, false))""",
         {"type": RELATION_RECORD_TYPE},
     ).fetchone()
     if found is not None and found[0]:

@@ -95,7 +95,7 @@ def check_column_names(names: Sequence[str]) -> None:
             raise IngestError(
                 f"column {i} is named {name!r}, a name ingest keeps for its own columns "
                 f"({', '.join(RESERVED_COLUMNS)}); no record has such a field: leave the column out",
-                zh=f"第 {i} 列名为 {name!r}，这是导入留给自身各列的名称（{'、'.join(RESERVED_COLUMNS)}）；"
+                zh=f"第 {i} 列名为 {name!r}，这是导入程序保留给自身各列的名称（{'、'.join(RESERVED_COLUMNS)}）；"
                 "没有记录有此字段：请去掉该列",
             )
         if key in seen:

@@ -73,6 +73,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "“{value}”不是登记所用的统一社会信用代码（18 位，由 0-9 和除 I、O、S、V、Z 以外的 A-Z 组成，末位为校验码）；"
         "任职记录须以统一社会信用代码写明所在组织",
     ),
+    "org_no_region": (
+        "'{value}' has a unified social credit code's check character but an identity number's shape, and "
+        "characters 3-8 ({region}) are no registering authority's region: no organisation can be registered under "
+        "it; a role names its organisation by its code",
+        "“{value}”的校验码符合统一社会信用代码，但其形式为身份证号码，且第 3-8 位（{region}）不是任何登记管理机关的"
+        "地区代码：任何组织都不能以此登记；任职记录须以统一社会信用代码写明所在组织",
+    ),
     "org_not_as_registered": (
         "'{value}' is written otherwise than a unified social credit code is registered: an org_id is compared as "
         "sent; send it as '{number}'",
