@@ -356,7 +356,13 @@ def subject_report(
         listing_status = {(x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"]) for x in listings}
         if records and points:
             live_keys = None if now is None else {(x[0], x[1]) for x in now.entries}
-            _listed_by(listed, p, entries, live_keys, listings, ids, withdrawn, set(open_disputes), lang)
+            # what each record, as the live pass found it, still meets (in effect or in its grace period alike)
+            met = (
+                None
+                if now is None or now.met is None
+                else {(x[0], x[1], *ids[x[2]]) for x in now.met if x[2] is not None and x[2] in ids}
+            )
+            _listed_by(listed, p, entries, live_keys, met, listings, ids, withdrawn, set(open_disputes), lang)
         if "scores" not in parts:
             continue
         res = result[0]
@@ -531,6 +537,7 @@ def _listed_by(
     p: Policy,
     entries: list[dict[str, Any]],
     live_keys: set[tuple[Any, Any]] | None,
+    met: set[tuple[Any, ...]] | None,
     listings: list[dict[str, Any]],
     ids: dict[int, tuple[Any, Any]],
     withdrawn: set[tuple[Any, Any]],
@@ -548,7 +555,9 @@ def _listed_by(
     it is, says so).
 
     A listing in its notice period whose record was withdrawn since the run (``withdrawn``), or as it now stands no
-    longer meets the criterion (a live score without the entry), will not take effect: the daily job leaves it
+    longer meets the criterion (the subject rescored live and the pass found no entry of that list and criterion by
+    that record, in effect or in its grace period: ``met``, by list, criterion, source and record id; None when no
+    pass rescored the subject), will not take effect: the daily job leaves it
     (``listings.activate_due``: the record has a version newer than the run) and the next run ends it, ``resolved``
     (``notice_ending``). One whose record is under an open dispute (``disputed``) is not put in effect by the daily
     job while the dispute is open; under a policy that does not count a disputed record the next run made while it
@@ -577,7 +586,7 @@ def _listed_by(
         if (
             status == "pending"
             and x is not None
-            and (record in withdrawn or (live_keys is not None and pair not in live_keys and record not in disputed))
+            and (record in withdrawn or (met is not None and (*pair, *record) not in met and record not in disputed))
         ):
             standing = "notice_ending"  # the daily job leaves it, the next run ends it (listings.activate_due)
             why = (
