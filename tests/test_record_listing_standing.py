@@ -294,3 +294,25 @@ def test_a_correction_still_meeting_the_criterion_keeps_the_notice(tmp_path: Pat
     more = [["J1", A, "court_judgment", "2026-01-10", "civil", "13000", "unfulfilled", "true", "true"]]
     ingest(store, write_csv(tmp_path / "more.csv", [*JUDGMENT, "correction"], more), "courts", dt.date(2026, 2, 10))
     assert _api(tmp_path, store) == _NOTICE
+
+
+def test_one_of_two_records_corrected_out_of_the_criterion_says_so_itself(tmp_path: Path) -> None:
+    """A has a second defaulter judgment, J2, sent after J1: the run's cause and listing are J1's. J1 is corrected to
+    fulfilled in the notice period: the live pass still finds the criterion, by J2, but not by J1, whose listing the
+    next run ends (``resolved``). Until 2026-12-07 J1 read the plain notice (the check was by list and criterion)."""
+    store = built(tmp_path)
+    two = [["J2", A, "court_judgment", "2026-01-12", "civil", "9000", "unfulfilled", "true"]]
+    ingest(store, write_csv(tmp_path / "j2.csv", JUDGMENT, two), "courts", dt.date(2026, 1, 12))
+    score_on_its_day(store, resolve_policy(store, "beijing"), NOTICED)
+    assert store.rows("SELECT record_id, status FROM listings WHERE subject_id = ?", [A]) == [
+        {"record_id": "J1", "status": "pending"}
+    ]
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", dt.date(2026, 2, 10))
+    assert _api(tmp_path, store)["en"] == [
+        (
+            "notice_ending",
+            "will not put you on the blacklist (judgment defaulter): the record as it now stands no longer meets "
+            "the criterion, and the next run ends the notice (you are not listed)",
+        )
+    ]

@@ -638,7 +638,7 @@ def _listed_by(
         elif status == "effective":
             standing = "effective"
             text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
-        elif x is not None and status in _REMOVED:
+        elif x is not None and status in _CLOSED:
             standing, text = "removed", _removed_text(x, name, cause, record in withdrawn, lang)
         else:
             continue
@@ -654,7 +654,7 @@ def _listed_by(
     # the listings closed that the run no longer finds (the newest of each list, criterion and record of the subject)
     for (list_id, criterion_id, *rest), x in by_record.items():
         record = (rest[0], rest[1])
-        if (list_id, criterion_id, *record) in told or record not in records or x["status"] not in _REMOVED:
+        if (list_id, criterion_id, *record) in told or record not in records or x["status"] not in _CLOSED:
             continue
         try:
             name = p.list_spec(list_id).name.get(lang)
@@ -698,8 +698,10 @@ _REMOVED = {
     "publication_ended": ("公示期届满，已失效", "expired (its publication period ended)"),
     "delisted": ("原因已消除", "the cause was resolved"),
     "withdrawn": ("记录已撤回", "the record was withdrawn"),
-    "resolved": ("生效前原因已消除", "the cause was resolved before it took effect"),
 }
+
+# The statuses of a closed listing: those of ``_REMOVED`` and ``resolved`` (closed in its notice period, ``_RESOLVED``)
+_CLOSED = frozenset({"overridden", "repaired", "publication_ended", "delisted", "resolved"})
 
 # Why a listing closed in its notice period did not take effect (zh, en): "did not put you on the blacklist (…): …"
 _RESOLVED = {
