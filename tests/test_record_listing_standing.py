@@ -261,3 +261,58 @@ def test_a_record_corrected_out_of_the_criterion_in_the_notice_period_will_not_l
             )
         ],
     }
+
+
+# J1's listing in its notice period, as Beijing's run of 2026-02-01 made it
+_NOTICE = {
+    "en": [
+        (
+            "notice",
+            "will put you on the blacklist (judgment defaulter) from 2026-04-02 unless the cause is resolved before "
+            "then",
+        )
+    ],
+    "zh": [("notice", "将于2026-04-02起将您列入失信名单（失信被执行人），除非此前消除原因")],
+}
+
+
+def test_a_record_of_another_kind_since_the_run_keeps_the_notice(tmp_path: Path) -> None:
+    """A traffic ticket of A ingested after the run: the service rescores him live, and the pass leaves the
+    blacklisting out of the lists decisions see (its grace period runs) but still finds J1 meeting the criterion.
+    From 802736a to 2026-12-07 J1 read "will not put you on … no longer meets the criterion" (the live entries were
+    those in effect only)."""
+    store = _noticed(tmp_path, "beijing")
+    ticket = [["T9", A, "traffic_ticket", "2026-02-05", "speeding", "200", "paid"]]
+    header = ["record_id", "subject_id", "record_type", "event_date", "offence", "fine", "status"]
+    ingest(store, write_csv(tmp_path / "t.csv", header, ticket), "traffic_police", dt.date(2026, 2, 10))
+    assert _api(tmp_path, store) == _NOTICE
+
+
+def test_a_correction_still_meeting_the_criterion_keeps_the_notice(tmp_path: Path) -> None:
+    """J1 sent again with another amount, still unfulfilled: it still meets the criterion, the notice stands."""
+    store = _noticed(tmp_path, "beijing")
+    more = [["J1", A, "court_judgment", "2026-01-10", "civil", "13000", "unfulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "more.csv", [*JUDGMENT, "correction"], more), "courts", dt.date(2026, 2, 10))
+    assert _api(tmp_path, store) == _NOTICE
+
+
+def test_one_of_two_records_corrected_out_of_the_criterion_says_so_itself(tmp_path: Path) -> None:
+    """A has a second defaulter judgment, J2, sent after J1: the run's cause and listing are J1's. J1 is corrected to
+    fulfilled in the notice period: the live pass still finds the criterion, by J2, but not by J1, whose listing the
+    next run ends (``resolved``). Until 2026-12-07 J1 read the plain notice (the check was by list and criterion)."""
+    store = built(tmp_path)
+    two = [["J2", A, "court_judgment", "2026-01-12", "civil", "9000", "unfulfilled", "true"]]
+    ingest(store, write_csv(tmp_path / "j2.csv", JUDGMENT, two), "courts", dt.date(2026, 1, 12))
+    score_on_its_day(store, resolve_policy(store, "beijing"), NOTICED)
+    assert store.rows("SELECT record_id, status FROM listings WHERE subject_id = ?", [A]) == [
+        {"record_id": "J1", "status": "pending"}
+    ]
+    paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
+    ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", dt.date(2026, 2, 10))
+    assert _api(tmp_path, store)["en"] == [
+        (
+            "notice_ending",
+            "will not put you on the blacklist (judgment defaulter): the record as it now stands no longer meets "
+            "the criterion, and the next run ends the notice (you are not listed)",
+        )
+    ]

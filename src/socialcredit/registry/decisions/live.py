@@ -82,6 +82,10 @@ class LiveRow:
     # The blacklists the pass found that decisions do not count yet (no notice, or in its grace period): left out of
     # ``result["lists"]``, kept for the history's live row to say apart (registry/reporting/history.py).
     pending: tuple[str, ...] = ()
+    # Every list entry the pass found, in effect or not (a blacklisting in its grace period too): (list, criterion,
+    # record key), for the resident's report to tell a record that as it now stands still meets a criterion from one
+    # that no longer does (registry/reporting/report.py ``_listed_by``).
+    met: tuple[tuple[str, str, int | None], ...] = ()
 
 
 def _followed_roles(loaded: LoadedPolicy) -> list[str]:
@@ -130,6 +134,8 @@ class LiveView:
     watermark: int
     # ``LiveRow.pending`` of the subject's live pass; None when no pass rescored it (its row is the run's).
     pending: tuple[str, ...] | None = None
+    # ``LiveRow.met`` of the subject's live pass; None when no pass rescored it.
+    met: tuple[tuple[str, str, int | None], ...] | None = None
 
 
 # The facts of a subject that depend on every other subject's score (policy-language.md, "Tier, rank and percentile").
@@ -507,6 +513,12 @@ def _pass(
     effective = _effective_listings(
         store, loaded, [str(r["subject_id"]) for r in results if any(x in black for x in r["lists"])]
     )
+    met_of: dict[str, list[tuple[str, str, int | None]]] = {}
+    for e in entries:
+        key = e["record_key"]
+        met_of.setdefault(str(e["sid"]), []).append(
+            (str(e["list_id"]), str(e["criterion_id"]), None if key is None else int(key))
+        )
     reasons_of: dict[str, list[tuple[str, float]]] = {}
     for x in reasons:
         reasons_of.setdefault(str(x["sid"]), []).append((str(x["rule_id"]), float(x["points"])))
@@ -535,6 +547,7 @@ def _pass(
             # the organisations beside him are scored in this pass: their record causes are in ``causes_of``
             _cause_anchors(loaded, roles_of.get(sid, ()), causes_of) if sid in roles_of else (),
             tuple(x for x in r["lists"] if x not in lists),
+            tuple(met_of.get(sid, ())),
         )
     return rows, after
 
@@ -858,6 +871,7 @@ def _views_since(store: Store, run: Mapping[str, Any], subjects: list[str]) -> d
             float(row.result["percentile"]),
             watermark,
             row.pending,
+            row.met,
         )
         for sid, row in rows.items()
         if sid in old  # a subject registered since the run is decided from the next run

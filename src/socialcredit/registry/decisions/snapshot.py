@@ -1734,7 +1734,9 @@ class Snapshot:
             if row is None:
                 return None
             rank, percentile = self.rank(str(row.result["kind"]), int(row.result["score"]))
-            return LiveView(row.result, row.reasons, row.entries, rank, percentile, self.watermark, row.pending)
+            return LiveView(
+                row.result, row.reasons, row.entries, rank, percentile, self.watermark, row.pending, row.met
+            )
         result, reasons, entries = self._row_at(i, self.subject_ids[i])
         result["grants"] = self._grants_for(i, result)
         row = self.live.get(i)
@@ -1746,6 +1748,7 @@ class Snapshot:
             float(result["percentile"]),
             self.watermark,
             None if row is None else row.pending,
+            None if row is None else row.met,
         )
 
     def served_view(self, subject_id: str) -> LiveView | None:

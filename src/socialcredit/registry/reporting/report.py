@@ -399,7 +399,13 @@ def subject_report(
         listing_status = {(x["list_id"], x["criterion_id"]): (x["status"], x["effective_on"]) for x in listings}
         if records and points:
             live_keys = None if now is None else {(x[0], x[1]) for x in now.entries}
-            _listed_by(listed, p, entries, live_keys, listings, ids, withdrawn, set(open_disputes), lang)
+            # what each record, as the live pass found it, still meets (in effect or in its grace period alike)
+            met = (
+                None
+                if now is None or now.met is None
+                else {(x[0], x[1], *ids[x[2]]) for x in now.met if x[2] is not None and x[2] in ids}
+            )
+            _listed_by(listed, p, entries, live_keys, met, listings, ids, withdrawn, set(open_disputes), lang)
         if "scores" not in parts:
             continue
         res = result[0]
@@ -572,6 +578,7 @@ def _listed_by(
     p: Policy,
     entries: list[dict[str, Any]],
     live_keys: set[tuple[Any, Any]] | None,
+    met: set[tuple[Any, ...]] | None,
     listings: list[dict[str, Any]],
     ids: dict[int, tuple[Any, Any]],
     withdrawn: set[tuple[Any, Any]],
@@ -589,7 +596,9 @@ def _listed_by(
     it is, says so).
 
     A listing in its notice period whose record was withdrawn since the run (``withdrawn``), or as it now stands no
-    longer meets the criterion (a live score without the entry), will not take effect: the daily job leaves it
+    longer meets the criterion (the subject rescored live and the pass found no entry of that list and criterion by
+    that record, in effect or in its grace period: ``met``, by list, criterion, source and record id; None when no
+    pass rescored the subject), will not take effect: the daily job leaves it
     (``listings.activate_due``: the record has a version newer than the run) and the next run ends it, ``resolved``
     (``notice_ending``). One whose record is under an open dispute (``disputed``) is not put in effect by the daily
     job while the dispute is open; under a policy that does not count a disputed record the next run made while it
@@ -618,7 +627,7 @@ def _listed_by(
         if (
             status == "pending"
             and x is not None
-            and (record in withdrawn or (live_keys is not None and pair not in live_keys and record not in disputed))
+            and (record in withdrawn or (met is not None and (*pair, *record) not in met and record not in disputed))
         ):
             standing = "notice_ending"  # the daily job leaves it, the next run ends it (listings.activate_due)
             why = (
@@ -670,7 +679,7 @@ def _listed_by(
         elif status == "effective":
             standing = "effective"
             text = f"将您列入{name}（{cause}）" if lang == "zh" else f"puts you on the {name} ({cause})"
-        elif x is not None and status in _REMOVED:
+        elif x is not None and status in _CLOSED:
             standing, text = "removed", _removed_text(x, name, cause, record in withdrawn, lang)
         else:
             continue
@@ -686,7 +695,7 @@ def _listed_by(
     # the listings closed that the run no longer finds (the newest of each list, criterion and record of the subject)
     for (list_id, criterion_id, *rest), x in by_record.items():
         record = (rest[0], rest[1])
-        if (list_id, criterion_id, *record) in told or record not in records or x["status"] not in _REMOVED:
+        if (list_id, criterion_id, *record) in told or record not in records or x["status"] not in _CLOSED:
             continue
         try:
             name = p.list_spec(list_id).name.get(lang)
@@ -730,8 +739,10 @@ _REMOVED = {
     "publication_ended": ("公示期届满，已失效", "expired (its publication period ended)"),
     "delisted": ("原因已消除", "the cause was resolved"),
     "withdrawn": ("记录已撤回", "the record was withdrawn"),
-    "resolved": ("生效前原因已消除", "the cause was resolved before it took effect"),
 }
+
+# The statuses of a closed listing: those of ``_REMOVED`` and ``resolved`` (closed in its notice period, ``_RESOLVED``)
+_CLOSED = frozenset({"overridden", "repaired", "publication_ended", "delisted", "resolved"})
 
 # Why a listing closed in its notice period did not take effect (zh, en): "did not put you on the blacklist (…): …"
 _RESOLVED = {
