@@ -136,9 +136,25 @@ def test_the_console_shows_the_file_as_the_service_reports_it(
     assert (status, points) == (("disputed", None) if change == "disputed" else ("withdrawn", None))
     assert held == [("held", HELD_EN)]
     assert mine["zh"]["J1"][2] == [("held", HELD_ZH)]
-    # and the console's table says it too
-    assert HELD_EN in " ".join(show().split())
-    assert HELD_ZH in "".join(show("--lang", "zh").split())
+    # and the console's table says it too; its score line names the change the live score stands on, as `decide`
+    # does (it said "run 2 as of 2026-04-02: score 550", which run 2 never gave: it scored 350)
+    [shown] = [s for s in json.loads(show("--json"))["scores"] if s["policy"] == "sesame"]
+    run, mark = shown["run_id"], shown["watermark"]
+    en, zh = show(), show("--lang", "zh")
+    assert f"sesame 2026.1 run {run}, change {mark}, as of 2026-04-02: score 550, tier " in en
+    assert f"sesame 2026.1 评分编号 {run}，变更序号 {mark}，截至 2026-04-02：分数 550，等级 " in zh
+    assert mark > int(store_watermark(db, run))
+    assert HELD_EN in " ".join(en.split())
+    assert HELD_ZH in "".join(zh.split())
+
+
+def store_watermark(db: Path, run_id: int) -> int:
+    """The watermark run ``run_id`` read up to."""
+    store = open_store(db, key="")
+    try:
+        return int(store.one("SELECT watermark FROM score_runs WHERE run_id = ?", [run_id]))
+    finally:
+        store.close()
 
 
 # A firm is a top firm by a big contract; a director of a top firm is on `officers`, which the lounge asks for. Both

@@ -475,8 +475,11 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         # a listing in its notice period (the page's "Notice: these listings are in their grace period")
         "list_pending": "{list} ({reason}; notice only: in effect from {date}, unless the cause goes away)",
         "comma": ", ",
-        "run": "{head} run {run} as of {as_of}: score {score}, tier {tier}, rank {rank}, percentile "
+        "run": "{head} {at} as of {as_of}: score {score}, tier {tier}, rank {rank}, percentile "
         "{percentile}; lists: {lists}",
+        # the run's figures, or those of the subject rescored since it, as `decide` names them ("run 2, change 9")
+        "at_run": "run {run}",
+        "at_change": "run {run}, change {change},",
         "none": "none",
         "dimension": "dimension",
         "points": "points",
@@ -516,8 +519,9 @@ _SHOW_WORDS: dict[str, dict[str, str]] = {
         "list": "{list}（{reason}）",
         "list_pending": "{list}（{reason}；仅为告知：{date} 起生效，除非在此之前原因消除）",
         "comma": "，",
-        "run": "{head} 评分编号 {run}，截至 {as_of}：分数 {score}，等级 {tier}，排名{rank}，"
-        "百分位 {percentile}；名单：{lists}",
+        "run": "{head} {at}，截至 {as_of}：分数 {score}，等级 {tier}，排名{rank}，百分位 {percentile}；名单：{lists}",
+        "at_run": "评分编号 {run}",
+        "at_change": "评分编号 {run}，变更序号 {change}",
         "none": "无",
         "dimension": "维度",
         "points": "分值",
@@ -646,11 +650,14 @@ def show(
         )
         lists = lists or w["none"]
         head = escape(f"{sc['policy']} {sc['policy_version']}")
+        # rescored since its run (a live view, as `decide` answers): the change it stands on, as `decide` says it;
+        # until 2026-12-07 "run 2" beside the live score, which run 2 never gave
+        at = w["at_change" if sc["run_id"] in live else "at_run"].format(run=sc["run_id"], change=sc["watermark"])
         out.print(
             "\n"
             + w["run"].format(
                 head=f"[bold]{head}[/]",
-                run=sc["run_id"],
+                at=at,
                 as_of=sc["as_of"],
                 score=f"[bold]{sc['score']}[/]",
                 tier=f"[bold]{escape(grades[sc['policy']])}[/]",

@@ -208,8 +208,10 @@ def changed_subjects(store: Store, since: int, until: int) -> list[str]:
     return changes(store, since, until).subjects
 
 
-# The same, among the subjects of integer keys $keys and identifiers $ids only: each table read through its index on
-# the subject (subjects, consents), or its own small table (disputes, repairs), or the records stored since $a (the
+# The same, among the subjects of integer keys {keys} and identifiers {ids} only (written into the statement): each
+# table read through its index on the subject (subjects, consents), or its own small table (disputes, repairs) kept to
+# those named by an IN of literals (a list parameter's list_contains was linear in the list for every row: 7.2 CPU s at
+# 50 000 disputes and 50 000 asked, as ``list blacklist`` asks, against 0.45), or the records stored since $a (the
 # records of the run's watermark onward, by their keys' bounds; no index on a record's subject) kept to those named.
 _CHANGED_AMONG = """
 SELECT subject_id FROM records WHERE record_key > $a AND record_key <= $b AND subject_id IN ({ids})
@@ -218,9 +220,9 @@ UNION SELECT o.subject_id FROM records o WHERE o.subject_id IN ({ids}) AND o.rec
 )
 UNION SELECT subject_id FROM subjects WHERE subject_key IN ({keys}) AND seq > $a AND seq <= $b
 UNION SELECT subject_id FROM consents WHERE subject_id IN ({ids}) AND seq > $a AND seq <= $b
-UNION SELECT subject_id FROM disputes WHERE list_contains($ids, subject_id)
+UNION SELECT subject_id FROM disputes WHERE subject_id IN ({ids})
     AND ((seq > $a AND seq <= $b) OR (closed_seq > $a AND closed_seq <= $b))
-UNION SELECT subject_id FROM repairs WHERE list_contains($ids, subject_id) AND decided_seq > $a AND decided_seq <= $b
+UNION SELECT subject_id FROM repairs WHERE subject_id IN ({ids}) AND decided_seq > $a AND decided_seq <= $b
 """
 
 
@@ -250,7 +252,7 @@ def _changed_among(store: Store, since: int, until: int, subject_ids: Sequence[s
     among = sorted(asked.union(*near.values()))
     keys = [int(k) for (k,) in store.execute(subject_keys_of(among)).fetchall()]
     sql = _CHANGED_AMONG.format(keys=listed_integers(keys), ids=listed_strings(among))
-    found = {str(r[0]) for r in store.execute(sql, {"a": since, "b": until, "ids": among}).fetchall() if r[0]}
+    found = {str(r[0]) for r in store.execute(sql, {"a": since, "b": until}).fetchall() if r[0]}
     return {s for s in asked if s in found or near.get(s, set()) & found}
 
 
