@@ -16,6 +16,12 @@ def _records(db: Path, subject_id: str) -> list[tuple[str, int, str]]:
     return [(r["record_id"], r["version"], r["status"]) for r in shown["records"]]
 
 
+def _scores(db: Path, subject_id: str) -> list[tuple[str, int, int]]:
+    """Each policy's score and the watermark it stands on, as ``show --json`` says them."""
+    shown = json.loads(sc("show", subject_id, "--json", db=db).stdout)
+    return [(s["policy"], s["watermark"], s["score"]) for s in shown["scores"]]
+
+
 def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it_left(tmp_path: Path) -> None:
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
     assert _records(db, DEFAULTER) == [("C-1", 1, "counting")]
@@ -27,7 +33,10 @@ def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it
     )
     sc("ingest", str(moved), "--source", "courts", db=db)
     assert _records(db, DEFAULTER) == [("C-1", 1, "superseded")]
-    assert _records(db, PAYER) == [("C-1", 2, "not counting")]  # run 1 read it before it was his
+    # run 1 read it before it was his; ``show`` answers as the service does (since 2026-12-07): the live score
+    # rescored him since the run, and it counts the record
+    assert _records(db, PAYER) == [("C-1", 2, "counting")]
+    assert _scores(db, PAYER) == [("beijing", 4, 900)]  # 1000 at run 1 (watermark 3), less the judgment's 100
     sc("score", "--policy", "beijing", "--as-of", "2026-07-02", db=db)
     assert _records(db, DEFAULTER) == [("C-1", 1, "superseded")]
     assert _records(db, PAYER) == [("C-1", 2, "counting")]
@@ -52,4 +61,4 @@ def test_a_record_withdrawn_then_corrected_onto_another_reads_withdrawn_in_the_f
         )
         sc("ingest", str(sent), "--source", "courts", db=db)
     assert _records(db, DEFAULTER) == [("C-1", 2, "withdrawn"), ("C-1", 1, "superseded")]
-    assert _records(db, PAYER) == [("C-1", 3, "not counting")]
+    assert _records(db, PAYER) == [("C-1", 3, "counting")]  # by the live score since the run, as above
