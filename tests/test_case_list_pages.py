@@ -20,19 +20,26 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import CLI
-from due_world import A, B, scored
+from due_world import A, B, built_scored
 from socialcredit.api.app import create_app
+from socialcredit.clock import resolve_today
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.repair import apply_for_repair, report_fulfilment
 from socialcredit.store import Store
+from store_copies import copy_of
 
 # table, its id, how many rows after the copies
 CASES = {"listings": ("listing_id", 105), "disputes": ("dispute_id", 5), "repairs": ("repair_id", 5)}
 
 
 def _world(folder: Path) -> Store:
-    store = scored(folder, "2026-02-01", "2026-04-02")
+    """The world of the module docstring in ``folder`` (as ``due.duckdb``), built once per process and copied."""
+    return copy_of(folder, f"case-lists@{resolve_today().isoformat()}", _build, db="due.duckdb")
+
+
+def _build(folder: Path) -> Store:
+    store = built_scored(folder, "2026-02-01", "2026-04-02")
     file_dispute(store, B, "traffic_police", "T1", "not me", actor="resident", today=dt.date(2026, 4, 3))
     paid = dt.date(2026, 5, 1)
     report_fulfilment(store, "courts", "J1", fulfilled_on=paid, actor="courts", today=paid)
