@@ -35,6 +35,7 @@ __all__ = [
     "execute",
     "free_port",
     "generous",
+    "ingested_example",
     "one",
     "scored_example",
     "serve",
@@ -169,12 +170,24 @@ def scored_example(folder: Path, policies: tuple[str, ...] = ("beijing",)) -> St
 
 
 def _build_scored_example(folder: Path, policies: tuple[str, ...]) -> Store:
+    store = ingested_example(folder)
+    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
+        for pid in policies:
+            score_on_its_day(store, resolve_policy(store, pid), as_of)
+    return store
+
+
+def ingested_example(folder: Path) -> Store:
+    """The shipped example (200 residents, written to ``folder``/example) ingested as of AS_OF into
+    ``folder``/store.duckdb, nothing scored: the start of the API's, the pages' and the portal's worlds (built once
+    per process, copied: see copy_of)."""
+    return copy_of(folder, "example-ingested", _build_ingested_example)
+
+
+def _build_ingested_example(folder: Path) -> Store:
     files = write_example(folder / "example", residents=200)
     store = open_store(folder / "store.duckdb", create=True, key="")
     ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
     for source, path in files.sources.items():
         ingest_file(store, path, source, today=AS_OF)
-    for as_of in (AS_OF - dt.timedelta(days=61), AS_OF):
-        for pid in policies:
-            score_on_its_day(store, resolve_policy(store, pid), as_of)
     return store

@@ -12,6 +12,7 @@ and added to it, changed a consent, froze the file and placed a fraud alert; two
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ import pytest
 
 from api_helpers import auth, copy_of, serving
 from socialcredit.api.app import create_app
-from socialcredit.example import AS_OF, write_example
+from socialcredit.clock import resolve_today
+from socialcredit.example import AS_OF
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.access.signin import issue_link
 from socialcredit.registry.access.throttle import Limit, Throttle
@@ -34,8 +36,8 @@ from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.memoranda import publish_shipped_memoranda
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, open_store
-from web_helpers import sign_in
+from socialcredit.store import Store
+from web_helpers import scored_site, sign_in
 
 __all__ = ["LANGS", "PAGES", "PortalPage", "portal", "role_tabs", "session_cookies"]
 
@@ -120,21 +122,16 @@ def _generous() -> Throttle:
 
 def _scored_portal(folder: Path) -> Store:
     """The shipped example (200 residents) ingested into a store in ``folder``, scored under each shipped policy,
-    then under beijing on a later day: the store every module's portal copies (see api_helpers.copy_of)."""
-    files = write_example(folder / "example", residents=200)
-    store = open_store(folder / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
-    for pid in ("beijing", "sesame"):
-        score(store, resolve_policy(store, pid), AS_OF, today=AS_OF)
+    then under beijing on a later day: the store every module's portal copies (see api_helpers.copy_of). The first
+    two runs are web_helpers' site, copied."""
+    store = scored_site(folder)
     score(store, resolve_policy(store, "beijing"), LATER, today=LATER)  # a run of its day, not a what-if
     return store
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("portal")
+def _seeded_portal(folder: Path) -> Store:
+    """The portal's store (``_scored_portal``) in ``folder`` with the world of the module docstring made in it; the
+    keys, the sign-in link and the ids the pages are filled with, written beside it to ``portal.json``."""
     store = copy_of(folder, "portal", _scored_portal)
     listed, name = store.execute(
         "SELECT l.subject_id, s.name FROM listings l JOIN current_subjects s USING (subject_id) "
@@ -203,6 +200,36 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )
     ingest_file(store, late, "tax_bureau", today=AS_OF)
     publish_shipped_memoranda(store, "beijing")  # the public policy page shows its memorandum
+    made = {
+        "keys": keys,
+        "lenders": [lender.token for lender in lenders],
+        "listed": listed,
+        "fill": {
+            "listed": listed,
+            "name": name,
+            "token": token,
+            "listing": listing,
+            "cause_source": cause_source,
+            "cause_record": cause_record,
+            "dispute": dispute["dispute_id"],
+            "org": org,
+            "org_name": org_name,
+            "other_org": other_org,
+            "org_dispute": org_dispute["dispute_id"],
+        },
+    }
+    (folder / "portal.json").write_text(json.dumps(made), "utf-8")
+    return store
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The world of the module docstring (made once per process and copied, with its keys: ``_seeded_portal``) on
+    a server of the module's own, after two relying parties asked about the listed resident."""
+    folder = tmp_path_factory.mktemp("portal")
+    store = copy_of(folder, f"portal-seeded@{resolve_today().isoformat()}", _seeded_portal)
+    made = json.loads((folder / "portal.json").read_text("utf-8"))
+    lenders, listed = made["lenders"], made["listed"]
     body = {"subject_id": listed, "service": "bank_loan", "purpose": "loan"}
     with ExitStack() as stack:
         for _ in range(3):
@@ -211,33 +238,15 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             app = create_app(folder / "store.duckdb", store=store, throttle=_generous())
             attempt = ExitStack()
             base = attempt.enter_context(serving(app))
-            r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[0].token), timeout=30)
+            r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[0]), timeout=30)
             if r.status_code == 200:
                 stack.push(attempt)
                 break
             attempt.close()
         assert r.status_code == 200, r.text
-        r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[1].token), timeout=30)
+        r = httpx.post(base + "/v1/decisions", json=body, headers=auth(lenders[1]), timeout=30)
         assert r.status_code == 200, r.text
-        yield {
-            "base": base,
-            "service": app.state.service,
-            "keys": keys,
-            "listed": listed,
-            "fill": {
-                "listed": listed,
-                "name": name,
-                "token": token,
-                "listing": listing,
-                "cause_source": cause_source,
-                "cause_record": cause_record,
-                "dispute": dispute["dispute_id"],
-                "org": org,
-                "org_name": org_name,
-                "other_org": other_org,
-                "org_dispute": org_dispute["dispute_id"],
-            },
-        }
+        yield {"base": base, "service": app.state.service, "keys": made["keys"], "listed": listed, "fill": made["fill"]}
     store.close()
 
 

@@ -14,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from api_helpers import copy_of, serving
+from api_helpers import copy_of, ingested_example, serving
 from socialcredit.api.app import create_app
-from socialcredit.example import AS_OF, write_example
+from socialcredit.example import AS_OF
 from socialcredit.registry.access.parties import issue_key
-from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.store import Store, open_store
+from socialcredit.store import Store
 
 __all__ = [
     "CHROMIUM",
@@ -34,6 +33,7 @@ __all__ = [
     "one",
     "page_width",
     "rows",
+    "scored_site",
     "serve",
     "shots",
     "sign_in",
@@ -49,14 +49,14 @@ DESKTOP = {"width": 1280, "height": 900}
 serve = serving  # the API tests' server: uvicorn on a free loopback port, yielding its base URL
 
 
-def _scored_site(folder: Path) -> Store:
+def scored_site(folder: Path) -> Store:
     """The shipped example (200 residents) ingested into a store in ``folder`` and scored once under each shipped
-    policy: the store every module's site copies (see api_helpers.copy_of)."""
-    files = write_example(folder / "example", residents=200)
-    store = open_store(folder / "store.duckdb", create=True, key="")
-    ingest_file(store, files.subjects, "civil_affairs", today=AS_OF)
-    for source, path in files.sources.items():
-        ingest_file(store, path, source, today=AS_OF)
+    policy: the store every module's site copies (built once per process, see api_helpers.copy_of)."""
+    return copy_of(folder, "web-site", _scored_site)
+
+
+def _scored_site(folder: Path) -> Store:
+    store = ingested_example(folder)
     for pid in ("beijing", "sesame"):
         score(store, resolve_policy(store, pid), AS_OF, today=AS_OF)
     return store
@@ -65,7 +65,7 @@ def _scored_site(folder: Path) -> Store:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("web")
-    store = copy_of(folder, "web-site", _scored_site)
+    store = scored_site(folder)
     listed = store.one(
         "SELECT subject_id FROM run_list_entries e JOIN score_runs r USING (run_id) "
         "WHERE r.policy_id = 'beijing' AND e.list_id = 'blacklist' ORDER BY subject_id LIMIT 1"
