@@ -4,6 +4,7 @@ ingest, policy validation, the compiler and the pages; Rongcheng's points table 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -20,9 +21,12 @@ from hypothesis import strategies as st
 from socialcredit.catalog import LIMITS, catalog_from_text, load_catalog, parse_catalog, shipped_catalog_text
 from socialcredit.catalog.versions import MERGE_MARK, dump, lacking, merged_text, with_additions
 from socialcredit.errors import CatalogError, CatalogIncompatibleError, PolicyError
+from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.catalogs import catalog_text, check_catalog, publish_catalog, run_catalog_version
 from socialcredit.registry.scoring.policies import get_policy, resolve_policy
-from socialcredit.store import open_store
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+from store_copies import copy_of
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rongcheng"
@@ -50,6 +54,13 @@ def sc(*args: str | Path, db: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
         cwd=EXAMPLE,
+    )
+
+
+def new_store(folder: Path) -> Store:
+    """A new store, ``folder``/s.duckdb, as ``open_store(create=True)`` makes it: made once per process and copied."""
+    return copy_of(
+        folder, "new-store", lambda where: open_store(where / "s.duckdb", create=True, key=""), db="s.duckdb"
     )
 
 
@@ -203,11 +214,34 @@ def test_catalog_commands_exit_codes_and_messages(tmp_path: Path) -> None:
 
 @pytest.fixture
 def rongcheng_store(tmp_path: Path) -> Any:
-    """A store with the Rongcheng catalog and policy published (no records)."""
-    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
-        publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
-        resolve_policy(store, str(EXAMPLE / "policy.yaml"))
+    """A store with the Rongcheng catalog and policy published (no records): a copy of its own for each test."""
+    with copy_of(tmp_path, "rongcheng-published", _rongcheng_published, db="s.duckdb") as store:
         yield store
+
+
+def _rongcheng_published(folder: Path) -> Store:
+    store = new_store(folder)
+    publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
+    resolve_policy(store, str(EXAMPLE / "policy.yaml"))
+    return store
+
+
+SCORED_ON = dt.date(2026, 11, 1)
+
+
+def rongcheng_scored(folder: Path) -> Store:
+    """A store (``folder``/s.duckdb) with the Rongcheng catalog published, every batch ingested and the Rongcheng
+    policy scored as of 2026-11-01 (run 1): built once per process, copied for each test that asks."""
+    return copy_of(folder, "rongcheng-scored", _rongcheng_scored, db="s.duckdb")
+
+
+def _rongcheng_scored(folder: Path) -> Store:
+    store = new_store(folder)
+    publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
+    for source, name in BATCHES:
+        assert not ingest_file(store, EXAMPLE / name, source, today=SCORED_ON).errors
+    score(store, resolve_policy(store, str(EXAMPLE / "policy.yaml")), SCORED_ON)
+    return store
 
 
 def _problems(store: Any, text: str, version: int = 2) -> list[str]:
@@ -288,7 +322,7 @@ def test_a_store_takes_in_record_types_a_newer_program_ships(tmp_path: Path) -> 
     """A store whose latest version predates the shipped catalog gets the shipped additions as its next version,
     keeping its own types; opening again adds nothing."""
     path = tmp_path / "s.duckdb"
-    with open_store(path, create=True, key="") as store:
+    with new_store(tmp_path) as store:
         publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
         older = without(
             store.one("SELECT text FROM catalogs WHERE version = 2"), lambda d: d["record_types"].pop("blood_donation")
@@ -431,25 +465,19 @@ def test_an_export_names_the_catalog_version(rongcheng_store: Any, tmp_path: Pat
 def test_an_export_is_scored_without_the_store_under_its_own_catalog(tmp_path: Path) -> None:
     """`score --input` of an export reads the new record types and fields with the catalog the export carries:
     the same scores, grades and ranks as the store's run."""
-    import datetime as dt
 
     import duckdb
 
     from socialcredit.backends.files import export_catalog
-    from socialcredit.registry.records.ingest import ingest_file
     from socialcredit.registry.scoring.export import export_inputs
     from socialcredit.registry.scoring.files import score_files
     from socialcredit.registry.scoring.policies import policy_without_store
-    from socialcredit.registry.scoring.runs import score
 
-    today = dt.date(2026, 11, 1)
-    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
-        publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
-        for source, name in BATCHES:
-            assert not ingest_file(store, EXAMPLE / name, source, today=today).errors
-        run = score(store, resolve_policy(store, str(EXAMPLE / "policy.yaml")), today)
+    today = SCORED_ON
+    with rongcheng_scored(tmp_path) as store:
+        (run_id,) = store.execute("SELECT run_id FROM score_runs").fetchall()[0]  # the store's one run
         stored = store.execute(
-            "SELECT score, tier, rank FROM run_results WHERE run_id = ? ORDER BY rank, score", [run.run_id]
+            "SELECT score, tier, rank FROM run_results WHERE run_id = ? ORDER BY rank, score", [run_id]
         ).fetchall()
         export_inputs(store, tmp_path / "export")
     assert export_catalog(tmp_path / "export") == parse_catalog(rongcheng_catalog(), "x")
@@ -471,7 +499,7 @@ def test_a_bundle_with_record_types_the_store_lacks_is_refused_until_its_catalog
     record = {"record_type": "littering", "source_id": "rongcheng_village_committee", "fields": {"place": "石岛镇"}}
     payload = {"catalog": {"version": 2, "sha256": "their catalog's"}, "records": [record]}
     bundle = Bundle("371082", "荣成市", 3, "0" * 64, "2026-11-02T00:00:00+00:00", payload)
-    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+    with new_store(tmp_path) as store:
         with pytest.raises(BundleError) as refused:
             _check_catalog(store, bundle)
         assert str(refused.value) == (
@@ -537,23 +565,15 @@ def test_a_region_bundle_under_a_newer_catalog_waits_for_the_receiver_to_publish
 def test_the_service_takes_and_names_the_new_record_types(tmp_path: Path) -> None:
     """On a real server: a new source sends a record of a new type over the API; the resident's records page and
     the public policy page name the new types in Chinese and English, as the published catalog has them."""
-    import datetime as dt
 
     import httpx
 
     from api_helpers import serving
     from socialcredit.api.app import create_app
     from socialcredit.registry.access.parties import issue_key
-    from socialcredit.registry.records.ingest import ingest_file
-    from socialcredit.registry.scoring.runs import score
     from web_helpers import sign_in
 
-    today = dt.date(2026, 11, 1)
-    store = open_store(tmp_path / "s.duckdb", create=True, key="")
-    publish_catalog(store, rongcheng_catalog(), "catalog.yaml")
-    for source, name in BATCHES:
-        assert not ingest_file(store, EXAMPLE / name, source, today=today).errors
-    score(store, resolve_policy(store, str(EXAMPLE / "policy.yaml")), today)
+    store = rongcheng_scored(tmp_path)
     village = issue_key(store, "furnisher", "a village committee", source="rongcheng_village_committee")
     resident = issue_key(store, "resident", "吴刚", subject=RESIDENTS["R10"])
     app = create_app(tmp_path / "s.duckdb", store=store)
@@ -722,7 +742,7 @@ def test_a_commented_catalog_published_then_merged_keeps_every_comment_line(tmp_
     comments = [line for line in older.splitlines() if line.lstrip().startswith("#")]
     assert len(comments) > 20
     path = tmp_path / "s.duckdb"
-    with open_store(path, create=True, key="") as store:
+    with new_store(tmp_path) as store:
         publish_catalog(store, older, "catalog.yaml")
         store.execute("UPDATE catalogs SET shipped_sha256 = 'an older program' WHERE version = 2")
     with open_store(path, key="") as store:
@@ -742,7 +762,7 @@ def test_widening_a_field_s_bounds_past_a_published_calculation_is_refused(tmp_p
     from socialcredit.policy import builtin_policy, parse_policy
     from socialcredit.registry.scoring.policies import publish_policy
 
-    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+    with new_store(tmp_path) as store:
         shipped = builtin_policy("beijing")
         text = shipped.text.replace(f'version: "{shipped.policy.version}"', 'version: "2026.3"', 1).replace(
             "    record_type: blood_donation\n",
@@ -770,7 +790,7 @@ def test_a_stored_version_the_policy_checks_now_refuse_is_still_guarded_against_
 
     from socialcredit.policy import builtin_policy
 
-    with open_store(tmp_path / "s.duckdb", create=True, key="") as store:
+    with new_store(tmp_path) as store:
         shipped = builtin_policy("beijing")
         text = shipped.text.replace(f'version: "{shipped.policy.version}"', 'version: "2026.3"', 1).replace(
             "    record_type: blood_donation\n",
