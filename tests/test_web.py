@@ -379,7 +379,7 @@ def test_no_page_but_the_public_look_up_works_without_a_valid_key(site: dict[str
 
 
 def test_only_resident_and_operator_keys_sign_in(site: dict[str, Any]) -> None:
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         page = client.get("/signin")
         r = client.post("/signin", data={"key": site["keys"]["auditor"], "csrf": csrf_of(page.text)})
         assert r.status_code == 401
@@ -393,7 +393,7 @@ def test_only_resident_and_operator_keys_sign_in(site: dict[str, Any]) -> None:
 @pytest.mark.slow
 def test_a_resident_never_sees_another_residents_data(site: dict[str, Any]) -> None:
     name_of_other = one(site, "SELECT name FROM subjects WHERE subject_id = ?", [site["other"]])
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         sign_in(client, site["keys"]["resident"])
         for path in (f"/ops/subjects/{site['other']}", "/ops", f"/ops/subjects?q={site['other']}"):
             r = client.get(path)
@@ -558,7 +558,7 @@ def test_the_residents_disputes_page_audits_its_disputes_and_repairs(site: dict[
 
 
 def test_a_form_without_its_csrf_token_is_refused(site: dict[str, Any]) -> None:
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         sign_in(client, site["keys"]["other"])
         before = one(site, "SELECT count(*) FROM consents WHERE subject_id = ?", [site["other"]])
         r = client.post("/me/consents", data={"category": "commercial", "granted": "yes"})
@@ -585,7 +585,7 @@ def test_signing_out_or_revoking_the_key_ends_the_session(site: dict[str, Any]) 
     with site["service"].writer() as store:
         temp = issue_key(store, "operator", "a temporary operator")
     for end in ("sign out", "revoke"):
-        with httpx.Client(base_url=site["base"]) as client:
+        with httpx.Client(base_url=site["base"], timeout=30) as client:
             signed = sign_in(client, temp.token if end == "revoke" else site["keys"]["operator"])
             cookie = signed.headers["set-cookie"]
             assert cookie.startswith("sc_session=") and "HttpOnly" in cookie and "SameSite=strict" in cookie
@@ -610,7 +610,7 @@ def test_a_resident_cannot_dispute_or_follow_up_another_residents_records(site: 
 
         dispute = file_dispute(store, site["listed"], theirs["source_id"], theirs["record_id"], "wrong", actor="t")
     before = one(site, "SELECT count(*) FROM disputes")
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         sign_in(client, site["keys"]["other"])
         token = csrf_of(client.get("/me/disputes").text)
         record = f"{theirs['source_id']}|{theirs['record_id']}"
@@ -641,7 +641,7 @@ def test_the_public_look_up_is_rate_limited_per_client(site: dict[str, Any]) -> 
 
 def test_what_does_not_exist_is_a_plain_404_page(site: dict[str, Any]) -> None:
     """In the page's language (a Chinese page said what it did not find in English)."""
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         sign_in(client, site["keys"]["operator"])
         for path, message, words in (
             (
@@ -678,7 +678,7 @@ def test_an_operator_s_subject_of_spaces_only_is_refused_in_the_page_s_language(
         "number or a unified social credit code",
         "zh": "主体证件号码去掉空格（含全角空格）后为空：请填写身份证号码或统一社会信用代码",
     }
-    with httpx.Client(base_url=site["base"]) as client:
+    with httpx.Client(base_url=site["base"], timeout=30) as client:
         sign_in(client, site["keys"]["operator"])
         for lang, other in (("en", "zh"), ("zh", "en")):
             r = client.get("/ops/subjects/%E3%80%80%20", params={"lang": lang})
