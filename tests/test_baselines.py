@@ -40,7 +40,8 @@ from socialcredit.policy import LoadedPolicy, builtin_policy, expr, parse_policy
 from socialcredit.registry.records.population import load_population  # noqa: E402
 from socialcredit.registry.scoring.policies import publish_policy, resolve_policy  # noqa: E402
 from socialcredit.registry.scoring.runs import score  # noqa: E402
-from socialcredit.store import open_store  # noqa: E402
+from socialcredit.store import Store, open_store  # noqa: E402
+from store_copies import copy_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESIDENTS = 3000  # the python and zen baselines take about a second each at this size
@@ -68,6 +69,18 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("baselines") / "population"
     generate(RESIDENTS, out=folder, seed=SEED)
     return folder
+
+
+def loaded_store(population: Path, folder: Path) -> Store:
+    """A store of its own in ``folder`` holding ``population`` (the module's: RESIDENTS generated from SEED) loaded
+    as of AS_OF, loaded once per process, then copied (store_copies.copy_of), opened."""
+
+    def load(where: Path) -> Store:
+        store = open_store(where / "loaded.duckdb", create=True, key="")
+        load_population(store, population, today=AS_OF)
+        return store
+
+    return copy_of(folder, f"test_baselines.loaded-{RESIDENTS}-{SEED}", load, db="loaded.duckdb")
 
 
 def beijing_lists() -> LoadedPolicy:
@@ -143,9 +156,8 @@ def engine_results(store: Any, run_id: int) -> Any:
 @pytest.fixture(scope="module")
 def engine(population: Path) -> dict[str, tuple[LoadedPolicy, Any]]:
     """Per policy: the loaded policy and our engine's results, one row per subject."""
-    store = open_store(population.parent / "registry.duckdb", create=True, key="")
+    store = loaded_store(population, population.parent / "registry")
     try:
-        load_population(store, population, today=AS_OF)
         out = {}
         for policy_id in POLICIES:
             if policy_id in ("beijing_lists", "conditions"):
@@ -289,9 +301,8 @@ def test_scan_bound(population: Path, tmp_path: Path) -> None:
     scan_bound = baseline("scan_bound")
     assert 'sum(hash("event_date"))' in scan_bound.scan_sql(population)
     assert 0 < scan_bound.scan(population) < 60
-    store = open_store(tmp_path / "scan.duckdb", create=True, key="")
+    store = loaded_store(population, tmp_path / "scan")
     try:
-        load_population(store, population, today=AS_OF)
         assert "FROM records" in scan_bound.scan_store_sql(store)
         assert 0 < scan_bound.scan_store(store) < 60
     finally:
@@ -300,9 +311,8 @@ def test_scan_bound(population: Path, tmp_path: Path) -> None:
 
 def test_engine_compares_comparisons(population: Path, tmp_path: Path) -> None:
     loaded = conditions_policy(COMPARED_COMPARISONS, "compared")
-    store = open_store(tmp_path / "compared.duckdb", create=True, key="")
+    store = loaded_store(population, tmp_path / "compared")
     try:
-        load_population(store, population, today=AS_OF)
         publish_policy(store, loaded)
         expected = engine_results(store, score(store, loaded, AS_OF).run_id)
     finally:

@@ -2,7 +2,8 @@
 nothing yet (docs/due-process.md, "Notice and grace"), so `decide` grants high-speed rail to a judgment defaulter
 noticed today, and `show --json` and `file export` must say so too. They read the run's own grants, which count
 every list the run found, and said "refused" for every service a blacklisting refuses, beside a decision that
-granted it (until 2026-12-06). The installed console script, in a subprocess, on a store made by it."""
+granted it (until 2026-12-06). The installed console script, in a subprocess, on the store `scored_city` makes
+(made in process: sp_tail_world)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
+from cli_helpers import DEFAULTER, ONE_DEFAULTER
 from cli_helpers import sc as console
+from sp_tail_world import scored_city_in_process
 
 
 def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
@@ -22,7 +24,8 @@ def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return scored_city(tmp_path_factory.mktemp("services"), ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
+    folder = tmp_path_factory.mktemp("services")
+    return scored_city_in_process(folder, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
 
 
 def _granted(report: dict[str, object]) -> dict[str, bool]:

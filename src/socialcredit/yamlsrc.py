@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 import yaml.composer
 import yaml.parser
+import yaml.resolver
 import yaml.scanner
 from yaml.constructor import ConstructorError, SafeConstructor
 
@@ -152,11 +153,19 @@ def check_limits(text: str, source: str, *, count_aliases: bool = True) -> None:
     aliases (unless ``count_aliases`` is false), or has more than ``SOCIALCREDIT_MAX_YAML_NODES`` nodes once its
     aliases are expanded; the error names the line where the limit was passed. One pass over the parser's events,
     which builds nothing."""
+    _checked_events(text, source, count_aliases=count_aliases)
+
+
+def _checked_events(text: str, source: str, *, count_aliases: bool = True) -> list[yaml.Event]:
+    """The parser's events of ``text``, read once and checked as they come (see check_limits): fewer than
+    ``SOCIALCREDIT_MAX_YAML_NODES`` hold a node each, and every other one ends a collection or a document."""
     settings = get_settings()
     depth = nodes = aliases = 0
     sizes: dict[str, int] = {}  # anchor -> the nodes it stands for
     open_: list[tuple[str | None, int]] = []  # the collections being read: their anchor and the count at their start
+    events: list[yaml.Event] = []
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        events.append(event)
         where = f"{source}:{event.start_mark.line + 1}" if event.start_mark is not None else source
         if isinstance(event, yaml.CollectionStartEvent):
             depth, nodes = depth + 1, nodes + 1
@@ -193,13 +202,37 @@ def check_limits(text: str, source: str, *, count_aliases: bool = True) -> None:
                 code="too_many_nodes",
                 limit=env_name("max_yaml_nodes"),
             )
+    return events
+
+
+class _Replayed(yaml.composer.Composer, yaml.resolver.Resolver):
+    """Safe loading's composer fed the events check_limits read, as its parser would give them again: the text is
+    scanned once (the scanner, in Python, is most of the cost of reading a policy)."""
+
+    def __init__(self, events: list[yaml.Event]) -> None:
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self._events = events
+        self._next = 0
+
+    def check_event(self, *choices: type[yaml.Event]) -> bool:
+        if self._next >= len(self._events):
+            return False
+        return not choices or isinstance(self._events[self._next], choices)
+
+    def peek_event(self) -> yaml.Event | None:
+        return self._events[self._next] if self._next < len(self._events) else None
+
+    def get_event(self) -> yaml.Event | None:
+        event = self.peek_event()
+        self._next += 1
+        return event
 
 
 def load_located(text: str, source: str) -> LocatedDoc:
     """Parse ``text`` (YAML) with safe loading; raise ``yaml.YAMLError`` with a position on bad syntax, and
     ``LimitError`` on YAML over a limit (``check_limits``)."""
-    check_limits(text, source)
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = _Replayed(_checked_events(text, source)).get_single_node()
     lines: dict[Path_, int] = {}
     columns: dict[Path_, int] = {}
     texts: dict[Path_, str] = {}
