@@ -36,6 +36,7 @@ from socialcredit.generate import AS_OF as GENERATED_AS_OF
 from socialcredit.generate import generate
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records.ingest import ingest_file
+from socialcredit.registry.records.population import load_population
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import open_store
@@ -363,8 +364,8 @@ def test_without_a_key_the_rejects_file_is_written_beside_the_batch_as_before(tm
     def run(*args: object) -> subprocess.CompletedProcess[str]:
         return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, check=False)
 
-    assert run("init", "--db", db).returncode == 0
-    run("ingest", files.subjects, "--source", "civil_affairs", "--db", db)
+    with open_store(db, create=True, key="") as store:  # as `init` and `ingest` make it
+        ingest_file(store, files.subjects, "civil_affairs")
     person = next(line.split(",")[0] for line in files.subjects.read_text("utf-8").splitlines()[1:])
     batch = tmp_path / "courts.csv"
     batch.write_text(
@@ -390,7 +391,8 @@ def test_the_export_names_subjects_by_pseudonyms_and_its_results_publish_as_the_
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
 
-    ok("load", tmp_path / "population", "--db", db)
+    with open_store(db, create=True, key=KEY) as store:  # as `load` makes it
+        load_population(store, tmp_path / "population", today=GENERATED_AS_OF)
     ours = json.loads(ok("score", "--policy", "sesame", "--as-of", GENERATED_AS_OF, "--db", db, "--json").stdout)
     export = tmp_path / "export"
     proc = ok("export", "--out", export, "--db", db, "--json")

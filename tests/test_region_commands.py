@@ -29,6 +29,7 @@ from socialcredit.regions.bundle import (
 from socialcredit.regions.keys import trust_key
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.store import Store, open_store
+from store_copies import copied
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "regions.md"
@@ -135,23 +136,34 @@ def test_the_docs_set_up_publish_export_and_import_as_written(tmp_path: Path) ->
 # --- refusals ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def beijing(tmp_path: Path) -> dict[str, Path]:
-    """An encrypted Beijing store publishing a policy that shares court judgments and the blacklist, trusting
-    Tianjin without its encryption key; both regions' keys made by `region keygen`."""
+def _beijing(folder: Path) -> None:
+    """The store and keys of the beijing fixture, made in ``folder``."""
     keys = {}
     for name in ("beijing", "tianjin"):
-        made = sc("region", "keygen", "--out", tmp_path / f"{name}.key")
+        made = sc("region", "keygen", "--out", folder / f"{name}.key")
         assert made.returncode == 0, made.stderr
-        keys[name] = tmp_path / f"{name}.key"
-    db = tmp_path / "beijing.duckdb"
-    policy = tmp_path / "beijing.yaml"
+        keys[name] = folder / f"{name}.key"
+    policy = folder / "beijing.yaml"
     policy.write_text(builtin_policy("beijing").text + EXCHANGE, encoding="utf-8")
-    with open_store(db, create=True, key=DB_KEY) as store:
+    with open_store(folder / "beijing.duckdb", create=True, key=DB_KEY) as store:
         set_region(store, "110000", "Beijing")
         resolve_policy(store, str(policy))
         trust_key(store, "120000", "Tianjin", public_key_text(load_private_key(keys["tianjin"])))
-    return {"db": db, "key": keys["beijing"], "tianjin_key": keys["tianjin"], "folder": tmp_path}
+
+
+@pytest.fixture
+def beijing(tmp_path: Path) -> dict[str, Path]:
+    """An encrypted Beijing store publishing a policy that shares court judgments and the blacklist, trusting
+    Tianjin without its encryption key; both regions' keys made by `region keygen` (made once per process, and
+    copied with their modes: see store_copies.copied)."""
+    copied(tmp_path, "region-commands-beijing", _beijing)
+    keys = {name: tmp_path / f"{name}.key" for name in ("beijing", "tianjin")}
+    return {
+        "db": tmp_path / "beijing.duckdb",
+        "key": keys["beijing"],
+        "tianjin_key": keys["tianjin"],
+        "folder": tmp_path,
+    }
 
 
 def _enc_public(key: Path) -> str:

@@ -27,6 +27,7 @@ from socialcredit.regions import accept_link, export_bundle, import_bundle, reve
 from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
 from socialcredit.regions.generate import REGIONS, generate_regions
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.daily import run_daily
 from socialcredit.registry.due_process.links import file_link_dispute, linked_identities
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -190,6 +191,15 @@ def _contest(db: Path, who: str, ident: int) -> subprocess.CompletedProcess[str]
     return sc("dispute", "link", who, str(ident), "--reason", "I have never lived in Beijing", "--db", db)
 
 
+def _contested(db: Path, who: str, ident: int) -> int:
+    """The link contested as ``_contest`` does it (`dispute link` on TODAY, actor cli), in process, for a test
+    about what follows (on the registry's clock the console script runs on); returns the dispute's id."""
+    with pytest.MonkeyPatch.context() as mp, open_store(db, key="") as store:
+        mp.setenv("SOCIALCREDIT_TODAY", TODAY)
+        filed = file_link_dispute(store, who, ident, "I have never lived in Beijing", "cli")
+    return int(filed["dispute_id"])
+
+
 def test_contested_then_unlinked_by_an_operator_the_next_decision_grants_without_a_run(
     world: dict[str, Any], tianjin: Path
 ) -> None:
@@ -305,8 +315,6 @@ def test_a_link_dispute_lapses_as_of_the_day_after_its_deadline_when_the_job_ski
 ) -> None:
     """Filed 2027-01-01, due by 2027-01-31: the job of 2027-02-20 lapses it as of 2027-02-01, as a record's dispute
     (until 2026-12-05 the lapse, the notice and the listing's end were dated the day the job ran)."""
-    from socialcredit.registry.due_process.daily import run_daily
-
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
     store = open_store(tianjin, key="")
     try:
@@ -365,7 +373,7 @@ def test_a_late_answer_lapses_the_link_dispute_as_of_the_day_after_its_deadline(
 
 def test_contested_and_upheld_the_link_stays(world: dict[str, Any], tianjin: Path) -> None:
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
-    did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))
+    did = _contested(tianjin, who, ident)
     upheld = sc("region", "answer-link", str(did), "--uphold", "--reason", "same person: birth record", "--db", tianjin)
     assert upheld.returncode == 0, upheld.stderr
     assert upheld.stdout.strip() == f"Link dispute {did} upheld: the link stands."
@@ -549,7 +557,7 @@ def test_the_command_line_s_lists_of_a_region_s_cases_are_audited(world: dict[st
     `read_region_alerts`, `read_link_disputes`: what was asked, how many it named), as `dispute list` is (until
     2026-12-05 none was)."""
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
-    assert _contest(tianjin, who, ident).returncode == 0
+    _contested(tianjin, who, ident)
     for args in (("review",), ("alerts", "--all"), ("link-disputes", "--status", "open")):
         assert sc("region", *args, "--db", tianjin, "--json").returncode == 0, args
     store = open_store(tianjin, key="")
@@ -687,8 +695,10 @@ def test_a_link_by_the_same_number_says_so(world: dict[str, Any], tianjin: Path)
 def test_a_link_reversed_by_the_persons_dispute_is_not_accepted_again(world: dict[str, Any], tianjin: Path) -> None:
     """After the dispute lapsed in the person's favour, an operator cannot put the link back with `region accept`."""
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
-    did = int(_contest(tianjin, who, ident).stdout.split()[2].rstrip(":"))
-    assert sc("due", "run", "--today", "2027-02-01", "--db", tianjin).returncode == 0
+    did = _contested(tianjin, who, ident)
+    with pytest.MonkeyPatch.context() as mp, open_store(tianjin, key="") as store:  # as `due run --today 2027-02-01`
+        mp.setenv("SOCIALCREDIT_TODAY", TODAY)
+        assert run_daily(store, dt.date(2027, 2, 1))["lapsed_link_disputes"] == [did]
     again = sc("region", "accept", str(ident), "--db", tianjin)
     assert again.returncode == 2
     assert last_error(again) == (

@@ -11,6 +11,7 @@ Until 2026-12-06 there was no way to change the key at all.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import pty
@@ -25,6 +26,7 @@ import duckdb
 import pytest
 
 from crash_helpers import CLI, store_counts
+from socialcredit.backends.files import export_catalog
 from socialcredit.generate import AS_OF as GENERATED_AS_OF
 from socialcredit.generate import generate
 from socialcredit.identifiers import make_ric
@@ -32,9 +34,13 @@ from socialcredit.registry.decisions.inquiries import journal_folder, journal_of
 from socialcredit.registry.due_process.disputes import file_dispute
 from socialcredit.registry.due_process.evidence import MEDIA_TYPES, add_evidence, evidence_file
 from socialcredit.registry.records.ingest import ingest_file
-from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.records.population import load_population
+from socialcredit.registry.scoring.export import export_inputs
+from socialcredit.registry.scoring.files import score_files
+from socialcredit.registry.scoring.policies import policy_without_store, resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import _objects, open_store
+from store_copies import copied
 
 OLD = "old-key-3f9a1c"
 NEW = "new-key-b72e40"
@@ -52,7 +58,15 @@ DID_NOT_FINISH = (
 def _city(folder: Path, key: str | None) -> Path:
     """A store in ``folder/store`` (under ``key``) holding PERSON, defaulter of a court judgment, scored, with a
     dispute of it and an evidence file; and, journalled beside it and not yet moved in, an inquiry about
-    ASKED_ABOUT. The batches are written outside the store's folder and removed once ingested."""
+    ASKED_ABOUT. Built once per process for each key (see store_copies.copied) and copied into ``folder``."""
+    named = hashlib.sha256((key or "").encode()).hexdigest()[:12]  # the key itself is never in a folder's name
+    copied(folder, f"rotation-city-{named}", lambda where: _build_city(where, key))
+    return folder / "store" / "city.duckdb"
+
+
+def _build_city(folder: Path, key: str | None) -> None:
+    """The store of _city, built in ``folder``. The batches are written outside the store's folder and removed once
+    ingested."""
     db = folder / "store" / "city.duckdb"
     batches = folder / "batches"
     batches.mkdir()
@@ -76,7 +90,16 @@ def _city(folder: Path, key: str | None) -> Path:
         journal.close()  # the service ended before it moved the inquiry into the store
     for batch in batches.iterdir():
         batch.unlink()
-    return db
+
+
+def _empty(db: Path, key: str) -> None:
+    """A new store at ``db`` (named city.duckdb), empty, under ``key`` (empty: none), as ``open_store(db, create=True,
+    key=key)`` makes it: made once per process for each key, and copied (see store_copies.copied)."""
+    assert db.name == "city.duckdb", db
+    named = hashlib.sha256(key.encode()).hexdigest()[:12]
+    copied(
+        db.parent, f"rotation-empty-{named}", lambda where: open_store(where / db.name, create=True, key=key).close()
+    )
 
 
 def _env(db: Path, key: str | None, hook: str | None) -> dict[str, str]:
@@ -327,7 +350,7 @@ def test_refused_while_another_process_holds_the_store(tmp_path: Path) -> None:
 )
 def test_refused_without_a_new_key(tmp_path: Path, new_key: str | None, said: str) -> None:
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
     proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
     assert (proc.returncode, proc.stderr) == (2, f"error: {said}\n")
     assert "The audit log is intact: 0 entries." in _verified(db, OLD)
@@ -383,7 +406,7 @@ def _at_a_terminal(
 
 def test_the_new_key_asked_for_at_a_terminal_is_not_shown(tmp_path: Path) -> None:
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
 
     code, shown = _at_a_terminal(db, OLD, [NEW.encode() + b"\n", NEW.encode() + b"\n"])
 
@@ -404,7 +427,7 @@ def test_a_new_key_duckdb_would_misread_is_refused_unquoted(tmp_path: Path, new_
     """DuckDB reads a key as BLOB text (``\\x41`` is ``A``; other than ASCII refused, its message quoting the key):
     such a new key is refused by the rule, never echoed, and the store is as it was."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
 
     proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=new_key)
 
@@ -422,7 +445,7 @@ def test_a_store_key_duckdb_would_misread_is_never_echoed(tmp_path: Path, key: s
     """The same keys in SOCIALCREDIT_DB_KEY: opening a store says the key does not open it, by the rule; creating
     one is refused before anything is written."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
     opened = _cli("audit", "verify", db=db, key=key)
     assert (opened.returncode, opened.stdout, opened.stderr) == (
         2,
@@ -453,7 +476,7 @@ def test_the_store_keeps_its_owner_and_mode(tmp_path: Path) -> None:
     """A store of the service's user (uid 1000 here), readable by its group, rotated by root: the new file is still
     the service's, its mode narrowed to the owner's reading and writing (0600) as a store's is."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
     os.chown(db, 1000, 1000)
     db.chmod(0o640)
 
@@ -512,7 +535,7 @@ def test_a_folder_not_written_to_the_disk_after_the_rename_is_a_warning(tmp_path
     """The rename is done but the folder's entry cannot be written to the disk: the key was changed (exit 0, the
     new key opens the store, nothing cleaned up), with a warning of what a crash may still undo and what to check."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
 
     proc = _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW, hook=_UNSYNCED_FOLDER)
 
@@ -533,7 +556,7 @@ def test_the_key_refusals_prompt_and_warning_are_said_in_chinese(tmp_path: Path)
     Chinese key, the likeliest wrong one), a file that is no store, a new key equal to the old or breaking the rule,
     the prompt at a terminal and the warning of a folder not written to the disk."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key=OLD).close()
+    _empty(db, OLD)
     not_a_store = tmp_path / "notes.duckdb"
     not_a_store.write_bytes(b"not a store" * 1000)
 
@@ -580,7 +603,7 @@ def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: P
     """A store with no key yet, its new key typed at the prompt (no key in the settings at all): a crash that
     quotes the key is reported as one with a key set, the message left out of the terminal and the crash log."""
     db = tmp_path / "store" / "city.duckdb"
-    open_store(db, create=True, key="").close()
+    _empty(db, "")
     typed = b"typed-key-9d41e7"
     started = time.time() - 1
 
@@ -592,24 +615,25 @@ def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: P
     assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log, in the temporary folder
 
 
-def test_results_of_an_export_made_before_a_rotation_name_it_when_refused(tmp_path: Path) -> None:
+def test_results_of_an_export_made_before_a_rotation_name_it_when_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An export names subjects by pseudonyms keyed by the store's key: its results, published after a rotation,
-    match none of the store's subjects, and the refusal names the rotation as the likely cause."""
+    match none of the store's subjects, and the refusal names the rotation as the likely cause. (The store, its
+    export and the results are made in process, as `load`, `export` and `score --input` make them.)"""
     generate(40, seed=5, out=tmp_path / "population")
-    db, results = tmp_path / "store" / "city.duckdb", tmp_path / "results"
+    db, results, export = tmp_path / "store" / "city.duckdb", tmp_path / "results", tmp_path / "export"
     today = {"SOCIALCREDIT_TODAY": GENERATED_AS_OF.isoformat()}
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", GENERATED_AS_OF.isoformat())
 
     def run(*args: object, key: str = OLD) -> subprocess.CompletedProcess[str]:
         env = _env(db, key, None) | today
         return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, check=False)
 
-    for args in (
-        ("load", tmp_path / "population", "--db", db),
-        ("export", "--out", tmp_path / "export", "--db", db),
-        ("score", "--input", tmp_path / "export", "--policy", "sesame", "--as-of", GENERATED_AS_OF, "--out", results),
-    ):
-        proc = run(*args)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open_store(db, create=True, key=OLD) as store:
+        load_population(store, tmp_path / "population")
+        assert export_inputs(store, export)["ids"] == "pseudonym"
+    score_files(export, policy_without_store("sesame", export_catalog(export)), GENERATED_AS_OF, results)
     assert _cli("store", "rotate-key", db=db, key=OLD, new_key=NEW).returncode == 0
 
     proc = run("publish", results, "--db", db, key=NEW)
