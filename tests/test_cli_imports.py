@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,29 @@ def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> 
     assert scored.returncode == 0, scored.stderr
     assert "2 subjects scored" in scored.stdout
     assert modules == NEITHER
+
+
+def test_a_command_that_prints_no_help_imports_no_help_module(tmp_path: Path) -> None:
+    """Typer's help module (with Rich's Markdown, a tenth of a second of every start) is imported as a help is first
+    printed, with this command line's folding of its tables put in then (tests/test_help_width.py reads the helps); a
+    command that prints none never imports it (cli_help imported it, and replaced its functions, at every start)."""
+    driver = DRIVER.replace('"sqlglot")', '"sqlglot", "typer.rich_utils")')
+    out = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"PYTHONPATH": SOURCES, "COLUMNS": "60", TODAY_ENV: "2026-12-01"}
+    said = {}
+    for args in (("init", "--db", str(tmp_path / "new.duckdb")), ("score", "--help")):
+        proc = subprocess.run(
+            [sys.executable, "-c", driver, str(out), *args], capture_output=True, text=True, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        said[args[-1]] = (json.loads(out.read_text("utf-8"))["typer.rich_utils"], proc.stdout)
+    assert said[str(tmp_path / "new.duckdb")][0] is False
+    helped, text = said["--help"]
+    assert helped is True
+    # the folding is in: at 60 columns score's help cuts no word with an ellipsis (Typer's own tables cut several:
+    # "--increment…", "SOCIALCREDI…"; its text's own "spark://…" is no cut word)
+    assert "--increment" in text and "spark://…" in text and re.search(r"\w…", text) is None, text
 
 
 def test_a_scorecard_fitted_by_the_console_imports_pandas_itself(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc, scored_city
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc, scored_city_copy
 
 
 def _records(db: Path, subject_id: str) -> list[tuple[str, int, str]]:
@@ -23,7 +23,7 @@ def _scores(db: Path, subject_id: str) -> list[tuple[str, int, int]]:
 
 
 def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it_left(tmp_path: Path) -> None:
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
+    db = scored_city_copy(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
     assert _records(db, DEFAULTER) == [("C-1", 1, "counting")]
     moved = tmp_path / "moved.csv"
     moved.write_text(
@@ -48,7 +48,7 @@ def test_a_record_corrected_onto_another_resident_reads_corrected_in_the_file_it
 def test_a_record_withdrawn_then_corrected_onto_another_reads_withdrawn_in_the_file_it_left(tmp_path: Path) -> None:
     """Withdrawn from one resident's file, then brought back by a correction naming another: the withdrawal stays
     what the first file shows of it (since the move was counted, 2026-12-06, it read ``superseded`` as well)."""
-    db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
+    db = scored_city_copy(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
     head = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction,withdrawn\n"
     for name, subject, correction, withdrawn in (
         ("w.csv", DEFAULTER, "false", "true"),

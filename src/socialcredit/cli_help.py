@@ -9,6 +9,7 @@ listed panel by panel in the order of :data:`PANELS`, the main job first.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import os
 from pathlib import Path
@@ -18,7 +19,6 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
-from typer import rich_utils
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.clock import day_option, resolve_today, today_option
@@ -152,12 +152,11 @@ def _one_line_summary(command: Any) -> None:
 # environment variable (a name cut to "…MATCHMAKI…"), a default ("socialcredit-demo…"), an option's name
 # ("--increment…"). Its cells fold instead, and the option's own name is kept whole; the help, its environment variable
 # and its default are one text, wrapped at spaces (Typer laid them out as columns, each cut to its width).
-_parameter_help = rich_utils._get_parameter_help
 _OPTION_COLUMNS = 6  # an option's row: long names, short names, negative long and short names, value, help
 
 
 def _help_cell(**kwargs: Any) -> Any:
-    cell = _parameter_help(**kwargs)
+    cell = _TYPER_PARAMETER_HELP[0](**kwargs)
     parts = list(getattr(cell, "renderables", []))
     if not parts or not all(isinstance(part, Text) for part in parts):
         return cell  # Markdown (not this command line's markup mode): as Typer lays it out
@@ -215,8 +214,35 @@ class _HelpTable(Table):
         return max((len(w) for cell in self.columns[index].cells for w in str(cell).split()), default=0)
 
 
-setattr(rich_utils, "_get_parameter_help", _help_cell)  # noqa: B010 - Typer's own functions, replaced for its help
-setattr(rich_utils, "Table", _HelpTable)  # noqa: B010
+# Typer's own help function, replaced by _help_cell (which calls it) once Typer's help is first printed
+_TYPER_PARAMETER_HELP: list[Any] = []
+
+
+@functools.cache
+def _fold_typer_help() -> None:
+    """Replace Typer's functions for its help (the cells and tables above). Done as a help is first printed, not at
+    import: Typer's help module imports Rich's Markdown and more (about a tenth of a second of every start of the
+    console script), and a command that prints no help never needs it."""
+    from typer import rich_utils
+
+    _TYPER_PARAMETER_HELP.append(rich_utils._get_parameter_help)
+    setattr(rich_utils, "_get_parameter_help", _help_cell)  # noqa: B010 - Typer's own functions, replaced for its help
+    setattr(rich_utils, "Table", _HelpTable)  # noqa: B010
+
+
+def _folding(format_help: Any) -> Any:
+    """A command's (or group's) ``format_help``, which prints every help Typer prints, with _fold_typer_help first."""
+
+    @functools.wraps(format_help)
+    def folded(self: Any, ctx: Any, formatter: Any) -> Any:
+        _fold_typer_help()
+        return format_help(self, ctx, formatter)
+
+    return folded
+
+
+TyperCommand.format_help = _folding(TyperCommand.format_help)  # type: ignore[method-assign]
+TyperGroup.format_help = _folding(TyperGroup.format_help)  # type: ignore[method-assign]
 
 
 def _panel_rank(command: object) -> int:
