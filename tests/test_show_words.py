@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc
+from due_world import made_city
 from socialcredit.clock import TODAY_ENV, resolve_today
-from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.store import Store, open_store
@@ -43,19 +43,8 @@ def scored(db: Path, policy: str, as_of: str) -> None:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """cli_helpers.scored_city's store of ONE_DEFAULTER scored as of 2026-07-01, made in this process: a new store,
-    each batch ingested on the registry's today, then beijing scored on its day."""
-    folder = tmp_path_factory.mktemp("show")
-    db = folder / "city.duckdb"
-    open_store(db, create=True, key="").close()
-    for source, text in ONE_DEFAULTER.items():
-        path = folder / f"{source}.csv"
-        path.write_text(text, encoding="utf-8")
-        with opened(db) as store:
-            report = ingest_file(store, path, source)
-        assert not report.errors, report.errors
-    scored(db, "beijing", "2026-07-01")
-    return db
+    """cli_helpers.scored_city's store of ONE_DEFAULTER scored as of 2026-07-01, made in this process."""
+    return made_city(tmp_path_factory.mktemp("show"), ONE_DEFAULTER, as_of="2026-07-01")
 
 
 def decided(db: Path, subject: str, purpose: str, requester: str = "cli") -> None:
