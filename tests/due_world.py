@@ -15,7 +15,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from socialcredit.clock import resolve_today
+import pytest
+
+from socialcredit.clock import TODAY_ENV, resolve_today
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.parties import issue_key
@@ -102,6 +104,46 @@ def built_scored(folder: Path, *days: str) -> Store:
     made = [(day, min(dt.date.fromisoformat(day), resolve_today()).isoformat()) for day in days]
     name = "due_world.scored-" + "-".join(f"{day}@{on}" for day, on in made)
     return copy_of(folder, name, lambda where: scored(where, *days), db="due.duckdb")
+
+
+def run_under(folder: Path, policy: str, *days: str) -> Store:
+    """The world built and scored under ``policy`` as of each of ``days`` (ISO dates, in order), each on its day."""
+    store = build(folder)
+    loaded = resolve_policy(store, policy)
+    for day in days:
+        score_on_its_day(store, loaded, dt.date.fromisoformat(day))
+    return store
+
+
+def built_run(folder: Path, policy: str, *days: str) -> Store:
+    """The world of :func:`run_under` in ``folder``, built once per process for its policy and each of its runs (its
+    as-of date and the day it is made on, the registry's today then) and copied (store_copies.copy_of)."""
+    made = [(day, min(dt.date.fromisoformat(day), resolve_today()).isoformat()) for day in days]
+    name = f"due_world.run-{policy}-" + "-".join(f"{day}@{on}" for day, on in made)
+    return copy_of(folder, name, lambda where: run_under(where, policy, *days), db="due.duckdb")
+
+
+def made_city(folder: Path, batches: dict[str, str], *, as_of: str, today: str | None = None) -> Path:
+    """The store ``city.duckdb`` that cli_helpers.scored_city makes by the console script, made in this process as its
+    commands make it (for tests that check something else): a new store without a key, each of ``batches`` (a
+    source's CSV text, by source) written as ``<source>.csv`` and ingested in their order, then ``beijing`` scored as
+    of ``as_of``; every step on the registry's today ``today`` when given, else the run made on its day."""
+    db = folder / "city.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        if today is not None:
+            mp.setenv(TODAY_ENV, today)
+        open_store(db, create=True, key="").close()
+        for source, text in batches.items():
+            path = folder / f"{source}.csv"
+            path.write_text(text, encoding="utf-8")
+            with open_store(db, key="") as store:
+                report = ingest_file(store, path, source)
+            assert not report.errors, report.errors
+        day = dt.date.fromisoformat(as_of)
+        mp.setenv(TODAY_ENV, today if today is not None else min(day, resolve_today()).isoformat())
+        with open_store(db, key="") as store:
+            score(store, resolve_policy(store, "beijing"), day)
+    return db
 
 
 def bank_headers(store: Store) -> dict[str, str]:

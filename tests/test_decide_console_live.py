@@ -22,7 +22,7 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import CLI
-from due_world import LOAN, A, bank_headers, built_scored, scored
+from due_world import LOAN, A, bank_headers, built_scored
 from relation_world import role
 from scoring_helpers import AS_OF, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.app import create_app
@@ -37,7 +37,7 @@ def test_the_console_decides_a_held_listing_as_the_service_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(TODAY_ENV, "2026-04-03")
-    store = scored(tmp_path, "2026-02-01", "2026-04-02")
+    store = built_scored(tmp_path, "2026-02-01", "2026-04-02")
     file_dispute(store, A, "courts", "J1", "paid", actor="resident", today=dt.date(2026, 4, 3))
     db = store.path
     store.close()

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from due_world import JUDGMENT, A, B, C, build, ingest, score_on_its_day, write_csv
+from due_world import JUDGMENT, A, B, C, built, built_run, ingest, score_on_its_day, write_csv
 from socialcredit.errors import DecisionError, WorkflowError, WorkflowInputError
 from socialcredit.identifiers import make_ric
 from socialcredit.regions.crossborder import export_sections
@@ -44,7 +44,14 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)  # a file the evidence check takes for a 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return build(tmp_path)
+    return built(tmp_path)
+
+
+@pytest.fixture
+def noticed(tmp_path: Path) -> Store:
+    """The world as ``run(store, D(2026, 2, 1))`` leaves it (run 1: A given notice for the blacklist), built once per
+    process and copied."""
+    return built_run(tmp_path, "beijing", "2026-02-01")
 
 
 def run(store: Store, as_of: dt.date, policy: str = "beijing") -> dict[str, tuple[int, list[str]]]:
@@ -62,9 +69,9 @@ def audit_actions(store: Store) -> list[str]:
     return [str(r[0]) for r in store.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
 
 
-def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(store: Store) -> None:
+def test_a_decisions_purpose_is_one_bounded_line_of_plain_text(noticed: Store) -> None:
     """Logged with the inquiry and shown to the resident: the command line stored any text until 2026-12-05."""
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     for purpose, message in [
         ("ticket\x1b[2Jpurchase", "a purpose is one line of plain text; this one has a control character (U+001B)"),
         ("ticket\npurchase", "a purpose is one line of plain text; this one has a control character (U+000A)"),
@@ -115,8 +122,8 @@ def test_a_dispute_answered_in_time(store: Store) -> None:
     assert (closed.value.field, str(closed.value)) == ("dispute_id", "dispute 1 is closed already (verified)")
 
 
-def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Store, tmp_path: Path) -> None:
-    run(store, D(2026, 2, 1))
+def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(noticed: Store, tmp_path: Path) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
     assert disputes.lapse_overdue(store, D(2026, 3, 3)) == []  # day 30: the source may still answer
     assert run(store, D(2026, 3, 3))[A] == (900, ["blacklist"])
@@ -169,11 +176,11 @@ def test_an_unanswered_dispute_is_resolved_for_the_resident_on_day_31(store: Sto
     assert run(store, D(2026, 3, 11))[A] == (900, ["blacklist"])
 
 
-def test_an_overdue_dispute_lapses_as_of_its_deadline_whichever_day_the_daily_job_runs(store: Store) -> None:
+def test_an_overdue_dispute_lapses_as_of_its_deadline_whichever_day_the_daily_job_runs(noticed: Store) -> None:
     """Filed 2026-02-01, answer due by 2026-03-03: it lapses as of 2026-03-04 (day 31) whether the daily job ran
     that day or not (until 2026-12-05 a run of 2026-03-05 with no job since counted the record, the resident stayed
     listed, and the lapse was dated the day the job next ran)."""
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     d = disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
     # no daily job since: a run dated after the deadline still does not count the record
     assert run(store, D(2026, 3, 5))[A] == (1000, [])
@@ -540,8 +547,8 @@ def test_a_correction_answer_needs_the_corrected_record_first(store: Store, tmp_
 # -- notice and grace ------------------------------------------------------------------------------------------
 
 
-def test_notice_then_listing_after_the_grace_period(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_notice_then_listing_after_the_grace_period(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     [notice] = list_listings(store, subject_id=A)
     # Beijing's blacklist: grace_days 60; 2026-02-01 + 60 days = 2026-04-02
     assert (notice["status"], notice["noticed_on"], notice["effective_on"]) == ("pending", "2026-02-01", "2026-04-02")
@@ -578,8 +585,8 @@ def test_notice_then_listing_after_the_grace_period(store: Store) -> None:
     assert report["scores"][0]["lists"][0]["status"] == "effective"
 
 
-def test_no_listing_when_the_cause_is_cured_during_grace(store: Store, tmp_path: Path) -> None:
-    run(store, D(2026, 2, 1))
+def test_no_listing_when_the_cause_is_cured_during_grace(noticed: Store, tmp_path: Path) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     paid = [["J1", A, "court_judgment", "2026-01-10", "civil", "12000", "fulfilled", "true", "true"]]
     ingest(store, write_csv(tmp_path / "paid.csv", [*JUDGMENT, "correction"], paid), "courts", D(2026, 3, 1))
     run(store, D(2026, 3, 1))
@@ -771,10 +778,10 @@ def test_the_operators_page_says_the_day_a_late_listing_took_effect(
             assert cells[5:7] == ["2026-02-01", "2026-04-05"], cells
 
 
-def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(store: Store) -> None:
+def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_are(noticed: Store) -> None:
     """Until 2026-12-05 a run as of a past date rewrote the listings as if it were the newest: as of 2026-01-05 the
     judgment J1 (of 2026-01-10) did not exist yet, and A's listing in effect since 2026-04-02 was delisted."""
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     [listing] = list_listings(store, subject_id=A)
     assert listing["status"] == "effective"
@@ -795,8 +802,8 @@ def test_a_run_dated_before_the_latest_run_leaves_the_present_listings_as_they_a
 # -- repair, publication, expiry, purge ------------------------------------------------------------------------
 
 
-def test_repair_refused_before_the_minimum_and_approved_after(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_repair_refused_before_the_minimum_and_approved_after(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))  # effective 2026-04-02; serious: minimum 365 days → 2027-04-02
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), actor="courts", today=D(2026, 5, 1))
     with pytest.raises(WorkflowError) as early:
@@ -821,8 +828,8 @@ def test_repair_refused_before_the_minimum_and_approved_after(store: Store) -> N
     assert subject_report(store, A)["records"][0]["status"] == "repaired"
 
 
-def test_repair_needs_the_sources_fulfilment_report(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_repair_needs_the_sources_fulfilment_report(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     with pytest.raises(WorkflowError) as unpaid:
         repair.apply_for_repair(store, A, "courts", "J1", "Please", "resident", today=D(2028, 1, 1))
     assert unpaid.value.code == "not_fulfilled"
@@ -831,8 +838,8 @@ def test_repair_needs_the_sources_fulfilment_report(store: Store) -> None:
     assert nothing.value.code == "nothing_to_repair"
 
 
-def test_publication_ends_at_the_maximum(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    run(store, D(2026, 2, 1))
+def test_publication_ends_at_the_maximum(noticed: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     # serious: at most 1095 days from 2026-04-02 → ends on 2029-04-01 (runs of their day: not what-ifs)
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2029-03-31")
@@ -848,11 +855,11 @@ def test_publication_ends_at_the_maximum(store: Store, monkeypatch: pytest.Monke
     assert [x["status"] for x in list_listings(store, subject_id=A)] == ["publication_ended"]
 
 
-def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store) -> None:
+def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(noticed: Store) -> None:
     """Listed on 2026-04-02 (serious: at most 1095 days), the listing ends on 2029-04-01. With no run since, it
     stayed effective — public, refusing the train — however long past that day; the daily job of 2029-04-01 ends it
     as a run of that day does, and tells the resident once."""
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     assert run_daily(store, D(2029, 3, 31))["publication_ended"] == []
     assert public_lookup(store, "张三") != []
@@ -877,7 +884,7 @@ def test_the_daily_job_ends_a_publication_on_its_date_without_a_run(store: Store
 
 
 def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last_run(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    noticed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Listed on 2026-04-02 under beijing 2026.2 (serious: at most 1095 days); a version 2026.3 published since, no
     run of it yet, allows serious 400 days. The daily job of 2027-06-01 ended the listing on 2027-05-07 (the newest
@@ -886,7 +893,7 @@ def test_the_daily_job_ends_a_publication_under_the_version_of_the_listings_last
     from socialcredit.policy import builtin_policy
     from socialcredit.registry.scoring.policies import parse_policy, publish_policy
 
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     text = (
         builtin_policy("beijing")
@@ -1063,13 +1070,13 @@ def test_a_record_under_an_open_dispute_or_a_pending_review_is_held_back_from_th
 
 
 def test_a_record_under_a_pending_repair_application_is_held_back_from_the_purge(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    noticed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Until 2026-12-05 the purge deleted a record past retention with the repair application pending on it: the
     application vanished undecided. It is held back now until the application is decided, as under an open dispute."""
     from socialcredit.registry.due_process import retention
 
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))  # effective 2026-04-02; serious: minimum 365 days → repair from 2027-04-02
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2026, 5, 1), actor="courts", today=D(2026, 5, 1))
     app = repair.apply_for_repair(store, A, "courts", "J1", "Paid in full", "resident", today=D(2027, 4, 2))
@@ -1092,7 +1099,7 @@ def test_a_record_under_a_pending_repair_application_is_held_back_from_the_purge
 
 
 def test_a_purged_listing_takes_its_override_and_its_notice_the_audit_chain_stays(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    noticed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Until 2026-12-05 the purge deleted a listing but left the operator's override of it (its justification speaks
     of the record's cause) and the notice of the override. Both go now; an override of a decision stays (decisions
@@ -1100,7 +1107,7 @@ def test_a_purged_listing_takes_its_override_and_its_notice_the_audit_chain_stay
     from socialcredit.registry.access.audit import verify_audit
     from socialcredit.registry.due_process import retention
 
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     [listing] = list_listings(store, subject_id=A)
     why = "The court's enforcement was suspended on appeal (case 2026-0412)."
@@ -1226,8 +1233,8 @@ def test_a_notice_told_once_is_not_told_again_when_only_the_words_change(
 # -- review and adverse action ---------------------------------------------------------------------------------
 
 
-def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_an_override_needs_a_justification_and_is_shown_and_audited(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     [listing] = list_listings(store, subject_id=A)
     with pytest.raises(WorkflowError) as bare:
@@ -1279,8 +1286,8 @@ def test_an_override_needs_a_justification_and_is_shown_and_audited(store: Store
     assert '<td data-label="Policy">Beijing social credit score</td><td data-label="List">' in en
 
 
-def test_a_refusal_says_what_would_change_it(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_a_refusal_says_what_would_change_it(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     # decisions stand on the run in force, the newest-dated: C's refusal as of 2026-02-20 is read before a later run
     run(store, D(2026, 2, 20))
     # C at 900 for K1 (−100): A (960) needs 60; K1 alone covers it, and it expires on 2026-02-27
@@ -1313,8 +1320,8 @@ def test_a_refusal_says_what_would_change_it(store: Store) -> None:
     ]
 
 
-def test_what_would_change_a_refusal_is_said_in_chinese_too(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_what_would_change_a_refusal_is_said_in_chinese_too(noticed: Store) -> None:
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     run(store, D(2026, 4, 2))
     d = decide(store, A, "high_speed_rail", "ticket purchase", requester="railway", lang="zh")
     assert d.actions == [
@@ -1383,11 +1390,11 @@ def test_the_residents_file_shows_no_unfinished_run(store: Store) -> None:
 
 
 def test_a_run_dated_ahead_of_today_lapses_no_dispute_its_source_may_still_answer(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    noticed: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A what-if run dated past a dispute's deadline (answer due by 2026-03-03) does not close a dispute the source
     can still answer on the registry's today; once today is past the deadline, a run lapses it."""
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-10")
     run(store, D(2026, 3, 5))
@@ -1431,13 +1438,13 @@ def test_a_rerun_at_the_latest_runs_watermark_moves_no_listing(store: Store, tmp
 
 
 def test_an_export_for_another_engine_lapses_the_disputes_overdue_today_first(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    noticed: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run on Spark reads an export: the dispute its source did not answer by 2026-03-03 lapses before the export
     reads, as before a run here (a Spark run counted the record, and the resident stayed listed)."""
     from socialcredit.registry.scoring.export import export_inputs
 
-    run(store, D(2026, 2, 1))
+    store = noticed  # run 1: beijing as of 2026-02-01, on its day
     disputes.file_dispute(store, A, "courts", "J1", "Not my case", actor="resident", today=D(2026, 2, 1))
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-03-02")
     export_inputs(store, tmp_path / "early")
@@ -1450,7 +1457,7 @@ def test_an_export_for_another_engine_lapses_the_disputes_overdue_today_first(
 def test_the_printable_file_names_each_record_s_source_by_source_id(tmp_path: Path) -> None:
     """The page reads a record's source by ``source_id`` (it read ``source``, a deprecated alias since 2026-12-06); a
     file exported before, with ``source`` alone, still names it."""
-    store = build(tmp_path)
+    store = built(tmp_path)
     file = export_file(store, A)
     [judgment] = [r for r in file["records"] if r["record_id"] == "J1"]
     assert (judgment["source_id"], judgment["source"]) == ("courts", "courts")

@@ -57,7 +57,7 @@ def _defaulter(folder: Path) -> Path:
 def _listed(folder: Path) -> None:
     """The store of _make_defaulter scored under beijing as `score` does on 2026-02-01 and on 2026-04-02, each on its
     day: A is on the blacklist from 2026-04-02."""
-    _make_defaulter(folder)
+    copied(folder, "due-cli-defaulter", _make_defaulter)
     with open_store(folder / "t.duckdb", key="") as store:
         for day in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
             score(store, resolve_policy(store, "beijing"), day, today=day)
@@ -65,9 +65,9 @@ def _listed(folder: Path) -> None:
 
 @pytest.mark.slow
 def test_a_disputed_blacklisting_from_the_command_line(tmp_path: Path) -> None:
-    db = _defaulter(tmp_path)
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-01", db=db, today="2026-02-01")
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-02", db=db, today="2026-04-02")
+    # scored as `score` does on 2026-02-01 and on 2026-04-02, each on its day (_listed)
+    copied(tmp_path, "due-cli-defaulter-listed", _listed)
+    db = tmp_path / "t.duckdb"
     listed = json.loads(sc("notices", "--subject", A, "--json", db=db).stdout)
     assert [(n["status"], n["effective_on"]) for n in listed] == [("effective", "2026-04-02")]
     filed = sc("dispute", "file", A, "courts", "J1", "--reason", "Paid [receipt 7]", "--today", "2026-04-03", db=db)
@@ -155,12 +155,15 @@ def test_the_due_process_commands_compact_an_identity_number_as_typed(tmp_path: 
 
 def test_the_daily_job_says_how_many_records_it_held_back_from_the_purge(tmp_path: Path) -> None:
     """K1 (2019-03-01) may be purged from 2026-05-28; C's open dispute of it holds it back, and the job says so."""
-    from due_world import C, built
+    from due_world import C, built, score_on_its_day
+    from socialcredit.registry.due_process.disputes import file_dispute
 
-    built(tmp_path).close()
-    db = tmp_path / "due.duckdb"
-    sc("score", "--policy", "beijing", "--as-of", "2026-02-26", db=db, today="2026-02-26")
-    sc("dispute", "file", C, "courts", "K1", "--reason", "Not my case", "--today", "2026-05-20", db=db)
+    store = built(tmp_path)
+    # as `score --as-of 2026-02-26` on its day and `dispute file --today 2026-05-20` make them
+    score_on_its_day(store, resolve_policy(store, "beijing"), dt.date(2026, 2, 26))
+    file_dispute(store, C, "courts", "K1", "Not my case", actor="cli", today=dt.date(2026, 5, 20))
+    db = store.path
+    store.close()
     assert sc("due", "run", "--today", "2026-05-28", db=db).stdout.splitlines()[0] == (
         "0 overdue disputes resolved for the resident; 0 residents notified of mandatory enrollment; 1 record "
         "purged (1 held back under an open dispute)."
@@ -336,15 +339,17 @@ def test_listing_the_keys_is_audited_on_the_command_line_and_over_http(tmp_path:
 def test_list_of_a_list_the_policy_does_not_have_is_refused_naming_its_lists(tmp_path: Path) -> None:
     """`list redlist` for a policy with no redlist is refused as the API's page of that list is (404 there): not
     found, exit 2, naming the policy's lists (until 2026-12-05 it said "No one on the redlist." and exited 0)."""
-    from due_world import built
+    from due_world import built, score_on_its_day
     from socialcredit.policy import builtin_policy
 
-    built(tmp_path).close()
-    db = tmp_path / "due.duckdb"
+    store = built(tmp_path)
+    db = store.path
     text = builtin_policy("beijing").text.replace('id: beijing\nversion: "2026.2"', 'id: honours\nversion: "1"', 1)
     assert text.count("redlist") == 4  # the list's id and name, and the service that grants it
     (tmp_path / "honours.yaml").write_text(text.replace("redlist", "honour_roll"), encoding="utf-8")
-    sc("score", "--policy", str(tmp_path / "honours.yaml"), "--as-of", "2026-04-02", db=db, today="2026-04-02")
+    # as `score --policy honours.yaml --as-of 2026-04-02` makes it on its day
+    score_on_its_day(store, resolve_policy(store, str(tmp_path / "honours.yaml")), dt.date(2026, 4, 2))
+    store.close()
     refused = sc("list", "redlist", "--policy", "honours", db=db, check=False)
     lists = "blacklist, honour_roll, high_spending_restriction"
     assert (refused.returncode, refused.stderr.strip()) == (
@@ -371,7 +376,10 @@ def test_the_public_lookup_in_chinese_has_the_pages_column_words(tmp_path: Path)
         "name", "id_number", "list", "cause", "since", "authority", "case_number", "amount", "decided_on",
         "under_dispute",
     ]  # fmt: skip
-    sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    with open_store(db, key="") as store:  # as `dispute file --today 2026-04-03` files it
+        file_dispute(store, A, "courts", "J1", "Paid", actor="cli", today=dt.date(2026, 4, 3))
     disputed = sc("lookup", A, "--lang", "zh", db=db).stdout.splitlines()
     assert disputed[1].split()[-1] == "异议处理中"
 
@@ -409,13 +417,15 @@ def test_a_disputes_notifications_name_its_source_in_the_residents_language(tmp_
     (and a dispute forwarded from another region, a record sent again) named it by its code, "（记录 J1，courts）"
     in a Chinese sentence."""
     from due_world import built
+    from socialcredit.registry.due_process import disputes
 
     store = built(tmp_path)
+    # as `dispute file`, `dispute answer` and `dispute escalate` make them, each on its --today
+    disputes.file_dispute(store, A, "courts", "J1", "Paid", actor="cli", today=dt.date(2026, 4, 3))
+    disputes.answer_dispute(store, 1, "verified", "Checked", "cli", today=dt.date(2026, 4, 5))
+    disputes.escalate_dispute(store, 1, "The receipt was not read", "cli", today=dt.date(2026, 4, 6))
     db = store.path
     store.close()
-    sc("dispute", "file", A, "courts", "J1", "--reason", "Paid", "--today", "2026-04-03", db=db)
-    sc("dispute", "answer", "1", "verified", "--note", "Checked", "--today", "2026-04-05", db=db)
-    sc("dispute", "escalate", "1", "--reason", "The receipt was not read", "--today", "2026-04-06", db=db)
     told_zh = sc("notifications", A, "--lang", "zh", db=db).stdout.splitlines()
     assert told_zh == [
         "2026-04-03 [dispute_filed] 您对记录 J1（人民法院）的异议 1 已受理；来源须于 2026-05-03 前答复。",

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, scored_city
-from due_world import JUDGMENT, A, B, built, built_scored, ingest, write_csv
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER
+from due_world import JUDGMENT, A, B, built, built_scored, ingest, made_city, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import IssuedKey, issue_key
@@ -53,12 +53,13 @@ def _bank(store: Store) -> IssuedKey:
 
 
 def _make_noticed(folder: Path) -> None:
-    scored_city(folder, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
+    made_city(folder, ONE_DEFAULTER, as_of="2026-06-01", today="2026-06-01")
 
 
 def _noticed(folder: Path) -> Path:
     """The store of ``scored_city`` of ONE_DEFAULTER as of 2026-06-01, on its day (王伟 noticed, in effect on
-    2026-07-31), made by the console script once per process and copied into ``folder``."""
+    2026-07-31), made in this process as the console script makes it (due_world.made_city) once per process and copied
+    into ``folder``."""
     copied(folder, "grace-counts-noticed", _make_noticed)
     return folder / "city.duckdb"
 
@@ -168,7 +169,7 @@ def test_a_refusal_of_someone_in_their_notice_period_names_no_blacklist_measure(
     measure 21 of 发改财金〔2016〕141号 (a judgment defaulter's listing), as if the blacklist had refused him."""
     # and a second judgment, without defaulter: grade C, below the loan's B
     courts = ONE_DEFAULTER["courts"] + f"C-2,{DEFAULTER},court_judgment,2026-05-01,civil,5000,unfulfilled,false\n"
-    db = scored_city(tmp_path, {**ONE_DEFAULTER, "courts": courts}, as_of="2026-06-01", today="2026-06-01")
+    db = made_city(tmp_path, {**ONE_DEFAULTER, "courts": courts}, as_of="2026-06-01", today="2026-06-01")
     monkeypatch.setenv(TODAY_ENV, "2026-06-01")
     store = open_store(db, key="")
     assert [(x["status"], x["effective_on"]) for x in list_listings(store, subject_id=DEFAULTER)] == [

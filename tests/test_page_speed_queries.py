@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from due_world import JUDGMENT, A, B, C, ingest, score_on_its_day, write_csv
-from due_world import build as build_world
+from due_world import built as build_world
 from record_helpers import statements
+from socialcredit.clock import resolve_today
 from socialcredit.errors import NotFoundError
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.due_process.disputes import file_dispute
@@ -28,6 +29,7 @@ from socialcredit.registry.scoring.inputs import prepare_inputs
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.state import index_states
 from socialcredit.store import Store
+from store_copies import copy_of
 
 D = dt.date
 
@@ -40,6 +42,12 @@ OLD_NEGATIVE_ROWS = (
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
+    """The world of _world, built once per process (for the registry's today, which the runs are made on when it is
+    before their dates) and copied: each test has a store of its own."""
+    return copy_of(tmp_path, f"page-speed-queries@{resolve_today()}", _world, db="due.duckdb")
+
+
+def _world(tmp_path: Path) -> Store:
     """The world, then: J1 corrected (a second version, still A's), K1 corrected from C to A (moved), X1 withdrawn
     (C's), T1 disputed by B, and Beijing scored on 2026-02-01 and 2026-04-02."""
     s = build_world(tmp_path)

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_helpers import copy_of, serve
-from due_world import JUDGMENT, A, B, C, build, write_csv
+from due_world import JUDGMENT, A, B, C, built, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access import audit
@@ -108,7 +108,7 @@ def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", "2026-02-01")
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     made(db, "2026-02-01", "2026-02-01")
     store = open_store(db, key="")
@@ -249,7 +249,7 @@ def noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _noticed_only_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
-    store = build(tmp_path)
+    store = built(tmp_path)
     header = ["record_id", "subject_id", "record_type", "event_date", "amount", "status", "days_late"]
     evaded = [["X9", C, "tax_payment", "2023-03-01", "200000", "evaded", "0"]]
     report = ingest_file(store, write_csv(tmp_path / "x9.csv", header, evaded), "tax_bureau", today=dt.date(2026, 2, 2))
@@ -430,7 +430,7 @@ def _run_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Pa
 
 def _past_dated_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, standing: str) -> Path:
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     made(db, TODAY, TODAY)
     store = open_store(db, key="")

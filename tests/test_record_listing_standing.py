@@ -27,7 +27,7 @@ import httpx
 
 from api_helpers import serving
 from cli_helpers import sc
-from due_world import JUDGMENT, A, built, ingest, score_on_its_day, write_csv
+from due_world import JUDGMENT, A, built, built_run, ingest, score_on_its_day, write_csv
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.disputes import file_dispute
@@ -89,15 +89,17 @@ def _show(folder: Path, today: dt.date) -> dict[str, list[tuple[str, str]]]:
 
 
 def _noticed(folder: Path, policy: str) -> Store:
-    store = built(folder)
-    score_on_its_day(store, resolve_policy(store, policy), NOTICED)
+    """The world scored under ``policy`` as of NOTICED on its day (built once per process and copied)."""
+    store = built_run(folder, policy, NOTICED.isoformat())
     assert store.one("SELECT status FROM listings WHERE subject_id = ?", [A]) == "pending"
     return store
 
 
 def _listed(folder: Path) -> Store:
-    store = _noticed(folder, "beijing")
-    score_on_its_day(store, resolve_policy(store, "beijing"), LISTED)
+    """The world scored under beijing as of NOTICED and of LISTED, each on its day (built once per process and
+    copied); the first run alone noticed him (a copy of it checked beside)."""
+    _noticed(folder / "noticed", "beijing").close()
+    store = built_run(folder, "beijing", NOTICED.isoformat(), LISTED.isoformat())
     assert store.one("SELECT status FROM listings WHERE subject_id = ?", [A]) == "effective"
     return store
 

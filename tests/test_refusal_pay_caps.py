@@ -84,8 +84,9 @@ def test_the_judgments_named_under_a_cap_grant_the_loan(tmp_path: Path) -> None:
     # done as said: the court records Q0-Q2 fulfilled, and the run of that day grants the loan
     paid = "".join(f"Q{i},{C},court_judgment,202{i}-01-01,civil,5000,fulfilled,false,true\n" for i in range(3))
     (tmp_path / "paid.csv").write_text(",".join([*JUDGMENT, "correction"]) + "\n" + paid, encoding="utf-8")
-    sc("ingest", str(tmp_path / "paid.csv"), "--source", "courts", db=db, today="2026-04-10")
-    sc("score", "--policy", "beijing", "--as-of", "2026-04-10", db=db)
+    with open_store(db, key="") as store:  # as `ingest` and `score --as-of 2026-04-10` make them, on that day
+        ingest(store, tmp_path / "paid.csv", "courts", D(2026, 4, 10))
+        score_on_its_day(store, resolve_policy(store, "beijing"), D(2026, 4, 10))
     after = sc(*ask, db=db, today="2026-04-10").stdout
     assert "GRANTED" in after and "score 900, tier B" in after, after
 
@@ -309,11 +310,15 @@ def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("drawn")
     store = built(folder)
     made: dict[str, tuple[str, str]] = {}
+    sent: dict[str, list[list[str]]] = {}  # one batch a source, each row as drawn
     for n, (kind, ago) in enumerate(drawn):
         source, header, row, _ = _DRAWN[kind]
         day = (D(2026, 3, 1) - dt.timedelta(days=ago)).isoformat()
-        ingest(store, write_csv(folder / f"{n}.csv", header, [row(f"W{n}", day, _FIRST[kind])]), source, D(2026, 3, 2))
+        sent.setdefault(source, []).append(row(f"W{n}", day, _FIRST[kind]))
         made[f"W{n}"] = (kind, day)
+    for source, rows in sent.items():
+        header = next(h for s, h, _, _ in _DRAWN.values() if s == source)
+        ingest(store, write_csv(folder / f"drawn-{source}.csv", header, rows), source, D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
     score_on_its_day(store, beijing, D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))
@@ -328,11 +333,16 @@ def test_the_acts_named_grant_the_loan(tmp_path_factory: pytest.TempPathFactory,
         )
         assert loan.actions[0].startswith("paying or fulfilling") == acts, loan.actions
     elif not any(a.startswith("raise") for a in loan.actions):
+        fixed: dict[str, list[list[str]]] = {}  # one batch of corrections a source
         for rid in named:
             kind, day = made[rid]
             source, header, row, done = _DRAWN[kind]
-            path = write_csv(folder / f"{rid}-done.csv", [*header, "correction"], [[*row(rid, day, done), "true"]])
-            ingest(store, path, source, D(2026, 4, 10))
+            fixed.setdefault(source, []).append([*row(rid, day, done), "true"])
+        for source, rows in fixed.items():
+            header = next(h for s, h, _, _ in _DRAWN.values() if s == source)
+            ingest(
+                store, write_csv(folder / f"done-{source}.csv", [*header, "correction"], rows), source, D(2026, 4, 10)
+            )
         score_on_its_day(store, beijing, D(2026, 4, 10))
         after = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 10))
         assert after.granted, (loan.actions, after.score)

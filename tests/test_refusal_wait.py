@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import socialcredit
-from due_world import JUDGMENT, A, B, C, build, ingest, score_on_its_day, write_csv
+from due_world import JUDGMENT, A, B, C, build, built, ingest, score_on_its_day, write_csv
 from socialcredit.policy import LoadedPolicy, load_policy
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.scoring.policies import publish_policy, resolve_policy
@@ -169,11 +169,14 @@ def test_the_day_named_grants_the_loan(tmp_path_factory: pytest.TempPathFactory,
     """A few of C's judgments, loan defaults and tax evasions, dated up to 2400 days before 2026-03-01: where a bank
     loan is refused and a day to wait for is named, a run of that day grants it (the day may be late, never early)."""
     folder = tmp_path_factory.mktemp("drawn")
-    store = build(folder)
+    store = built(folder)
+    batches: dict[str, list[list[str]]] = {}  # one batch a source, each row as drawn
     for n, (kind, ago) in enumerate(drawn):
-        source, header, row = _DRAWN[kind]
         day = (D(2026, 3, 1) - dt.timedelta(days=ago)).isoformat()
-        ingest(store, write_csv(folder / f"{n}.csv", header, [row(f"W{n}", day)]), source, D(2026, 3, 2))
+        batches.setdefault(kind, []).append(_DRAWN[kind][2](f"W{n}", day))
+    for kind, rows in batches.items():
+        source, header, _ = _DRAWN[kind]
+        ingest(store, write_csv(folder / f"drawn-{kind}.csv", header, rows), source, D(2026, 3, 2))
     beijing = resolve_policy(store, "beijing")
     score(store, beijing, D(2026, 4, 2), today=D(2026, 4, 2))
     loan = decide(store, C, "bank_loan", "loan", requester="bank", today=D(2026, 4, 2))

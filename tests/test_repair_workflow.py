@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api_helpers import auth, serving
-from due_world import A, B, C, build, built, ingest, score_on_its_day, write_csv
+from due_world import A, B, C, build, built, built_run, ingest, score_on_its_day, write_csv
 from page_text import raw_identifiers, visible_text
 from socialcredit.api.app import create_app
 from socialcredit.clock import resolve_today
@@ -59,6 +59,18 @@ def store(tmp_path: Path) -> Store:
     return built(tmp_path)
 
 
+@pytest.fixture
+def after_notice(tmp_path: Path) -> Store:
+    """The world as ``run(store, D(2026, 2, 1))`` leaves it (张三 noticed), built once per process and copied."""
+    return built_run(tmp_path, "beijing", "2026-02-01")
+
+
+@pytest.fixture
+def after_listing(tmp_path: Path) -> Store:
+    """The world as ``listed(store)`` leaves it: ``listed_copy``."""
+    return listed_copy(tmp_path)
+
+
 def run(store: Store, as_of: dt.date) -> None:
     score_on_its_day(store, resolve_policy(store, "beijing"), as_of)
 
@@ -81,8 +93,8 @@ def listed_copy(folder: Path) -> Store:
 # -- the details of a listing and a negative record ---------------------------------------------------------------
 
 
-def test_a_listing_in_notice_says_who_what_how_much_and_every_date(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_a_listing_in_notice_says_who_what_how_much_and_every_date(after_notice: Store) -> None:
+    store = after_notice  # run 1: beijing as of 2026-02-01, on its day
     [x] = list_listings(store, subject_id=A)
     d = listing_detail(store, A, int(x["listing_id"]), lang="en", today=D(2026, 3, 1))
     assert (d["state"], d["list"], d["criterion"], d["policy"]) == (
@@ -130,8 +142,8 @@ def test_a_listing_in_notice_says_who_what_how_much_and_every_date(store: Store)
     assert raw_identifiers(words, lang="zh") == []
 
 
-def test_the_notice_is_worded_relative_to_today(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_the_notice_is_worded_relative_to_today(after_notice: Store) -> None:
+    store = after_notice  # run 1: beijing as of 2026-02-01, on its day
     lid = int(list_listings(store, subject_id=A)[0]["listing_id"])
 
     def notice(today: dt.date, lang: str = "en") -> str:
@@ -160,8 +172,8 @@ def test_the_notice_is_worded_relative_to_today(store: Store) -> None:
     assert listing_detail(store, A, lid, lang="en", today=D(2026, 7, 1))["steps"] == []
 
 
-def test_stored_notices_name_the_policy_list_and_criterion_in_words(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_stored_notices_name_the_policy_list_and_criterion_in_words(after_notice: Store) -> None:
+    store = after_notice  # run 1: beijing as of 2026-02-01, on its day
     [zh] = [n["text"] for n in list_notifications(store, A, "zh")]
     assert zh == (
         "通知：根据北京市社会信用评分，您符合失信名单的列入条件：失信被执行人（记录 J1）。除非在此之前原因消除，"
@@ -170,8 +182,8 @@ def test_stored_notices_name_the_policy_list_and_criterion_in_words(store: Store
     assert raw_identifiers(zh, lang="zh") == []
 
 
-def test_an_operator_s_overrides_are_told_in_words(store: Store) -> None:
-    listed(store)
+def test_an_operator_s_overrides_are_told_in_words(after_listing: Store) -> None:
+    store = after_listing  # listed(store): noticed on 2026-02-01, listed on 2026-04-02
     d = decide(store, A, "high_speed_rail", "ticket", requester="railway")
     why = "Reviewed by hand: the judgment was paid in court."
     assert d.inquiry_id is not None
@@ -189,8 +201,8 @@ def test_an_operator_s_overrides_are_told_in_words(store: Store) -> None:
     assert list_notifications(store, A, "zh")[-1]["text"] == f"运营人员将您移出失信名单（失信被执行人）：{why}"
 
 
-def test_a_negative_record_has_the_same_details(store: Store) -> None:
-    listed(store)
+def test_a_negative_record_has_the_same_details(after_listing: Store) -> None:
+    store = after_listing  # listed(store): noticed on 2026-02-01, listed on 2026-04-02
     assert negative_records(store, A) == {("courts", "J1"): {"severity": "serious", "ends_on": None}}
     assert negative_records(store, B) == {("traffic_police", "T1"): {"severity": "minor", "ends_on": "2027-02-01"}}
     d = record_detail(store, A, "courts", "J1", lang="en", today=D(2026, 5, 1))
@@ -212,8 +224,8 @@ def test_a_negative_record_has_the_same_details(store: Store) -> None:
 # -- the daily job: a listing past its date takes effect -----------------------------------------------------------
 
 
-def test_the_daily_job_puts_a_listing_in_effect_on_its_date(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_the_daily_job_puts_a_listing_in_effect_on_its_date(after_notice: Store) -> None:
+    store = after_notice  # run 1: beijing as of 2026-02-01, on its day
     assert decide(store, A, "high_speed_rail", "ticket", requester="railway").granted
     assert run_daily(store, D(2026, 4, 1))["listings_effective"] == []
     assert run_daily(store, D(2026, 4, 2))["listings_effective"] == [1]
@@ -233,8 +245,8 @@ def test_the_daily_job_puts_a_listing_in_effect_on_its_date(store: Store) -> Non
     assert run_daily(store, D(2026, 4, 3))["listings_effective"] == []  # once
 
 
-def test_the_daily_job_leaves_a_disputed_listing_for_the_next_run(store: Store) -> None:
-    run(store, D(2026, 2, 1))
+def test_the_daily_job_leaves_a_disputed_listing_for_the_next_run(after_notice: Store) -> None:
+    store = after_notice  # run 1: beijing as of 2026-02-01, on its day
     disputes.file_dispute(store, A, "courts", "J1", "I paid it", actor="resident", today=D(2026, 3, 1))
     assert run_daily(store, D(2026, 4, 2))["listings_effective"] == []
     assert list_listings(store, subject_id=A)[0]["status"] == "pending"
@@ -266,8 +278,8 @@ def test_the_daily_job_leaves_a_listing_whose_record_aged_out_of_its_window_for_
 # -- credit repair: eligibility, application, review, deadline, answer ---------------------------------------------
 
 
-def test_eligibility_is_computed_from_severity_date_and_fulfilment(store: Store) -> None:
-    listed(store)
+def test_eligibility_is_computed_from_severity_date_and_fulfilment(after_listing: Store) -> None:
+    store = after_listing  # listed(store): noticed on 2026-02-01, listed on 2026-04-02
     e = repair.repair_eligibility(store, A, "courts", "J1", today=D(2027, 4, 1))
     assert (e["severity"], e["published_from"], e["eligible_from"], e["ends_on"], e["blockers"], e["eligible"]) == (
         "serious",
@@ -292,11 +304,11 @@ def test_eligibility_is_computed_from_severity_date_and_fulfilment(store: Store)
 
 
 def test_an_application_is_overdue_from_the_day_after_its_answer_is_due_whichever_day_the_job_runs(
-    store: Store,
+    after_listing: Store,
 ) -> None:
     """Applied for on 2027-04-10, answer due by 2027-04-25: overdue from 2027-04-26 though the daily job first runs
     on 2027-05-03 (until 2026-12-05 it was flagged, and the resident told, as of 2027-05-03)."""
-    listed(store)
+    store = after_listing  # listed(store): noticed on 2026-02-01, listed on 2026-04-02
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     rid = int(repair.apply_for_repair(store, A, "courts", "J1", "paid", "resident", today=D(2027, 4, 10))["repair_id"])
     assert run_daily(store, D(2027, 5, 3))["overdue_repairs"] == [rid]
@@ -304,8 +316,8 @@ def test_an_application_is_overdue_from_the_day_after_its_answer_is_due_whicheve
     assert [n["created_on"] for n in list_notifications(store, A) if n["kind"] == "repair_overdue"] == ["2027-04-26"]
 
 
-def test_an_application_is_submitted_reviewed_flagged_overdue_and_granted(store: Store) -> None:
-    listed(store)
+def test_an_application_is_submitted_reviewed_flagged_overdue_and_granted(after_listing: Store) -> None:
+    store = after_listing  # listed(store): noticed on 2026-02-01, listed on 2026-04-02
     repair.report_fulfilment(store, "courts", "J1", fulfilled_on=D(2027, 3, 1), today=D(2027, 3, 1))
     r = repair.apply_for_repair(
         store,

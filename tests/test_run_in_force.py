@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from api_helpers import auth, copy_of, serve
-from due_world import JUDGMENT, A, B, build, write_csv
+from due_world import JUDGMENT, A, B, built, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
@@ -68,7 +68,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _world(tmp_path: Path) -> Path:
-    store = build(tmp_path)
+    store = built(tmp_path)
     store.close()
     db = tmp_path / "due.duckdb"
     first = cli(db, "score", "--policy", "beijing", "--as-of", TODAY)
@@ -183,7 +183,7 @@ def test_a_score_job_not_in_force_leaves_the_service_on_the_run_in_force(world: 
 def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a what-if made: nothing stands; a decision is refused naming why and what to do (exit code 2: not found)."""
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
-    build(tmp_path).close()
+    built(tmp_path).close()
     db = tmp_path / "due.duckdb"
     assert cli(db, "score", "--policy", "beijing", "--as-of", "2026-05-01").returncode == 0
     store = open_store(db, key="")

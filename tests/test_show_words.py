@@ -1,21 +1,58 @@
 """`socialcredit show SUBJECT --lang zh` speaks Chinese throughout: its headings and labels were English around the
 policy's Chinese texts ("run 1 as of …: score 900, tier B, rank 2 of 2", "dimension points cap", "records"). The
-installed console script, in a subprocess, on a store made by it."""
+installed console script, in a subprocess, on a store made in this process as `init`, `ingest` and `score` make it
+(what the tests check is `show`'s and the other commands' output; the steps that only set a test's world up are made
+here too, each as its command makes it)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc, scored_city
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, PAYER, sc
+from due_world import made_city
+from socialcredit.clock import TODAY_ENV, resolve_today
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.store import Store, open_store
+
+
+@contextmanager
+def opened(db: Path, today: str | None = None) -> Iterator[Store]:
+    """The store ``db`` opened in this process as a command opens it (no key), on the registry's clock of ``today``
+    when given."""
+    with pytest.MonkeyPatch.context() as mp:
+        if today is not None:
+            mp.setenv(TODAY_ENV, today)
+        with open_store(db, key="") as store:
+            yield store
+
+
+def scored(db: Path, policy: str, as_of: str) -> None:
+    """``score --policy POLICY --as-of AS_OF`` made on its day (cli_helpers.on_its_day), in this process."""
+    day = dt.date.fromisoformat(as_of)
+    with opened(db, min(day, resolve_today()).isoformat()) as store:
+        score(store, resolve_policy(store, policy), day)
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return scored_city(tmp_path_factory.mktemp("show"), ONE_DEFAULTER, as_of="2026-07-01")
+    """cli_helpers.scored_city's store of ONE_DEFAULTER scored as of 2026-07-01, made in this process."""
+    return made_city(tmp_path_factory.mktemp("show"), ONE_DEFAULTER, as_of="2026-07-01")
+
+
+def decided(db: Path, subject: str, purpose: str, requester: str = "cli") -> None:
+    """``decide SUBJECT high_speed_rail --purpose PURPOSE [--requester REQUESTER]``, in this process."""
+    from socialcredit.registry.decisions.decide import decide
+
+    with opened(db) as store:
+        decide(store, subject, "high_speed_rail", purpose, requester=requester, since_run=True)
 
 
 def _cells(line: str) -> list[str]:
@@ -79,8 +116,8 @@ def test_show_in_english_is_as_it_was(city: Path, tmp_path: Path) -> None:
 def test_the_inquiries_of_show_in_chinese(city: Path, tmp_path: Path) -> None:
     db = tmp_path / "asked.duckdb"
     shutil.copy2(city, db)
-    sc("decide", PAYER, "high_speed_rail", "--purpose", "test", db=db)
-    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", db=db)
+    decided(db, PAYER, "test")
+    decided(db, PAYER, "loan")
     lines = sc("show", PAYER, "--lang", "zh", db=db).stdout.splitlines()
     at = lines.index("查询本主体的记录")
     assert _cells(lines[at + 1]) == ["时间", "查询方", "服务", "用途", "结果"]
@@ -120,7 +157,7 @@ def test_who_asked_with_a_key_no_longer_known_is_said_in_the_language_asked(city
     """A decision logged under a key the store does not know (``key:<id>``; the key id is never shown) is "a
     relying party" in English and in Chinese in Chinese (it was English in both)."""
     db = _fresh(city, tmp_path)
-    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", "--requester", "key:gone0000000", db=db)
+    decided(db, PAYER, "loan", requester="key:gone0000000")
     lines = sc("show", PAYER, "--lang", "zh", db=db).stdout.splitlines()
     at = lines.index("查询本主体的记录")
     assert _cells(lines[at + 2])[-4:] == ["某查询方", "high_speed_rail", "贷款审批", "准予"]
@@ -135,7 +172,7 @@ def test_who_asked_and_why_are_shown_with_their_control_characters_as_codes(city
     from socialcredit.store import open_store
 
     db = _fresh(city, tmp_path)
-    sc("decide", PAYER, "high_speed_rail", "--purpose", "loan", "--requester", "bank", db=db)
+    decided(db, PAYER, "loan", requester="bank")
     store = open_store(db)
     try:
         store.execute("UPDATE inquiries SET purpose = 'loan\x1b[2J\u202eevil\nnext', requester = 'bank\x1b[31m'")
@@ -153,7 +190,7 @@ def test_show_names_a_listing_in_effect_without_notice_only(city: Path, tmp_path
     """A run after the notice period (60 days from 2026-07-01's run: in effect from 2026-08-30) finds the listing in
     effect: `show` names the list and its cause alone, "notice only" said of no listing but one in notice."""
     db = _fresh(city, tmp_path)
-    sc("score", "--policy", "beijing", "--as-of", "2026-09-01", db=db, today="2026-09-01")
+    scored(db, "beijing", "2026-09-01")
     english = sc("show", DEFAULTER, db=db, today="2026-09-01").stdout.splitlines()
     assert english[2] == (
         "beijing 2026.2 run 2 as of 2026-09-01: score 900, tier B, rank 2 of 2, percentile 50.0; lists: blacklist "
@@ -173,8 +210,10 @@ def test_keys_list_shows_a_name_and_a_scope_with_their_control_characters_as_cod
     from socialcredit.store import open_store
 
     db = _fresh(city, tmp_path)
-    issue = ("keys", "issue", "--role", "relying_party", "--name", "bank", "--service", "high_speed_rail")
-    sc(*issue, "--purpose", "loan", db=db)
+    from socialcredit.registry.access.parties import issue_key
+
+    with opened(db) as store:  # as `keys issue --role relying_party --name bank --service high_speed_rail` issues it
+        issue_key(store, "relying_party", "bank", services=["high_speed_rail"], purposes=["loan"])
     store = open_store(db)
     try:
         store.execute("UPDATE api_keys SET name = 'bank\x1b[2J\u202eknab', purposes = ['loan\x1b[31m']")
@@ -193,7 +232,10 @@ def test_a_record_names_its_source_source_id_as_every_other_part_of_the_file(cit
     deprecated alias; and the file's other parts name a source ``source_id`` only."""
     db = _fresh(city, tmp_path)
     shown = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)
-    sc("dispute", "file", DEFAULTER, "courts", "C-1", "--reason", "paid", db=db, today="2026-07-02")
+    from socialcredit.registry.due_process.disputes import file_dispute
+
+    with opened(db, "2026-07-02") as store:  # as `dispute file` files it on the registry's clock of 2026-07-02
+        file_dispute(store, DEFAULTER, "courts", "C-1", "paid", actor="cli")
     exported = json.loads(sc("file", "export", DEFAULTER, db=db, today="2026-07-02").stdout)
     for records in (shown["records"], exported["records"]):
         assert [(r["source_id"], r["source"], r["record_id"]) for r in records] == [("courts", "courts", "C-1")]
@@ -206,7 +248,7 @@ def test_a_named_grade_is_said_by_its_name_in_chinese(city: Path, tmp_path: Path
     """Sesame's grades have ids in English words (poor, fair): `show` and `decide` in Chinese said "等级 poor" where the
     pages say "信用较差". A letter grade keeps its letter; in English the id is said as it was."""
     db = _fresh(city, tmp_path)
-    sc("score", "--policy", "sesame", "--as-of", "2026-07-01", db=db)
+    scored(db, "sesame", "2026-07-01")
     # sesame: base 550; the judgment defaulter -200: 350, at the foot of "poor" (350-549)
     zh = sc("show", DEFAULTER, "--lang", "zh", "--policy", "sesame", db=db).stdout.splitlines()
     assert zh[2].startswith(
