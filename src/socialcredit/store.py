@@ -1379,6 +1379,13 @@ class Store:
         self.close()
 
 
+def _temporary_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection has a temporary table: one look after each migration, where a look for each of the
+    four lists and marks below took most of the time of creating a store."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()
+    return bool(found and found[0])
+
+
 def _listed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a migration made the temporary table ``name``, its list or mark for the step after its SQL."""
     found = with_params(
@@ -1568,10 +1575,11 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, stepwise: bool = False) -> None:
         try:
             for _, _, sql in group:
                 con.execute(sql)
-                _drop_listed_tables(con)
-                _run_views(con)
-                _region_first_keys(con)
-                _add_first_keys(con)
+                if _temporary_tables(con):  # what a migration left to do is listed or marked in a temporary table
+                    _drop_listed_tables(con)
+                    _run_views(con)
+                    _region_first_keys(con)
+                    _add_first_keys(con)
             with_params(
                 con.execute,
                 "INSERT INTO schema_version VALUES " + ", ".join(["(?, ?, now())"] * len(group)),
