@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import textwrap
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from socialcredit.registry.records.ingest import IngestReport, ingest_file
 from socialcredit.registry.reporting.report import record_fields
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import RunSummary
+from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copied
 
@@ -230,7 +232,31 @@ class Registry:
 
 
 def open_registry(folder: Path, today: dt.date = AS_OF) -> Registry:
-    return Registry(open_store(folder / "registry.duckdb", create=True), folder, today)
+    """A registry in ``folder``: its store ``registry.duckdb`` as ``open_store(create=True)`` makes it (the key
+    from the settings), or the one already there. A new store is a copy of one created once per process (creating
+    the schema costs about half a second, a copy a tenth of that): see fresh_copy."""
+    path = folder / "registry.duckdb"
+    if path.exists():
+        return Registry(open_store(path, create=True), folder, today)
+    key = get_settings().key()
+    name = "empty-registry-" + hashlib.sha256((key or "").encode("utf-8")).hexdigest()[:12]
+    store = fresh_copy(
+        folder, name, lambda where: open_store(where / "registry.duckdb", create=True, key=key), "registry.duckdb", key
+    )
+    return Registry(store, folder, today)
+
+
+def fresh_copy(
+    folder: Path, name: str, build: Callable[[Path], Store], db: str = "store.duckdb", key: str | None = ""
+) -> Store:
+    """The store ``build`` makes as ``db`` in the folder it is given, built once per process for each ``name`` and
+    copied into ``folder`` with what lies beside it (store_copies.copied), opened with ``key``, and given an identity
+    of its own as a store created afresh has (copies of one store share its store_id, on which the registry keys
+    what it keeps per run)."""
+    copied(folder, name, lambda where: build(where).close())
+    store = open_store(folder / db, key=key)
+    store.execute("UPDATE store_info SET value = CAST(uuid() AS VARCHAR) WHERE key = 'store_id'")
+    return store
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from record_helpers import uncovered_record_ids
+from scoring_helpers import fresh_copy
 from socialcredit.identifiers import make_ric
 from socialcredit.registry.records import ingest as ingest_mod
 from socialcredit.registry.records.ingest import ingest_file
@@ -50,6 +51,11 @@ actions = st.lists(st.one_of(rows, ids.map(lambda i: ("withdraw", i))), min_size
 
 
 def _store(folder: Path) -> Store:
+    """A store of one person, registered: built once per process and copied into ``folder`` (see fresh_copy)."""
+    return fresh_copy(folder, "ranges-one-person", _one_person, "s.duckdb")
+
+
+def _one_person(folder: Path) -> Store:
     (folder / "subjects.csv").write_text(f"subject_id,name\n{PERSON},张三\n", encoding="utf-8")
     store = open_store(folder / "s.duckdb", create=True, key="")
     ingest_file(store, folder / "subjects.csv", "civil_affairs", today=TODAY)

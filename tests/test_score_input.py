@@ -28,6 +28,7 @@ from scoring_helpers import days_before, open_registry, person, policy_text, tax
 from socialcredit.generate import AS_OF, generate
 from socialcredit.policy import builtin_policy, parse_policy
 from socialcredit.registry.due_process.disputes import file_dispute
+from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.records.population import load_population
 from socialcredit.registry.scoring.export import export_inputs
 from socialcredit.registry.scoring.policies import resolve_policy
@@ -254,6 +255,18 @@ def test_results_of_an_export_publish_as_a_run_like_the_stores(world: dict[str, 
 
 
 # -- versions ----------------------------------------------------------------------------------------------------
+def _changed_and_scored(world: dict[str, Any], db: Path, changes: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A copy of the world's store (the population loaded on AS_OF, as `load` loads it), sent ``changes`` from the
+    courts and scored under beijing as of AS_OF on the registry's today AS_OF, through the functions `ingest` and
+    `score` call (what is checked is `score --input` against this run): the batch's report and the run's summary,
+    as `ingest --json` and `score --json` print them."""
+    shutil.copy(world["db"], db)
+    with open_store(db, key="") as store:
+        report = ingest_file(store, changes, "courts", today=AS_OF).as_dict()
+        run = score(store, resolve_policy(store, "beijing"), AS_OF, today=AS_OF).as_dict()
+    return report, run
+
+
 def test_records_that_carry_versions_count_as_the_stores_versions(world: dict[str, Any], tmp_path: Path) -> None:
     """A correction and a withdrawal: sent to a store through ingest, or written as version 2 in the files."""
     population = world["folder"] / "population"
@@ -264,16 +277,14 @@ def test_records_that_carry_versions_count_as_the_stores_versions(world: dict[st
     corrected = changed.set_column(
         changed.schema.get_field_index("status"), "status", pa.array(["fulfilled", "unfulfilled"])
     )
-    # the store: ingest the population, then a correction of the first judgment and a withdrawal of the second
+    # the store: the population loaded, then a correction of the first judgment and a withdrawal of the second
     db = tmp_path / "store.duckdb"
-    ok("load", population, "--db", db)
     batch = corrected.append_column("correction", pa.array(["true", "false"])).append_column(
         "withdrawn", pa.array(["false", "true"])
     )
     pq.write_table(batch, tmp_path / "changes.parquet")
-    report = json.loads(ok("ingest", tmp_path / "changes.parquet", "--source", "courts", "--db", db, "--json").stdout)
+    report, run = _changed_and_scored(world, db, tmp_path / "changes.parquet")
     assert (report["accepted"], report["rejected"]) == (2, 0)
-    run = json.loads(ok("score", "--as-of", AS_OF, "--db", db, "--json").stdout)
     # the files: the same population, whose courts' records carry versions (a row without one is version 1)
     files = tmp_path / "population"
     shutil.copytree(population, files)
@@ -306,11 +317,9 @@ def test_files_fold_a_record_ids_width_as_the_store_does(world: dict[str, Any], 
     )
     assert twins.column("record_id").to_pylist() != changed.column("record_id").to_pylist()
     db = tmp_path / "store.duckdb"
-    ok("load", population, "--db", db)
     pq.write_table(twins.append_column("correction", pa.array(["true", "true"])), tmp_path / "changes.parquet")
-    report = json.loads(ok("ingest", tmp_path / "changes.parquet", "--source", "courts", "--db", db, "--json").stdout)
+    report, run = _changed_and_scored(world, db, tmp_path / "changes.parquet")
     assert (report["accepted"], report["rejected"]) == (2, 0)
-    run = json.loads(ok("score", "--as-of", AS_OF, "--db", db, "--json").stdout)
     files = tmp_path / "population"
     shutil.copytree(population, files)
     pq.write_table(

@@ -139,7 +139,12 @@ class OwnedRelations:
     # -- statements ----------------------------------------------------------------------------------------
     def execute(self, statement: str | exp.Expr, params: Params = None) -> duckdb.DuckDBPyConnection:
         """Run a statement (constant SQL text or a tree) on this caller's relations, with bound ``params``."""
-        text = self._text(statement) if isinstance(statement, str) else self.bind(statement).sql(dialect="duckdb")
+        # (bind made the tree a copy of its own: it is printed without copying it once more)
+        text = (
+            self._text(statement)
+            if isinstance(statement, str)
+            else self.bind(statement).sql(dialect="duckdb", copy=False)
+        )
         args = None if params is None else (dict(params) if isinstance(params, Mapping) else list(params))
         return self.store.execute(text, args)
 
