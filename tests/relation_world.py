@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring_helpers import AS_OF, Registry, days_before, open_registry, org, person
+from socialcredit.clock import resolve_today
 from socialcredit.policy import LoadedPolicy, builtin_policy, parse_policy
 from socialcredit.store import open_store
 from store_copies import copied
@@ -90,6 +91,28 @@ def built(folder: Path) -> Registry:
     copied(folder, "relation-world", made)
     files = int((folder / "batch-files.txt").read_text("utf-8"))
     return Registry(open_store(folder / "registry.duckdb"), folder, _files=files)
+
+
+def scored(folder: Path, *days: dt.date) -> tuple[Registry, list[int]]:
+    """``built(folder)`` scored under :func:`beijing` as of each of ``days`` in turn (``reg.score``: each run made on
+    its day), built once per process for each of them (with the registry's today then) and copied into ``folder``;
+    the runs' ids, in order."""
+    made = [(day, min(day, resolve_today())) for day in days]
+    name = "relation-world-scored-" + "-".join(f"{day}@{on}" for day, on in made)
+
+    def make(where: Path) -> None:
+        reg = built(where)
+        for day in days:
+            reg.score(beijing(), day)
+        reg.store.close()
+        (where / "batch-files.txt").write_text(str(reg._files), "utf-8")
+
+    copied(folder, name, make)
+    files = int((folder / "batch-files.txt").read_text("utf-8"))
+    reg = Registry(open_store(folder / "registry.duckdb"), folder, _files=files)
+    runs = [int(r) for (r,) in reg.store.execute("SELECT run_id FROM score_runs ORDER BY run_id").fetchall()]
+    assert len(runs) == len(days), runs
+    return reg, runs
 
 
 def beijing() -> LoadedPolicy:

@@ -355,7 +355,7 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
     import httpx
 
     from api_helpers import serving
-    from due_world import A, build, score_on_its_day
+    from due_world import A, built, score_on_its_day
     from socialcredit.api.app import create_app
     from socialcredit.policies import __file__ as shipped
     from socialcredit.registry.decisions.decide import decide
@@ -364,7 +364,7 @@ def test_a_version_published_with_a_combining_mark_still_loads_and_serves(tmp_pa
     text = (Path(shipped).parent / "beijing.yaml").read_text(encoding="utf-8")
     assert 'version: "2026.2"' in text
     text = text.replace('version: "2026.2"', f'version: "{marked}"', 1)
-    store = build(tmp_path)
+    store = built(tmp_path)
     try:
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         store.execute("INSERT INTO policies VALUES ('beijing', ?, ?, ?, now())", [marked, digest, text])

@@ -30,6 +30,7 @@ from relation_world import (
     entries,
     judgment,
     role,
+    scored,
 )
 from scoring_helpers import AS_OF, days_before, run_differences, tax
 from socialcredit.errors import PolicyError
@@ -211,9 +212,8 @@ def test_held_at_cause_keeps_the_former_representative_and_spares_the_successor(
 
 
 def test_a_fulfilled_judgment_releases_every_related_person_in_the_same_run(tmp_path: Path) -> None:
-    reg = built(tmp_path)
-    first = reg.score(beijing())
-    assert len(entries(reg, first.run_id)) == 2
+    reg, (first,) = scored(tmp_path, AS_OF)
+    assert len(entries(reg, first)) == 2
     reg.send("courts", [judgment("J1", COMPANY, days_before(200), status="fulfilled", correction="true")])
     incremental = reg.score(beijing(), incremental=True)
     full = reg.score(beijing(), from_records=True)
@@ -222,14 +222,13 @@ def test_a_fulfilled_judgment_releases_every_related_person_in_the_same_run(tmp_
 
 
 def test_an_incremental_run_lists_the_officers_of_a_newly_listed_company(tmp_path: Path) -> None:
-    reg = built(tmp_path)
-    first = reg.score(beijing())
+    reg, (first,) = scored(tmp_path, AS_OF)
     reg.send("courts", [judgment("J2", OTHER, days_before(5))])
     incremental = reg.score(beijing(), incremental=True, max_share=1.0)
     full = reg.score(beijing(), from_records=True)
     assert (NEXT_REP, "officer_of_defaulter") in entries(reg, incremental.run_id)
     assert run_differences(reg.store, incremental.run_id, full.run_id) == []
-    assert first.run_id < incremental.run_id
+    assert first < incremental.run_id
 
 
 def test_a_disputed_role_record_that_is_withdrawn_ends_the_entry(tmp_path: Path) -> None:
@@ -255,8 +254,7 @@ def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monk
     """A live pass reads the role records of its own persons only. A correction that moves the director's role to
     another person releases the one and lists the other, as a full run from the records does (every version of a
     role record one version of which is about a person of the pass is read: the latest may name someone else)."""
-    reg = built(tmp_path)
-    reg.score(beijing())
+    reg, _ = scored(tmp_path, AS_OF)
     snap = Snapshot.load(reg.store, "beijing", explain=True)
     moved = {**role("R2", OUTSIDER, COMPANY, "director", days_before(1500)), "correction": "true"}
     report = reg.ingest("registration_authority", [moved])
@@ -300,9 +298,7 @@ def test_a_live_pass_follows_a_role_moved_to_another_person(tmp_path: Path, monk
 
 
 def test_the_refusal_names_the_company_the_role_and_the_cause(tmp_path: Path) -> None:
-    reg = built(tmp_path)
-    reg.score(beijing())
-    reg.score(beijing(), AS_OF + dt.timedelta(days=61))  # past the notice's 60 days of grace
+    reg, _ = scored(tmp_path, AS_OF, AS_OF + dt.timedelta(days=61))  # the second past the notice's 60 days of grace
     today = AS_OF + dt.timedelta(days=61)
     en = decide(reg.store, REP, "air_travel", "ticket", today=today)
     zh = decide(reg.store, REP, "air_travel", "ticket", lang="zh", today=today)
@@ -362,9 +358,8 @@ def test_a_snapshot_words_every_entry_through_a_relation_with_four_queries(
 ) -> None:
     """The snapshot of a whole run words its entries through relations all at once: four statements however many
     there are (one entry at a time, a snapshot of beijing's thousands read the records thousands of times)."""
-    reg = built(tmp_path)
-    run = reg.score(beijing())
-    through = [(s, lst, c) for s, lst, c, _ in reg.list_entries(run.run_id) if lst == HSR]
+    reg, (run,) = scored(tmp_path, AS_OF)
+    through = [(s, lst, c) for s, lst, c, _ in reg.list_entries(run) if lst == HSR]
     assert sorted(s for s, _, _ in through) == sorted([REP, DIRECTOR])
     statements: list[str] = []
     plain = type(reg.store).execute
@@ -505,9 +500,7 @@ def test_a_live_pass_releases_every_related_person_when_the_company_is_delisted(
     from socialcredit.api.app import create_app
     from socialcredit.registry.access.parties import issue_key
 
-    reg = built(tmp_path)
-    reg.score(beijing())
-    reg.score(beijing(), AS_OF + dt.timedelta(days=61))  # the listings take effect
+    reg, _ = scored(tmp_path, AS_OF, AS_OF + dt.timedelta(days=61))  # the second: the listings take effect
     store = reg.store
     airline = issue_key(store, "relying_party", "an airline", services=["air_travel"], purposes=["ticket"]).token
     courts = issue_key(store, "furnisher", "the courts", source="courts").token

@@ -24,6 +24,7 @@ from socialcredit.identifiers import make_ric, make_uscc, ric_check_char, valida
 from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.records import ingest
 from socialcredit.store import open_store
+from store_copies import copied
 
 TODAY = dt.date(2026, 6, 30)
 PERSON = make_ric("110105", dt.date(1980, 3, 4), 15)
@@ -40,16 +41,21 @@ def _run(db: Path, *args: str, today: dt.date = TODAY) -> subprocess.CompletedPr
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
 
 
+def _registered(folder: Path) -> None:
+    """One person, another person and one company registered by civil_affairs on TODAY, in ``city.duckdb``."""
+    subjects = folder / "subjects.csv"
+    subjects.write_text(f"subject_id,name\n{PERSON},张三\n{OTHER},李四\n{COMPANY},某某科技有限公司\n", encoding="utf-8")
+    with open_store(folder / "city.duckdb", create=True, key="") as store:
+        report = ingest.ingest_file(store, subjects, "civil_affairs", today=TODAY)
+    assert (report.accepted, report.errors) == (3, []), report.errors
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """A store of one person and one company, registered by the console script."""
-    path = tmp_path / "city.duckdb"
-    assert _run(path, "init").returncode == 0
-    subjects = tmp_path / "subjects.csv"
-    subjects.write_text(f"subject_id,name\n{PERSON},张三\n{OTHER},李四\n{COMPANY},某某科技有限公司\n", encoding="utf-8")
-    done = _run(path, "ingest", str(subjects), "--source", "civil_affairs")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return path
+    """A store of two persons and one company, registered in process once per worker and copied for each test
+    (what the console script's ``init`` and ``ingest`` of them would store: batch 1)."""
+    copied(tmp_path, "role-rows-registered", _registered)
+    return tmp_path / "city.duckdb"
 
 
 def _role(record_id: str, start: str, end: str = "", **more: str) -> dict[str, str]:

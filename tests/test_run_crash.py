@@ -25,6 +25,7 @@ from socialcredit.registry.scoring.runs import RunSummary, latest_run
 from socialcredit.registry.scoring.state import build_state
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
+from store_copies import copied
 
 CRASH = """
 class Crash:
@@ -45,15 +46,19 @@ def _crash(where: str) -> str:
     return CRASH.format(order=ORDER[where])
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Path:
-    """The due-process world, its Beijing policy published and its scoring state built: a run writes nothing but
-    itself, its listings and notices, and their audit entries."""
-    store = build(tmp_path)
+def _stated(folder: Path) -> None:
+    store = build(folder)
     try:
         build_state(store, resolve_policy(store, "beijing"))
     finally:
         store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Path:
+    """The due-process world, its Beijing policy published and its scoring state built: a run writes nothing but
+    itself, its listings and notices, and their audit entries. Built once per process and copied for each test."""
+    copied(tmp_path, "run_crash.world", _stated)
     return tmp_path / "due.duckdb"
 
 

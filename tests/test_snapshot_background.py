@@ -25,7 +25,7 @@ import socialcredit.registry.service as service_module
 from due_world import JUDGMENT, ingest, score_on_its_day, write_csv
 from region_helpers import TIANJIN, build_regions, regions_copied
 from relation_world import role
-from scoring_helpers import amount_rule, days_before, make_policy, open_registry, org, person, tax
+from scoring_helpers import Registry, amount_rule, days_before, make_policy, open_registry, org, person, tax
 from socialcredit.api.routes.service import healthz, metrics
 from socialcredit.example import AS_OF, write_example
 from socialcredit.registry.decisions.decide import run_entries
@@ -36,6 +36,7 @@ from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import run_in_force
 from socialcredit.registry.service import Service
 from socialcredit.store import Store, open_store
+from store_copies import copied
 from test_live_positional import LOUNGE, ORG_TOP
 from test_region_repairs import NOTICED, _sent_and_scored
 
@@ -285,21 +286,9 @@ def test_live_patches_arriving_while_explanations_load_are_applied_once_they_are
     """The world of test_live_positional's firm met on percentile: two rival firms gain points live and the firm's
     director, whom no pass rescores, leaves `officers`. The pass arrives while the explanations load: decisions stay
     those of the run until they are in, then are those of a loaded snapshot patched alike."""
-    reg = open_registry(tmp_path)
+    reg, (rival, third) = _positional_registry(tmp_path)  # the firm's world, as _positional_world builds it
     try:
-        firm, rival, third, fourth = (org(f"00000000{i}") for i in range(1, 5))
-        director, other = person(11), person(12)
-        reg.register({firm: None, rival: None, third: None, fourth: None, director: "finance", other: "finance"})
-        reg.send(
-            "registration_authority",
-            [
-                role("R1", director, firm, "director", days_before(500)),
-                role("R2", other, rival, "director", days_before(500)),
-            ],
-        )
-        policy = make_policy(amount_rule("ten", 10, 10), lists=ORG_TOP, services=LOUNGE)
-        reg.send("tax_bureau", [tax("T1", firm, "2025-06-01", amount=10)])
-        reg.score(policy)
+        director = person(11)
         run = run_in_force(reg.store, "test")
         before = Snapshot(reg.store, run, explain=True)
         patched = Snapshot(reg.store, run, explain=True)
@@ -392,13 +381,29 @@ def _positional_world(reg: Any) -> tuple[dict[str, Any], list[str]]:
     return policy, [rival, third]
 
 
+def _positional_registry(folder: Path) -> tuple[Registry, list[str]]:
+    """``open_registry(folder)`` holding :func:`_positional_world`, built once per process and copied into
+    ``folder`` (the batch files' count carried on, so that what a test sends next is named as before), and the two
+    rival firms."""
+
+    def made(where: Path) -> None:
+        reg = open_registry(where)
+        _positional_world(reg)
+        reg.store.close()
+        (where / "batch-files.txt").write_text(str(reg._files), "utf-8")
+
+    copied(folder, "snapshot_background.positional", made)
+    moved = [org("000000002"), org("000000003")]  # the rival and the third firm of _positional_world
+    files = int((folder / "batch-files.txt").read_text("utf-8"))
+    return Registry(open_store(folder / "registry.duckdb"), folder, _files=files), moved
+
+
 def test_a_tier_rank_the_policys_tiers_do_not_give_loads_the_tier_the_run_stored(tmp_path: Path) -> None:
     """The explained snapshot words each row's tier from its tier rank rather than reading the tier again; a rank
     none of the policy's tiers gives (a run computes both from the same tiers: never expected) does not refuse the
     load: the tiers the run stored are read, and every row's is the store's."""
-    reg = open_registry(tmp_path)
+    reg, _moved = _positional_registry(tmp_path)
     try:
-        _positional_world(reg)
         store = reg.store
         run = run_in_force(store)
         stored = dict(
@@ -427,9 +432,8 @@ def test_a_positional_snapshot_whose_explanations_failed_is_skipped_by_the_live_
     """Under a policy judging on percentile, a snapshot whose explanations failed cannot be patched: go_live skips it
     and says so once (until 2026-12-05 the patch's RuntimeError ended go_live, at each call, after a rescoring that
     grew with every change), and decisions stay the run's."""
-    reg = open_registry(tmp_path)
+    reg, moved = _positional_registry(tmp_path)
     try:
-        _policy, moved = _positional_world(reg)
 
         def broken(_store: Store, _stored: Any, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
@@ -517,9 +521,8 @@ def test_an_override_under_a_positional_policy_leaves_the_writer_at_once_and_is_
     """Under a policy judging on percentile, ``relisted`` does not wait for the explanations under the writer (until
     2026-12-05 it did: every write waited for the whole load): it returns at once, leaving the subjects to the live
     thread, which the loader wakes once they are in (its tick here is an hour) and which then patches them."""
-    reg = open_registry(tmp_path)
+    reg, moved = _positional_registry(tmp_path)
     try:
-        _policy, moved = _positional_world(reg)
         relisted = _noted(monkeypatch)
         with held_back(monkeypatch) as gate:
             service = Service(reg.store, flush_interval=3600)
@@ -558,9 +561,8 @@ def test_an_overrides_subjects_wait_when_the_fold_before_them_fails(
     """The live thread took the subjects an override left for it before folding the latest changes; when the fold
     failed it returned, and they were dropped: decisions ignored the override until the next run (until 2026-12-05).
     They now wait for the next call, which patches them once the fold goes through."""
-    reg = open_registry(tmp_path)
+    reg, moved = _positional_registry(tmp_path)
     try:
-        _policy, moved = _positional_world(reg)
         failing = [True]
         real_catch_up = service_module.catch_up
 
@@ -608,9 +610,8 @@ def test_a_record_reaches_a_plain_policys_decisions_while_a_positional_ones_expl
     """Two policies, one judging on percentile whose explanations are held back, one judging on neither: a committed
     record is patched into the second at once (until 2026-12-05 go_live waited on the first's load, and every
     snapshot after it waited too), and into the first once its explanations are in."""
-    reg = open_registry(tmp_path)
+    reg, moved = _positional_registry(tmp_path)
     try:
-        _policy, moved = _positional_world(reg)
         reg.score(make_policy(amount_rule("ten", 10, 10), services=RENTAL, policy_id="plain"))
         with held_back(monkeypatch) as gate:
             service = Service(reg.store, flush_interval=3600)
@@ -647,9 +648,8 @@ def test_a_decision_on_a_failed_load_after_close_is_refused_as_unavailable(
     from is closed with the service) is refused 503 store_unavailable (until 2026-12-05: AttributeError, a 500)."""
     from socialcredit.errors import StoreError
 
-    reg = open_registry(tmp_path)
+    reg, _moved = _positional_registry(tmp_path)
     try:
-        _positional_world(reg)
 
         def broken(_store: Store, _stored: Any, _n: int) -> Any:
             raise MemoryError("no room for the explanations")
