@@ -13,7 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from due_world import score_on_its_day
 from socialcredit.catalog import load_catalog
 from socialcredit.errors import BundleError
 from socialcredit.example import AS_OF
-from socialcredit.regions import exchange, export_bundle, import_bundle, set_region, trust_publisher, validate
+from socialcredit.regions import exchange, export_bundle, import_bundle, linkage, set_region, trust_publisher, validate
 from socialcredit.regions.bundle import load_private_key, new_private_key, public_key_text
 from socialcredit.regions.generate import REGIONS, generate_regions
 from socialcredit.registry.decisions.decide import decide
@@ -471,6 +473,55 @@ def test_a_failure_after_the_links_rolls_the_whole_import_back(
     summary = import_bundle(tianjin, border["bundle"])
     assert summary.applied_records == applied[0]
     assert received.exists()
+
+
+IDENTITIES = (
+    "SELECT identity_id, origin_subject_id, status, subject_id, candidate_id, probability, evidence "
+    "FROM region_identities ORDER BY identity_id"
+)
+
+
+def test_an_import_trains_splink_once_for_the_same_identities_and_never_without_a_pair_to_score(
+    border: dict[str, Any], tianjin: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beijing's first bundle imported into two copies of Tianjin trains Splink once in the process and links alike;
+    the next bundle (no records) tries again only the persons left unmatched, none with a pair meeting a blocking
+    rule: it trains nothing, scores nothing, and leaves them unmatched, as Splink trained on them would."""
+    trained: list[int] = []
+    calls: list[tuple[Any, ...]] = []
+    real_train, real_link = linkage.train, linkage.link_identities
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        trained.append(len(trained) + 1)
+        return real_train(*args, **kwargs)
+
+    def seen(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real_link(*args, **kwargs)
+
+    monkeypatch.setattr(linkage, "train", counted)
+    monkeypatch.setattr(linkage, "link_identities", seen)
+    monkeypatch.setattr(linkage, "_KEPT", OrderedDict(), raising=False)  # nothing linked before in this process
+    first = import_bundle(tianjin, border["bundle"])
+    assert first.linked + first.review >= 1 and first.unmatched >= 1
+    assert len(trained) == 1
+    (tmp_path / "again").mkdir()
+    with open_store(_copy_tianjin(border["folder"], tmp_path / "again"), key="") as again:
+        assert import_bundle(again, border["bundle"]) == first
+        assert len(trained) == 1  # the same identities against the same residents
+        assert len(calls) == 1
+        assert again.execute(IDENTITIES).fetchall() == tianjin.execute(IDENTITIES).fetchall()
+
+    before = tianjin.execute(IDENTITIES).fetchall()
+    second = import_bundle(tianjin, _bundle(border, tmp_path / "b2.json", lambda p: p.update(sequence=2, records=[])))
+    assert (second.retried, second.still_unmatched, second.linked, second.review) == (first.unmatched,) * 2 + (0, 0)
+    assert len(trained) == 1  # tried, not trained
+    assert len(calls) == 2
+    assert [r[:3] for r in tianjin.execute(IDENTITIES).fetchall()] == [r[:3] for r in before]
+    incoming, subjects, options = calls[1]
+    assert incoming.num_rows == first.unmatched and options.skip_without_pairs
+    trained_anyway = real_link(incoming, subjects, replace(options, skip_without_pairs=False))
+    assert len(trained) == 2 and trained_anyway.pairs_scored == 0 and trained_anyway.table.num_rows == 0
 
 
 def test_refusals_before_the_payload_is_opened_are_audited_too(

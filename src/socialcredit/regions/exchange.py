@@ -18,7 +18,7 @@ import json
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,7 +44,7 @@ from socialcredit.regions.bundle import (
 )
 from socialcredit.regions.bundle import load_private_key as _load_key
 from socialcredit.regions.keys import encryption_recipients, trust_key, trusted_keys
-from socialcredit.regions.linkage import LinkOptions, link_identities
+from socialcredit.regions.linkage import LinkOptions, link_identities_kept
 from socialcredit.regions.validate import (
     check_bundle_size,
     check_payload,
@@ -799,16 +799,20 @@ def _resolve(store: Store, origin: str, summary: ImportSummary, options: LinkOpt
         summary.reversed_to_review = _exact_displaces_links(store, origin, [int(r[0]) for r in exact], actor)
     incoming = store.execute(
         "SELECT CAST(identity_id AS VARCHAR) AS key, origin_subject_id AS subject_id, name, sex, birth_date, phone, "
-        "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched')",
+        "address FROM region_identities WHERE origin_region = ? AND status IN ('new', 'unmatched') "
+        "ORDER BY identity_id",
         [origin],
     ).to_arrow_table()
     if incoming.num_rows == 0:
         return
     subjects = store.execute(
         "SELECT subject_id AS key, subject_id, name, sex, birth_date, phone, address FROM current_subjects "
-        "WHERE kind = 'person'"
+        "WHERE kind = 'person' ORDER BY subject_id"
     ).to_arrow_table()
-    linked = link_identities(incoming, subjects, options)
+    # In order, so that the same identities and residents are the same inputs: linked once in a process (an import
+    # that only retries who it could not link before, against residents who have not changed, trains nothing), and
+    # not at all when no pair meets a blocking rule.
+    linked = link_identities_kept(incoming, subjects, replace(options, skip_without_pairs=True))
     result = linked.table
     summary.misfits = [
         {

@@ -22,18 +22,21 @@ LinkOptions gives them: the file is their one source.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from socialcredit.regions.linkmodel import DEFAULT_MODEL, LinkModel, load_model, splink_settings
-from socialcredit.regions.linkprep import decision_sql_parts, prepare_side, train
+from socialcredit.regions.linkmodel import DEFAULT_MODEL, LinkModel, block_rule, load_model, splink_settings
+from socialcredit.regions.linkprep import SideReport, decision_sql_parts, prepare_side, train
 
-__all__ = ["COLUMNS", "LinkOptions", "LinkResult", "default_model", "link_identities"]
+__all__ = ["COLUMNS", "LinkOptions", "LinkResult", "default_model", "link_identities", "link_identities_kept"]
 
 # The columns an identity table must have (any may be null but ``key``); birth_date is a DATE.
 COLUMNS = ("key", "subject_id", "name", "sex", "birth_date", "phone", "address")
@@ -51,6 +54,9 @@ class LinkOptions:
     em_max_pairs: float = 1e6
     seed: int = 1
     memory_limit: str | None = None  # e.g. "6GB" for the linkage's own DuckDB
+    # True: when no pair of an incoming identity and a subject meets a blocking rule, Splink would score nothing, so
+    # nothing is trained (``parameters`` then holds the misfits and ``trained: False`` only). An import sets it.
+    skip_without_pairs: bool = False
 
 
 @dataclass
@@ -117,6 +123,9 @@ def link_identities(
     if n_in == 0 or n_sub == 0:
         con.close()
         return LinkResult(empty, 0, seconds, {"misfits": []})
+    if options.skip_without_pairs and not _any_blocked_pair(con, model):
+        con.close()
+        return LinkResult(empty, 0, seconds, {"trained": False, "misfits": _misfits(reports)})
     db = DuckDBAPI(con)
     left = db.register("sc_link_incoming", dataset_display_name="incoming")
     right = db.register("sc_link_subjects", dataset_display_name="subjects")
@@ -168,19 +177,7 @@ def link_identities(
         "probability_two_random_records_match": linker._settings_obj._probability_two_random_records_match,
         "prior_method": training.prior_method,
         "em": training.em,
-        "misfits": [
-            {
-                "side": r.label,
-                "column": m.column,
-                "source": m.source,
-                "what": m.what,
-                "count": m.count,
-                "examples": m.examples,
-                "action": m.action,
-            }
-            for r in reports
-            for m in r.misfits
-        ],
+        "misfits": _misfits(reports),
         "comparisons": {
             c.output_column_name: [
                 {"level": lv.label_for_charts, "m": lv.m_probability, "u": lv.u_probability}
@@ -192,3 +189,71 @@ def link_identities(
     }
     con.close()
     return LinkResult(result.cast(empty.schema), pairs, seconds, parameters)
+
+
+def _misfits(reports: list[SideReport]) -> list[dict[str, Any]]:
+    return [
+        {
+            "side": r.label,
+            "column": m.column,
+            "source": m.source,
+            "what": m.what,
+            "count": m.count,
+            "examples": m.examples,
+            "action": m.action,
+        }
+        for r in reports
+        for m in r.misfits
+    ]
+
+
+def _any_blocked_pair(con: duckdb.DuckDBPyConnection, model: LinkModel) -> bool:
+    """Whether a pair of an incoming identity and a subject meets one of the model's blocking rules, each as Splink
+    writes it (its predictions are the pairs that meet one; it adds conditions, never removes any)."""
+    for rule in model.blocking:
+        on = block_rule(rule).get_blocking_rule("duckdb").blocking_rule_sql
+        found = con.execute(f"SELECT EXISTS (SELECT 1 FROM sc_link_incoming l JOIN sc_link_subjects r ON {on})")
+        if found.fetchone()[0]:  # type: ignore[index]
+            return True
+    return False
+
+
+# The results of the last linkages link_identities_kept ran in this process, by the digest of their inputs.
+_KEPT: OrderedDict[str, LinkResult] = OrderedDict()
+KEPT_RESULTS = 8
+
+
+def _digest(*tables: pa.Table, options: LinkOptions, model: LinkModel) -> str:
+    h = hashlib.sha256(repr((options, model)).encode("utf-8"))
+
+    class Sink:
+        closed = False
+
+        def write(self, data: bytes) -> int:
+            h.update(data)
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    for table in tables:
+        with pa.ipc.new_stream(pa.PythonFile(Sink(), mode="w"), table.schema) as out:
+            out.write_table(table)
+    return h.hexdigest()
+
+
+def link_identities_kept(incoming: pa.Table, subjects: pa.Table, options: LinkOptions | None = None) -> LinkResult:
+    """``link_identities`` with the shipped model, or the result of an earlier call in this process on the same
+    rows, in the same order, with the same options (Splink is trained with a fixed seed: the same inputs give the
+    same links): an import that tries again the identities it could not link, against residents who have not
+    changed, does not train again. The last ``KEPT_RESULTS`` results are kept."""
+    options = options or LinkOptions()
+    key = _digest(incoming, subjects, options=options, model=default_model())
+    kept = _KEPT.get(key)
+    if kept is None:
+        kept = _KEPT[key] = link_identities(incoming, subjects, options)
+        while len(_KEPT) > KEPT_RESULTS:
+            _KEPT.popitem(last=False)
+    else:
+        _KEPT.move_to_end(key)
+    return LinkResult(kept.table, kept.pairs_scored, {"kept": 0.0}, copy.deepcopy(kept.parameters))
