@@ -3,7 +3,7 @@ nothing yet (docs/due-process.md, "Notice and grace"), so `decide` grants high-s
 noticed today, and `show --json` and `file export` must say so too. They read the run's own grants, which count
 every list the run found, and said "refused" for every service a blacklisting refuses, beside a decision that
 granted it (until 2026-12-06). The installed console script, in a subprocess, on the store `scored_city` makes
-(made in process: sp_tail_world)."""
+(made in process: due_world.made_city)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from cli_helpers import DEFAULTER, ONE_DEFAULTER
 from cli_helpers import sc as console
-from sp_tail_world import scored_city_in_process
+from due_world import made_city
 
 
 def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
@@ -25,7 +25,7 @@ def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("services")
-    return scored_city_in_process(folder, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
+    return made_city(folder, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
 
 
 def _granted(report: dict[str, object]) -> dict[str, bool]:

@@ -211,6 +211,39 @@ def test_a_new_store_in_one_transaction_has_the_schema_of_one_migrated_step_by_s
     assert len(expected["tables"]) > 40 and len(expected["views"]) == 7 and expected["indexes"]  # something compared
 
 
+# --- a new store takes the steps after a migration (drop listed tables, make the run views, the first keys) only
+# where its SQL names the temporary table that asks for them: the store is the one taking every step after every
+# migration makes, as they were taken before
+
+
+def _every_step(con: Any, sql: str) -> None:
+    """The steps after a migration as they were taken before: all four, each asking whether its table was made."""
+    store_module._drop_listed_tables(con)
+    store_module._run_views(con)
+    store_module._region_first_keys(con)
+    store_module._add_first_keys(con)
+
+
+def test_a_new_store_has_the_schema_of_one_that_took_every_step_after_every_migration(tmp_path: Path) -> None:
+    names = ("_drop_tables", "_run_views", "_region_first_keys", "_first_key_tables")
+    asking = {n: [v for v, _, sql in MIGRATIONS if n in sql] for n in names}
+    # every step is asked for by some migration (the comparison below covers each), the run views by migration 49
+    assert all(asking.values()) and asking["_run_views"] == [49] and asking["_region_first_keys"] == [47]
+    with (
+        mock.patch.object(store_module, "_after_migration", _every_step),
+        open_store(tmp_path / "every.duckdb", create=True, key="") as every,
+    ):
+        expected = _schema(every)
+    with open_store(tmp_path / "new.duckdb", create=True, key="") as new:
+        made = _schema(new)
+        temporary = new.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert made == expected
+    assert temporary == []  # every listed table dropped: none is left to the connection
+    # something compared: the run tables under their views (migration 49), the schema's versions
+    assert len(expected["views"]) == 7 and len(expected["versions"]) == len(MIGRATIONS)
+    assert ("run_results_rows",) in {row[:1] for row in expected["tables"]}
+
+
 @pytest.mark.slow
 @settings(max_examples=6, deadline=None)  # each example creates and migrates a store (about 0.5 s)
 @given(cut=st.sampled_from([version for version, _, _ in MIGRATIONS[:-1]]))

@@ -1,7 +1,7 @@
 """A decision asked at the command line (`socialcredit decide`, no --requester) is shown to the resident as an
 operator's at the command line, in the page's language: it was shown as "cli", the command line's actor, on a
 Chinese page too (until 2026-12-06). A decision of a named requester keeps its name. The installed console script,
-in a subprocess, on the store `scored_city` makes (made in process: sp_tail_world)."""
+in a subprocess, on the store `scored_city` makes (made in process: due_world.made_city)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import sc as console
+from due_world import made_city
 from socialcredit.identifiers import make_ric
-from sp_tail_world import scored_city_in_process
 
 RESIDENT = make_ric("110105", dt.date(1980, 3, 4), 15)
 
@@ -26,7 +26,7 @@ def sc(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subjects = {"civil_affairs": f"subject_id,name\n{RESIDENT},王伟\n"}
-    db = scored_city_in_process(tmp_path_factory.mktemp("asked"), subjects, as_of="2026-07-01", today="2026-07-01")
+    db = made_city(tmp_path_factory.mktemp("asked"), subjects, as_of="2026-07-01", today="2026-07-01")
     sc("decide", RESIDENT, "flight", "--purpose", "ticket purchase", db=db)
     sc("decide", RESIDENT, "high_speed_rail", "--purpose", "ticket purchase", "--requester", "12306", db=db)
     return db
