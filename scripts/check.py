@@ -12,6 +12,7 @@ Other arguments are handed to pytest (e.g. ``-k disputes``, ``-x``).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -105,7 +106,12 @@ def main(argv: list[str]) -> int:
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.monotonic()
         code = subprocess.run(cmd, cwd=ROOT).returncode
-        print(f"== {name}: exit {code} in {time.monotonic() - t0:.0f} s", flush=True)
+        # the space left where the tests write (a full disk fails tests in ways that look like anything else)
+        free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
+        print(
+            f"== {name}: exit {code} in {time.monotonic() - t0:.0f} s; {free:.1f} GiB free in the temporary folder",
+            flush=True,
+        )
         if code == NO_TESTS and name.startswith("pytest"):
             print(f"== {name}: no test was collected or selected", flush=True)
             if pytest_args:
