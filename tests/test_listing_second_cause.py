@@ -3,7 +3,8 @@ is the judgment it was noticed for while that judgment holds. A run's entry name
 met the criterion, so the run after a second judgment took the first listing's cause for gone: it ended the listing
 (delisted; resolved in its notice period) and noticed one for the second judgment with a grace period of its own,
 and a flight was granted to a defaulter of two judgments (until 2026-12-06). The installed console script, in a
-subprocess, on a store made by it, each step on its own day."""
+subprocess, each step on its own day, on a store made as its commands make it (the listing in effect, made in this
+process: listed_for)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
+from due_world import made_city
+from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
+from socialcredit.registry.due_process.daily import run_daily
+from socialcredit.registry.due_process.outbox import OutboxSender
 from socialcredit.store import open_store
 from store_copies import copied
 
 CLI = shutil.which("socialcredit", path=str(Path(sys.executable).parent)) or "socialcredit"
 DEFAULTER = make_ric("110105", dt.date(1980, 3, 1), 12)
+# What `notices --json` said on 2026-12-31 of a store listed_for made, kept beside it.
+LISTED = "notices-2026-12-31.json"
 HEADER = "record_id,subject_id,record_type,event_date,case_type,amount,status,defaulter,correction\n"
 
 
@@ -57,13 +65,28 @@ def sent(day: str, path: str, *, db: Path) -> None:
     sc(day, "due", "run", db=db)
 
 
-def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
-    rows = json.loads(sc(today, "notices", "--json", db=db).stdout)
+def notices(today: str, db: Path) -> list[dict[str, Any]]:
+    """What ``notices --json`` says on ``today``."""
+    rows: list[dict[str, Any]] = json.loads(sc(today, "notices", "--json", db=db).stdout)
+    return rows
+
+
+def listings_in(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted((x["record_id"], x["status"], x["noticed_on"], x["effective_on"], x["closed_on"]) for x in rows)
 
 
-def listing_ids(today: str, db: Path) -> dict[str, int]:
-    return {x["record_id"]: x["listing_id"] for x in json.loads(sc(today, "notices", "--json", db=db).stdout)}
+def ids_in(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {x["record_id"]: x["listing_id"] for x in rows}
+
+
+def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
+    return listings_in(notices(today, db))
+
+
+def as_listed(db: Path) -> list[dict[str, Any]]:
+    """What ``notices --json`` said on 2026-12-31 of the store ``listed_for`` made (read once, when it was made)."""
+    rows: list[dict[str, Any]] = json.loads((db.parent / LISTED).read_text("utf-8"))
+    return rows
 
 
 def refused(today: str, db: Path) -> dict[str, Any]:
@@ -76,23 +99,29 @@ def refused(today: str, db: Path) -> dict[str, Any]:
 
 def listed_for(tmp_path: Path, *rows: str, others: str = "") -> Path:
     """A store where the defaulter's judgments ``rows`` were reported on 2026-11-01 and the listing noticed then for
-    the first of them took effect on 2026-12-31 (``others``: rows ``subject_id,name`` of more residents): made by the
-    console script once per process for each ``rows`` and ``others``, and copied."""
+    the first of them took effect on 2026-12-31 (``others``: rows ``subject_id,name`` of more residents): made once
+    per process for each ``rows`` and ``others``, and copied."""
     made = hashlib.sha256(json.dumps([rows, others]).encode("utf-8")).hexdigest()[:16]
     copied(tmp_path, f"listed-{made}", lambda where: _listed(where, rows, others))
     db = tmp_path / "city.duckdb"
-    assert listings("2026-12-31", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert listings_in(as_listed(db)) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     return db
 
 
 def _listed(folder: Path, rows: tuple[str, ...], others: str) -> None:
-    db = folder / "city.duckdb"
-    sc("2026-11-01", "init", db=db)
-    (folder / "subjects.csv").write_text(f"subject_id,name\n{DEFAULTER},张三\n{others}", encoding="utf-8")
-    sc("2026-11-01", "ingest", str(folder / "subjects.csv"), "--source", "civil_affairs", db=db)
-    sc("2026-11-01", "ingest", judgments(folder, "j1.csv", *rows), "--source", "courts", db=db)
-    sc("2026-11-01", "score", "--policy", "beijing", "--as-of", "2026-11-01", db=db)
-    sc("2026-12-31", "due", "run", db=db)  # the notice's 60 days have passed: in effect
+    """The store made in this process as the console's commands make it (init, the residents and the judgments
+    ingested and beijing scored on 2026-11-01: due_world.made_city; `due run` on 2026-12-31), then what the console
+    script's `notices --json` says of it on 2026-12-31, kept beside it."""
+    batches = {
+        "civil_affairs": f"subject_id,name\n{DEFAULTER},张三\n{others}",
+        "courts": HEADER + "".join(f"{r}\n" for r in rows),
+    }
+    db = made_city(folder, batches, as_of="2026-11-01", today="2026-11-01")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, "2026-12-31")
+        with open_store(db, key="") as store:  # the notice's 60 days have passed: in effect
+            run_daily(store, dt.date(2026, 12, 31), channel=OutboxSender().channel)
+    (folder / LISTED).write_text(sc("2026-12-31", "notices", "--json", db=db).stdout, encoding="utf-8")
 
 
 def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path) -> None:
@@ -128,13 +157,14 @@ def test_a_correction_of_the_named_judgment_keeps_its_listing(tmp_path: Path) ->
     first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
     second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
     db = listed_for(tmp_path, first, second)
-    ids = listing_ids("2026-12-31", db)
+    ids = ids_in(as_listed(db))
     refused("2026-12-31", db)
 
     corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
     sent("2027-01-05", judgments(tmp_path, "j1b.csv", corrected), db=db)
-    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
-    assert listing_ids("2027-01-05", db) == ids
+    now = notices("2027-01-05", db)  # one read for both
+    assert listings_in(now) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert ids_in(now) == ids
     assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
     # the next day's run from the records, not the state, names the same cause
     sc("2027-01-06", "score", "--policy", "beijing", "--as-of", "2027-01-06", "--from-records", db=db)
@@ -162,12 +192,13 @@ def test_a_judgment_reported_late_does_not_restart_the_notice(tmp_path: Path) ->
     by the event date named it from then on, so the listing of J1 was delisted and J0 noticed with a grace of its
     own (until 2026-12-06). The listing keeps the cause it was noticed for."""
     db = listed_for(tmp_path, f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,")
-    ids = listing_ids("2026-12-31", db)
+    ids = ids_in(as_listed(db))
 
     earlier = f"J0,{DEFAULTER},court_judgment,2026-03-01,commercial,70000,unfulfilled,true,"
     sent("2027-01-05", judgments(tmp_path, "j0.csv", earlier), db=db)
-    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
-    assert listing_ids("2027-01-05", db) == ids
+    now = notices("2027-01-05", db)  # one read for both
+    assert listings_in(now) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert ids_in(now) == ids
     assert refused("2027-01-05", db)["score"] == 800
 
 
@@ -193,7 +224,7 @@ def test_migration_46_gives_a_corrected_record_its_first_key_and_keeps_the_state
     first = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,"
     second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
     db = listed_for(tmp_path, first, second)
-    ids = listing_ids("2026-12-31", db)
+    ids = ids_in(as_listed(db))
     corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
     sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
     states = as_before_46(db)
@@ -210,8 +241,9 @@ def test_migration_46_gives_a_corrected_record_its_first_key_and_keeps_the_state
     # the state's rows (J2, J1's second version) gain their records' first keys
     assert rows == [(rows[0][0], rows[0][0]), (rows[1][0], k1)]
     sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
-    assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
-    assert listing_ids("2027-01-05", db) == ids
+    now = notices("2027-01-05", db)  # one read for both
+    assert listings_in(now) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
+    assert ids_in(now) == ids
     assert json.loads(sc("2027-01-05", "state", "check", "beijing", "--json", db=db).stdout)["ok"]
 
 
