@@ -4,6 +4,7 @@ registry service on loopback — that every call it makes is a matchmaking_badge
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -1530,10 +1531,15 @@ def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:
     none = _matchmaking(db, "matches", "1", *registry)
     assert (none.returncode, none.stderr) == (2, f"错误：{db} 没有婚恋网站的数据库：请先登记客户或生成客户库\n")
     clients = ((make_ric("110108", dt.date(1994, 3, 15), 1), "F"), (make_ric("110105", dt.date(1995, 6, 1), 2), "M"))
-    for n, (subject, seeks) in enumerate(clients, start=1):
-        assert _matchmaking(db, "register", "--subject", subject, *ABOUT).returncode == 0
-        assert _matchmaking(db, "prefs", str(n), "--seeks", seeks).returncode == 0
-        assert _matchmaking(db, "consent", str(n), "--give").returncode == 0
+    # the clients registered, seeking each other and consenting, in process as `register --subject S` with ABOUT,
+    # `prefs N --seeks X` and `consent N --give` make them
+    with open_match_store(db) as match_store:
+        for n, (subject, seeks) in enumerate(clients, start=1):
+            about = profile(subject, "王磊", "海淀区", "bachelor", "employed", "10k_20k", ["tea"])
+            assert match_store.register(about, tiers=credit_tiers()) == n
+            now = match_store.client(n).preferences
+            match_store.set_preferences(n, dataclasses.replace(now, seeks=(seeks,)), tiers=credit_tiers())
+            match_store.set_consent(n, True, actor="cli")
     unknown = _matchmaking(db, "matches", "9", *registry)
     assert (unknown.returncode, unknown.stderr) == (2, "错误：没有第 9 号客户\n")
     english = _matchmaking(db, "matches", "9", "--lang", "en", *registry)
