@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from due_world import score_on_its_day
+from socialcredit.compiler import ScorePlan
 from socialcredit.errors import DecisionError, IdentifierError, NotFoundError
 from socialcredit.example import AS_OF, write_example
+from socialcredit.registry.decisions import actions
 from socialcredit.registry.decisions.decide import decide
 from socialcredit.registry.decisions.snapshot import Snapshot
 from socialcredit.registry.due_process.listings import effective_results
@@ -138,6 +140,27 @@ def test_full_decisions_from_memory_equal_the_registrys_with_every_reason(store:
             slow.pop("actions")
             assert fast == slow
     snap.flush(store)
+
+
+def test_the_record_contributions_a_refusal_reads_are_built_once_for_a_policy_and_date(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry decision refused for its score names the records that would cure it from the policy's record
+    contributions, whose SQL was built and printed again at every such refusal (it cost more than the query): it is
+    built once per policy text, catalog and as-of date."""
+    built: list[dt.date] = []
+    explained: list[str] = []
+    plan_of = ScorePlan.record_contributions
+    contributions_of = actions._contributions
+    monkeypatch.setattr(ScorePlan, "record_contributions", lambda plan: built.append(plan.as_of) or plan_of(plan))
+    monkeypatch.setattr(actions, "_contributions", lambda *a: explained.append(a[3]) or contributions_of(*a))
+    subjects = Snapshot.load(store, "beijing").subject_ids
+    for service in ("bank_loan", "high_speed_rail", "deposit_free_rental", "rail_priority"):
+        for sid in subjects:
+            if len(explained) < 2:
+                decide(store, sid, service, "check", requester="test", policy_id="beijing")
+    assert len(explained) == 2  # two refusals that read the records' contributions
+    assert len(built) <= 1  # built for the first at most (once in the process for beijing as of the run's date)
 
 
 def test_the_reasons_held_are_the_run_reasons_view_for_every_subject(store: Store) -> None:

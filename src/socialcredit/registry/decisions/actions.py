@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from socialcredit.backends.duckdb import DuckDBBackend
+from socialcredit.catalog import load_catalog
 from socialcredit.compiler import ScorePlan
 from socialcredit.errors import NotFoundError
 from socialcredit.languages import yuan
@@ -163,9 +165,12 @@ def _contributions(store: Store, loaded: LoadedPolicy, run: dict[str, Any], subj
     ``cured`` 0 and ``after`` its ``rules``: only its expiry (or, if it is wrong, a dispute) takes it away."""
     with prepare_inputs(store, loaded, int(run["watermark"]), subject_id=subject_id) as inputs:
         inputs.create("sc_affected", "SELECT subject_id FROM sc_subjects")
-        backend = DuckDBBackend(store)
-        plan = ScorePlan(loaded, as_of=run["as_of"], dialect=backend.dialect)
-        inputs.materialize(backend, "sc_contributions", plan.record_contributions())
+        plan = ScorePlan(loaded, as_of=run["as_of"], dialect=DuckDBBackend(store).dialect)
+        # built and printed once per policy text, catalog and as-of date (it cost more than the query, at every
+        # refusal a registry decision explains)
+        catalog = hashlib.sha256((loaded.catalog or load_catalog()).model_dump_json().encode("utf-8")).hexdigest()
+        key = ("record contributions", loaded.sha256, catalog, run["as_of"])
+        inputs.create_once("sc_contributions", key, plan.record_contributions)
         records = inputs.rows(
             """SELECT r.*, c.points, c.least, c.rules FROM (SELECT record_key, sum(points) AS points,
                       min(points) AS least, list(struct_pack(rule_id := rule_id, points := points)) AS rules
