@@ -39,7 +39,8 @@ from socialcredit.registry.access.parties import issue_key
 from socialcredit.registry.due_process.listings import list_listings
 from socialcredit.registry.due_process.public_lists import public_lookup
 from socialcredit.registry.records.ingest import ingest_file
-from socialcredit.registry.scoring.runs import in_force_sql, run_in_force
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import in_force_sql, run_in_force, score
 from socialcredit.registry.service import Service
 from socialcredit.store import open_store
 from web_helpers import sign_in
@@ -185,8 +186,9 @@ def test_no_run_in_force_is_refused_saying_why(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("SOCIALCREDIT_TODAY", TODAY)
     built(tmp_path).close()
     db = tmp_path / "due.duckdb"
-    assert cli(db, "score", "--policy", "beijing", "--as-of", "2026-05-01").returncode == 0
     store = open_store(db, key="")
+    # the what-if made in process, as `score --policy beijing --as-of 2026-05-01` makes it on 2026-04-10
+    score(store, resolve_policy(store, "beijing"), dt.date(2026, 5, 1))
     assert store.rows(f"SELECT run_id FROM ({in_force_sql()})") == []
     store.close()
     said = (
@@ -292,10 +294,9 @@ def test_migration_45_gives_old_runs_the_standing_they_were_made_with(world: Pat
     (``audited`` False) run 3 is known for a what-if by the day it was made; with them, run 3 made on a clock set back
     (made on 2027-03-01 by the machine's date, its registry's today 2026-04-10) is not known for one and stays
     ordinary, but run 4 keeps the standing its entry recorded (moved the listings: ordinary)."""
-    for args in (("--as-of", "2027-02-01"), ("--as-of", TODAY)):
-        made = cli(world, "score", "--policy", "beijing", *args)
-        assert made.returncode == 0, made.stderr
     store = open_store(world, key="")
+    for as_of in ("2027-02-01", TODAY):  # runs 3 and 4 made in process, as `score --policy beijing --as-of` makes them
+        score(store, resolve_policy(store, "beijing"), dt.date.fromisoformat(as_of))
     with store.transaction():  # the store as the program before migration 45 left it
         store.execute("ALTER TABLE score_runs DROP COLUMN standing")
         store.execute("UPDATE score_runs SET started_at = TIMESTAMP '2026-04-10 10:00:00'")
