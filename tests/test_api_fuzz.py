@@ -230,8 +230,12 @@ def fuzz(world: dict[str, Any]) -> Iterator[Fuzz]:
     # Media types schemathesis has no serializer for: the service reads these bodies as raw text or bytes.
     schemathesis.serializer("application/x-ndjson", "text/csv", "application/vnd.apache.parquet")(_raw)
     base_url = f"http://127.0.0.1:{world['port']}"
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    # as patient as the run's requests: on a loaded machine the first answer (the spec, built then) took over the
+    # loader's default 10 s, and every test of the module failed at its setup
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=60)
     with requests.Session() as session:
+        # loopback only: no proxy settings or ~/.netrc read from the environment for each of the run's requests
+        session.trust_env = False
         yield Fuzz(
             schema=schema,
             base_url=base_url,
