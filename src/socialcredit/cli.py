@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -1979,6 +1978,8 @@ def _exit_with(exc: BaseException) -> NoReturn:
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         keyed = _key_set()
+        import tempfile  # a crash alone writes a file there
+
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
             if keyed:
                 fh.write(_frames_only(exc))
