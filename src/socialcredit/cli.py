@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.main import get_group
 from typer.models import CommandInfo, TyperInfo
 
 from socialcredit.cli_help import (
@@ -1836,12 +1837,18 @@ _ADDED: dict[Callable[[], None], tuple[list[CommandInfo], list[TyperInfo], list[
 _OWN: list[tuple[list[CommandInfo], list[TyperInfo], list[CommandInfo]]] = []  # this module's, as at its import
 
 
+def _name(command: CommandInfo) -> str:
+    """The name a root command is called by (Typer's: its function's name, dashed, unless it was given one)."""
+    return command.name or getattr(command.callback, "__name__", "").replace("_", "-")
+
+
 def _registered(args: list[str] | None = None) -> typer.Typer:
-    """The root app with the command groups a command line needs: of ``args`` (a command line's words) naming a
-    command of a group of another module, that group alone; naming one of this module's, none; anything else (no
-    command, an option first, a name no command has: a help or an error that lists or suggests the commands), under
-    shell completion or with ``args`` None, every group. Registered in the order of _GROUPS whatever the order asked
-    in, so that every help lists its commands as it did when the root registered them all at its import."""
+    """The root app with the commands a command line needs: of ``args`` (a command line's words) naming a command or
+    a group, that one alone (and the module that registers it imported alone); anything else (no command, an option
+    first, a name no command has: a help or an error that lists or suggests the commands), under shell completion or
+    with ``args`` None, every command. The groups of other modules are registered in the order of _GROUPS whatever
+    the order asked in, so that every help lists its commands as it did when the root registered them all at its
+    import; Typer builds the commands of the root alone that the command line may run."""
     if not _OWN:
         _OWN.append(
             (list(_app.registered_commands), list(_app.registered_groups), list(policy_app.registered_commands))
@@ -1849,13 +1856,11 @@ def _registered(args: list[str] | None = None) -> typer.Typer:
     own_commands, own_groups, own_policy = _OWN[0]
     first = args[0] if args else ""
     named = [group for group, names in _GROUPS if first in names]
-    own = {c.name or getattr(c.callback, "__name__", "").replace("_", "-") for c in own_commands}
-    own |= {g.name for g in own_groups}
+    own = {_name(c) for c in own_commands} | {g.name for g in own_groups}
     completing = any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ)
-    if args is None or completing or not (named or first in own):
+    every = args is None or completing or not (named or first in own)
+    if every:
         named = [group for group, _names in _GROUPS]
-    if all(group in _ADDED for group in named):
-        return _app
     for group in named:
         if group not in _ADDED:
             _app.registered_commands, _app.registered_groups, policy_app.registered_commands = [], [], []
@@ -1863,13 +1868,17 @@ def _registered(args: list[str] | None = None) -> typer.Typer:
             _ADDED[group] = (_app.registered_commands, _app.registered_groups, policy_app.registered_commands)
     done = [_ADDED[group] for group, _names in _GROUPS if group in _ADDED]
     first_commands = _ADDED[_FIRST][0] if _FIRST in _ADDED else []
-    _app.registered_commands = [
+    commands = [
         *first_commands,
         *own_commands,
-        *(c for commands, _groups, _policy in done if commands is not first_commands for c in commands),
+        *(c for added, _groups, _policy in done if added is not first_commands for c in added),
     ]
-    _app.registered_groups = [*own_groups, *(g for _commands, groups, _policy in done for g in groups)]
-    policy_app.registered_commands = [*own_policy, *(c for _commands, _groups, policy in done for c in policy)]
+    groups = [*own_groups, *(g for _commands, added, _policy in done for g in added)]
+    if not every:
+        commands = [c for c in commands if _name(c) == first]
+        groups = [g for g in groups if g.name == first]
+    _app.registered_commands, _app.registered_groups = commands, groups
+    policy_app.registered_commands = [*own_policy, *(c for _commands, _groups, added in done for c in added)]
     return _app
 
 
@@ -1911,8 +1920,9 @@ def main() -> None:
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
         # with it: a finding (policy lint, audit verify, state check) exits 1 here. Typer answers a
-        # KeyboardInterrupt with the code 130, silently.
-        code = _registered(sys.argv[1:])(standalone_mode=False)
+        # KeyboardInterrupt with the code 130, silently. The root is a group even when the command line's command is
+        # the one it holds (Typer's app(), get_command, would make that command the root).
+        code = get_group(_registered(sys.argv[1:]))(standalone_mode=False)
         if code == INTERRUPTED or sigint.seen:
             raise KeyboardInterrupt
         if isinstance(code, int) and code:
