@@ -191,3 +191,87 @@ def test_a_statement_of_more_values_than_the_refusal_takes_runs_with_pandas(tmp_
     """DuckDB asks for pandas again at every value it binds while the import fails (some 10-25 µs each): a statement
     of up to 1,000 values runs refused, one of more imports pandas once rather than retry at every value."""
     assert script(MANY_VALUES, tmp_path) == "1000 False\n500 False\n1001 True\n"
+
+
+GROUPS = (
+    "socialcredit.cli_catalog",
+    "socialcredit.cli_due_process",
+    "socialcredit.cli_freeze",
+    "socialcredit.cli_lab",
+    "socialcredit.cli_memoranda",
+    "socialcredit.cli_scorecard",
+    "socialcredit.matchmaking.cli",
+    "socialcredit.regions.cli",
+)
+
+
+def test_a_command_imports_the_module_of_its_own_group_alone(tmp_path: Path) -> None:
+    """A command line imports the module of the command group it names, and no other group's; the root's help (and a
+    name no command has, whose error suggests the commands like it) imports them all. A help or a usage error reads no
+    setting: it builds no model of the settings (imported at the first get_settings())."""
+    watched = (*GROUPS, "socialcredit.settings_model")
+    driver = DRIVER.replace('("pandas", "numpy", "duckdb", "sqlglot")', repr(watched))
+    out = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env |= {"PYTHONPATH": SOURCES, "COLUMNS": "200", TODAY_ENV: "2026-12-01"}
+    imported = {}
+    lines = {
+        "init": (0, "init", "--db", str(tmp_path / "new.duckdb")),
+        "score --help": (0, "score", "--help"),
+        "region --help": (0, "region", "--help"),
+        "policy --help": (0, "policy", "--help"),
+        "due run --bogus": (2, "due", "run", "--bogus"),
+        "--help": (0, "--help"),
+        "scor": (2, "scor"),
+    }
+    for said, (code, *args) in lines.items():
+        proc = subprocess.run(
+            [sys.executable, "-c", driver, str(out), *args], capture_output=True, text=True, env=env, check=False
+        )
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        modules = json.loads(out.read_text("utf-8"))
+        imported[said] = (sorted(m for m in GROUPS if modules[m]), modules["socialcredit.settings_model"])
+    assert imported == {
+        "init": ([], True),
+        "score --help": ([], False),
+        "region --help": (["socialcredit.regions.cli"], False),
+        "policy --help": (["socialcredit.cli_lab"], False),
+        "due run --bogus": (["socialcredit.cli_due_process"], False),
+        "--help": (list(GROUPS), False),
+        "scor": (list(GROUPS), False),
+    }
+
+
+TREE = """import json, sys
+from typer.main import get_command
+from socialcredit import cli
+for words in sys.argv[1:]:
+    cli._registered(words.split())
+def tree(command, path):
+    panel = getattr(command, "rich_help_panel", None)
+    yield [path, panel if isinstance(panel, str) else None, command.help]
+    for name in command.list_commands(None) if hasattr(command, "list_commands") else ():
+        yield from tree(command.commands[name], f"{path} {name}")
+print(json.dumps(list(tree(get_command(cli.app), "socialcredit"))))
+"""
+
+
+def test_the_commands_are_in_one_order_whatever_order_their_groups_are_registered_in() -> None:
+    """The help lists the commands in the order they are registered: the groups that command lines named one by one
+    in a process (in-process callers of main()) take their places as when all are registered at once."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    env["PYTHONPATH"] = SOURCES
+    trees = []
+    for order in ((), ("catalog", "policy check", "link", "due run", "init", "matchmaking")):
+        proc = subprocess.run(
+            [sys.executable, "-c", TREE, *order], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        trees.append(json.loads(proc.stdout))
+    at_once, one_by_one = trees
+    assert one_by_one == at_once
+    names = [path for path, _panel, _help in at_once]
+    assert len(names) == 111 and names[:3] == ["socialcredit", "socialcredit demo", "socialcredit ingest"], names
+    assert [n for n in names if n.startswith("socialcredit policy ")] == [
+        f"socialcredit policy {c}" for c in ("check", "explain", "lint", "impact", "publish", "history", "drift")
+    ]

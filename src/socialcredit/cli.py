@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.main import get_group
+from typer.models import CommandInfo, TyperInfo
 
-from socialcredit.cli_catalog import register_catalog
-from socialcredit.cli_due_process import register_due_process
-from socialcredit.cli_freeze import register_freeze
 from socialcredit.cli_help import (
     ADMINISTRATION,
     ASKED,
@@ -43,24 +40,16 @@ from socialcredit.cli_help import (
     OutputConsole,
     as_of_date,
 )
-from socialcredit.cli_lab import disparity_for_lint, register_lab
-from socialcredit.cli_memoranda import memorandum_app
-from socialcredit.cli_scorecard import register_scorecard
 from socialcredit.errors import SocialCreditError
 from socialcredit.languages import counted, rank_of
-from socialcredit.matchmaking.cli import match_app
 from socialcredit.opening import open_store, refuse_pandas_to_duckdb
-from socialcredit.policy.words import figure
-from socialcredit.regions.cli import region_app
-from socialcredit.regions.linkcli import link_command
-from socialcredit.serving import serve_until_stopped
 from socialcredit.settings import DEFAULT_DB, KEY_ENV, get_settings, log_level
 from socialcredit.textcheck import escaped
 
 if TYPE_CHECKING:
     from socialcredit.store import Store
 
-app = typer.Typer(
+_app = typer.Typer(
     cls=HelpGroup,
     help="socialcredit: an accountable credit registry.",
     epilog=EXIT_CODES,
@@ -75,14 +64,11 @@ store_app = typer.Typer(help="The store file itself: its encryption key.", no_ar
 state_app = typer.Typer(
     help="The scoring states kept at ingest: what each record contributes, per policy version.", no_args_is_help=True
 )
-app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
-app.add_typer(state_app, name="state", rich_help_panel=SCORING)
-app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
-app.add_typer(store_app, name="store", rich_help_panel=ADMINISTRATION)
-app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
-app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
-app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
-app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
+_app.add_typer(policy_app, name="policy", rich_help_panel=SCORING)
+_app.add_typer(state_app, name="state", rich_help_panel=SCORING)
+_app.add_typer(audit_app, name="audit", rich_help_panel=ADMINISTRATION)
+_app.add_typer(store_app, name="store", rich_help_panel=ADMINISTRATION)
+_app.add_typer(keys_app, name="keys", rich_help_panel=SERVICE)
 
 out = OutputConsole(soft_wrap=True, markup=False)  # names and texts from sources as written: markup=True to style
 err = Console(stderr=True, soft_wrap=True, markup=False)  # as `out`: file names as written; markup=True to style
@@ -115,6 +101,8 @@ def _progress(label: str, enabled: bool = True) -> Iterator[Callable[[str, int, 
     if not enabled or not err.is_terminal:
         yield lambda _s, _d, _t: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn(escape(label) + " [bold]{task.description}"),
         BarColumn(),
@@ -149,7 +137,7 @@ def _met(counts: dict[str, int], lang: str = "en") -> str:
 _date = as_of_date  # the --as-of options of this module's commands (cli_help.py)
 
 
-@app.command(rich_help_panel=ADMINISTRATION)
+@_app.command(rich_help_panel=ADMINISTRATION)
 def init(db: DbOpt = DEFAULT_DB) -> None:
     """Create a store (encrypted when $SOCIALCREDIT_DB_KEY is set)."""
     from socialcredit.registry.access.checkpoints import checkpoints_at
@@ -260,7 +248,7 @@ _INGEST_WORDS = {
 }
 
 
-@app.command(rich_help_panel=RECORDS)
+@_app.command(rich_help_panel=RECORDS)
 def ingest(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet file.", metavar="FILE")],
     source: Annotated[str, typer.Option("--source", help="The furnisher sending the file.")],
@@ -325,7 +313,7 @@ class Engine(StrEnum):
     spark = "spark"
 
 
-@app.command(rich_help_panel=SCORING)
+@_app.command(rich_help_panel=SCORING)
 def score(
     ctx: typer.Context,
     policy: Annotated[
@@ -594,7 +582,7 @@ def _list_names_of(store: Store, report: dict[str, Any], lang: str) -> dict[tupl
     return {(str(x["policy_id"]), str(x["list_id"])): str(x["list_name"]) for x in named}
 
 
-@app.command(rich_help_panel=SCORING)
+@_app.command(rich_help_panel=SCORING)
 def show(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     policy: Annotated[list[str] | None, typer.Option(help="Only these policies.")] = None,
@@ -608,6 +596,7 @@ def show(
     rescored as the service's live pass has it, so a record disputed or withdrawn since counts no more, and the
     listing it made reads held until the next run closes it."""
     from socialcredit.identifiers import compact_subject_id
+    from socialcredit.policy.words import figure
     from socialcredit.registry.decisions.live import views_of_subject
     from socialcredit.registry.reporting.report import subject_report
     from socialcredit.registry.words import PROFESSION_WORDS
@@ -780,7 +769,7 @@ def _print_links(report: dict[str, Any], lang: str = "en") -> None:
         )
 
 
-@app.command(rich_help_panel=DECISIONS)
+@_app.command(rich_help_panel=DECISIONS)
 def decide(
     subject: Annotated[str, typer.Argument(help="Identity number or credit code.")],
     service: Annotated[str, typer.Argument(help="Service id, e.g. high_speed_rail.")],
@@ -856,7 +845,7 @@ def decide(
         )
 
 
-@app.command("list", rich_help_panel=SCORING)
+@_app.command("list", rich_help_panel=SCORING)
 def list_(
     which: Annotated[ListName, typer.Argument(help="blacklist, redlist or top.", metavar="LIST")],
     policy: Annotated[str | None, typer.Option(help="Policy (default: latest run).")] = None,
@@ -986,7 +975,7 @@ def _members_as_decided(
     return rows, held
 
 
-@app.command(rich_help_panel=RECORDS)
+@_app.command(rich_help_panel=RECORDS)
 def consent(
     subject: Annotated[str, typer.Argument(help="Identity number.")],
     category: Annotated[str, typer.Argument(help="Data category, e.g. commercial.")],
@@ -1019,7 +1008,7 @@ _RUN_COLUMNS = (
 )
 
 
-@app.command(rich_help_panel=SCORING)
+@_app.command(rich_help_panel=SCORING)
 def runs(db: DbOpt = DEFAULT_DB, as_json: JsonOpt = False) -> None:
     """Score runs: policy version, as-of date, watermark, mode, and which is in force (what-ifs, reruns, past-dated
     runs and runs behind are not)."""
@@ -1223,6 +1212,8 @@ def policy_lint(
         loaded = builtin_policy(policy)
     lint_findings = lint_policy(loaded, profile)
     counts = lint_counts(lint_findings)  # an overridden finding (with its written justification) fails nothing
+    from socialcredit.cli_lab import disparity_for_lint
+
     audit, disparities = disparity_for_lint(db, loaded.policy.id, loaded.sha256) if db else (None, [])
     for d in disparities:  # the disparity audit's findings are warnings and notes, never errors
         counts[d["level"]] += 1
@@ -1372,7 +1363,7 @@ def audit_key(db: DbOpt = DEFAULT_DB) -> None:
     out.print(public, highlight=False)
 
 
-@app.command(rich_help_panel=RECORDS)
+@_app.command(rich_help_panel=RECORDS)
 def generate(
     residents: Annotated[int, typer.Option(help="How many residents (adults).", metavar="N")] = 200_000,
     years: Annotated[int, typer.Option(help="Years of records.", metavar="N", min=1)] = 3,
@@ -1520,7 +1511,7 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
 
 
-@app.command(rich_help_panel=SCORING)
+@_app.command(rich_help_panel=SCORING)
 def export(
     out_dir: Annotated[Path, typer.Option("--out", help="An empty folder for the export.", metavar="DIR")],
     fmt: Annotated[
@@ -1559,7 +1550,7 @@ def export(
     )
 
 
-@app.command(rich_help_panel=SCORING)
+@_app.command(rich_help_panel=SCORING)
 def publish(
     results: Annotated[Path, typer.Argument(help="The --out folder of `score --engine spark`.", metavar="DIR")],
     db: DbOpt = DEFAULT_DB,
@@ -1692,7 +1683,7 @@ def keys_link(
     out.print(url, markup=False, highlight=False)
 
 
-@app.command(rich_help_panel=SERVICE)
+@_app.command(rich_help_panel=SERVICE)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
@@ -1704,10 +1695,12 @@ def serve(
     service = create_app(db)  # the store opened first: a store that is missing or in use is not said to be served
     err.print(f"Serving {db} on http://{host}:{port} (docs at /docs).")
     # the limits are per client address: X-Forwarded-For is not believed (uvicorn believes it from loopback)
+    from socialcredit.serving import serve_until_stopped
+
     serve_until_stopped(service, host, port, proxy_headers=False)
 
 
-@app.command(rich_help_panel=RECORDS)
+@_app.command(rich_help_panel=RECORDS)
 def load(
     folder: Annotated[Path, typer.Argument(help="A folder written by `socialcredit generate`.", metavar="DIR")],
     db: DbOpt = DEFAULT_DB,
@@ -1750,7 +1743,7 @@ def load(
         )
 
 
-@app.command(rich_help_panel=MAIN_JOB)
+@_app.command(rich_help_panel=MAIN_JOB)
 def demo(
     db: Annotated[Path, typer.Option("--db", help="Store to build.", metavar="FILE")] = Path(
         "socialcredit-demo.duckdb"
@@ -1770,15 +1763,130 @@ def demo(
     run_demo(db, residents=residents, seed=seed, console=out, serve=not no_serve, port=port)
 
 
-# After the commands above, so that each help panel lists this module's commands first.
-register_due_process(app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
-register_freeze(app)  # freeze, fraud-alert (cli_freeze.py)
-register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
-app.add_typer(
-    memorandum_app, name="memorandum", rich_help_panel=SCORING
-)  # joint-punishment memoranda (cli_memoranda.py)
-register_scorecard(app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
-register_catalog(app)  # catalog show, check, publish (cli_catalog.py)
+def _matchmaking() -> None:
+    from socialcredit.matchmaking.cli import match_app
+
+    _app.add_typer(match_app, name="matchmaking", rich_help_panel=DECISIONS)
+
+
+def _regions() -> None:
+    from socialcredit.regions.cli import region_app
+    from socialcredit.regions.linkcli import link_command
+
+    _app.add_typer(region_app, name="region", rich_help_panel=REGIONS)
+    _app.command("link", rich_help_panel=REGIONS)(link_command)  # link any two tables with a model (docs/linkage.md)
+
+
+def _due_process() -> None:
+    from socialcredit.cli_due_process import register_due_process
+
+    register_due_process(_app)  # dispute, repair, override, file, due, notices, lookup, consents (cli_due_process.py)
+
+
+def _freeze() -> None:
+    from socialcredit.cli_freeze import register_freeze
+
+    register_freeze(_app)  # freeze, fraud-alert (cli_freeze.py)
+
+
+def _lab() -> None:
+    from socialcredit.cli_lab import register_lab
+
+    register_lab(policy_app)  # policy impact, publish, history, drift (cli_lab.py)
+
+
+def _memoranda() -> None:
+    from socialcredit.cli_memoranda import memorandum_app
+
+    _app.add_typer(memorandum_app, name="memorandum", rich_help_panel=SCORING)  # joint-punishment memoranda
+
+
+def _scorecard() -> None:
+    from socialcredit.cli_scorecard import register_scorecard
+
+    register_scorecard(_app)  # scorecard fit, scorecard outcomes (cli_scorecard.py)
+
+
+def _catalog() -> None:
+    from socialcredit.cli_catalog import register_catalog
+
+    register_catalog(_app)  # catalog show, check, publish (cli_catalog.py)
+
+
+# The command groups of the other modules, each with the names it gives the root (policy: the subcommands it adds to
+# `policy`): a command line that names one imports that module alone (_registered). In the help, the root lists its
+# commands, then its groups, each in the order registered: the regions' commands first (`link`), then this module's,
+# then the others' in this order; its groups this module's first, then these in this order.
+_GROUPS: tuple[tuple[Callable[[], None], frozenset[str]], ...] = (
+    (_matchmaking, frozenset({"matchmaking"})),
+    (_regions, frozenset({"region", "link"})),
+    (
+        _due_process,
+        frozenset({"dispute", "repair", "override", "file", "due", "notices", "lookup", "consents", "notifications"})
+        | {"contact"},
+    ),
+    (_freeze, frozenset({"freeze", "fraud-alert"})),
+    (_lab, frozenset({"policy"})),
+    (_memoranda, frozenset({"memorandum"})),
+    (_scorecard, frozenset({"scorecard"})),
+    (_catalog, frozenset({"catalog"})),
+)
+_FIRST = _regions  # the group whose commands come before this module's
+# What each group registered: the root's commands, the root's groups, policy's commands (in the order of _GROUPS).
+_ADDED: dict[Callable[[], None], tuple[list[CommandInfo], list[TyperInfo], list[CommandInfo]]] = {}
+_OWN: list[tuple[list[CommandInfo], list[TyperInfo], list[CommandInfo]]] = []  # this module's, as at its import
+
+
+def _name(command: CommandInfo) -> str:
+    """The name a root command is called by (Typer's: its function's name, dashed, unless it was given one)."""
+    return command.name or getattr(command.callback, "__name__", "").replace("_", "-")
+
+
+def _registered(args: list[str] | None = None) -> typer.Typer:
+    """The root app with the commands a command line needs: of ``args`` (a command line's words) naming a command or
+    a group, that one alone (and the module that registers it imported alone); anything else (no command, an option
+    first, a name no command has: a help or an error that lists or suggests the commands), under shell completion or
+    with ``args`` None, every command. The groups of other modules are registered in the order of _GROUPS whatever
+    the order asked in, so that every help lists its commands as it did when the root registered them all at its
+    import; Typer builds the commands of the root alone that the command line may run."""
+    if not _OWN:
+        _OWN.append(
+            (list(_app.registered_commands), list(_app.registered_groups), list(policy_app.registered_commands))
+        )
+    own_commands, own_groups, own_policy = _OWN[0]
+    first = args[0] if args else ""
+    named = [group for group, names in _GROUPS if first in names]
+    own = {_name(c) for c in own_commands} | {g.name for g in own_groups}
+    completing = any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ)
+    every = args is None or completing or not (named or first in own)
+    if every:
+        named = [group for group, _names in _GROUPS]
+    for group in named:
+        if group not in _ADDED:
+            _app.registered_commands, _app.registered_groups, policy_app.registered_commands = [], [], []
+            group()
+            _ADDED[group] = (_app.registered_commands, _app.registered_groups, policy_app.registered_commands)
+    done = [_ADDED[group] for group, _names in _GROUPS if group in _ADDED]
+    first_commands = _ADDED[_FIRST][0] if _FIRST in _ADDED else []
+    commands = [
+        *first_commands,
+        *own_commands,
+        *(c for added, _groups, _policy in done if added is not first_commands for c in added),
+    ]
+    groups = [*own_groups, *(g for _commands, added, _policy in done for g in added)]
+    if not every:
+        commands = [c for c in commands if _name(c) == first]
+        groups = [g for g in groups if g.name == first]
+    _app.registered_commands, _app.registered_groups = commands, groups
+    policy_app.registered_commands = [*own_policy, *(c for _commands, _groups, added in done for c in added)]
+    return _app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the root app with every command (for callers other than :func:`main`: tests, scripts)."""
+    if name == "app":
+        return _registered()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C (SIGINT), as in EXIT_CODES
@@ -1812,8 +1920,9 @@ def main() -> None:
     try:
         # Outside standalone mode click returns the code of a typer.Exit raised by a command rather than exiting
         # with it: a finding (policy lint, audit verify, state check) exits 1 here. Typer answers a
-        # KeyboardInterrupt with the code 130, silently.
-        code = app(standalone_mode=False)
+        # KeyboardInterrupt with the code 130, silently. The root is a group even when the command line's command is
+        # the one it holds (Typer's app(), get_command, would make that command the root).
+        code = get_group(_registered(sys.argv[1:]))(standalone_mode=False)
         if code == INTERRUPTED or sigint.seen:
             raise KeyboardInterrupt
         if isinstance(code, int) and code:
@@ -1879,6 +1988,8 @@ def _exit_with(exc: BaseException) -> NoReturn:
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
         keyed = _key_set()
+        import tempfile  # a crash alone writes a file there
+
         with tempfile.NamedTemporaryFile("w", prefix="socialcredit-crash-", suffix=".log", delete=False) as fh:
             if keyed:
                 fh.write(_frames_only(exc))

@@ -22,7 +22,6 @@ from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from socialcredit.clock import day_option, resolve_today, today_option
-from socialcredit.identifiers import compact_subject_id
 from socialcredit.languages import ASKED, lang_option, language_option
 
 __all__ = [
@@ -100,6 +99,8 @@ TodayOpt = Annotated[str | None, typer.Option("--today", help="The registry's da
 def compacted(value: str | None) -> str | None:
     """A subject's identifier as typed, compacted as the API and a subjects file do (spaces, a lower-case x, full-width
     digits, a line break pasted along): the subject as registered. The callback of every argument that names one."""
+    from socialcredit.identifiers import compact_subject_id
+
     return None if value is None else compact_subject_id(value)
 
 
