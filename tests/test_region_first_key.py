@@ -10,6 +10,7 @@ the run after a migration) is asked of the installed console script in a subproc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -254,7 +255,13 @@ def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does
 
 def _left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
     """The two regions of _listed_twice; J1 left the defaulter in Beijing on 2027-01-05 (``left``) and came back on
-    2027-03-11, Beijing's next bundle imported in Tianjin that day."""
+    2027-03-11, Beijing's next bundle imported in Tianjin that day (built once per process for each ``left`` and
+    ``withdrawn``, and copied: the test of J1's return and the one of migration 47 start from the same regions)."""
+    made = hashlib.sha256(json.dumps([left, withdrawn]).encode("utf-8")).hexdigest()[:16]
+    copied(folder, f"regions-left-{made}", lambda where: _made_left_and_came_back(where, left, withdrawn=withdrawn))
+
+
+def _made_left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
     copied(folder, "regions-listed-twice", _listed_twice)
     beijing = store(folder, "beijing")
     sent("2027-01-05", folder, "left.csv", left, withdrawn=withdrawn)
