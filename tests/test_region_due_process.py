@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -897,15 +898,18 @@ def _blacklisted(path: Path) -> list[tuple[str, str]]:
 
 
 def _cli_exchange(world: Regions, n: int, *, exported_on: str, imported_on: str) -> tuple[Path, list[Any]]:
-    """Beijing's bundle ``n`` written and imported into Tianjin by the console script, each on its day; returns the
-    bundle and Tianjin's open alerts (the stores are closed, and opened again after)."""
+    """Beijing's bundle ``n`` written and imported into Tianjin, each on its day, as `region export` and `region
+    import` do (through the registry's functions, on the registry's clock of that day); returns the bundle and
+    Tianjin's open alerts as the console script's `region alerts --json` lists them (the stores are closed, and
+    opened again after)."""
+    path = world.folder / f"cli-{n}.json"
+    with mock.patch.dict(os.environ, {TODAY_ENV: exported_on}):
+        export_bundle(world.stores[BEIJING], world.policy(BEIJING), world.keys[BEIJING], path)
+    with mock.patch.dict(os.environ, {TODAY_ENV: imported_on}):
+        import_bundle(world.stores[TIANJIN], path)
     for store in world.stores.values():
         store.close()
-    beijing, tianjin = world.folder / f"{BEIJING}.duckdb", world.folder / f"{TIANJIN}.duckdb"
-    path = world.folder / f"cli-{n}.json"
-    policy, key = world.policy(BEIJING), str(world.keys[BEIJING])
-    sc("region", "export", "--policy", policy, "--key", key, "--out", str(path), db=beijing, today=exported_on)
-    sc("region", "import", str(path), db=tianjin, today=imported_on)
+    tianjin = world.folder / f"{TIANJIN}.duckdb"
     alerts = json.loads(sc("region", "alerts", "--json", db=tianjin, today=imported_on).stdout)
     world.stores = {code: open_store(world.folder / f"{code}.duckdb", key="") for code in (BEIJING, TIANJIN)}
     return path, alerts

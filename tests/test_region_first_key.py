@@ -3,17 +3,21 @@
 is a new cause in the importing region too (records.first_key, migration 46: store.next_first_key_sql). Two regions,
 Beijing sharing its courts' judgments with Tianjin, where the same residents live (each linked by the same identity
 number): founded through the registry's functions (store, region, keys, residents, policy, trust; built once per
-process and copied), every step after it by the installed console script in a subprocess, each on its own day. Each
-test runs the console script 13 to 21 times: slow, left to the full run."""
+process and copied), each step after it on its own day, as the console commands do it (ingest, score, due run, region
+export and import, through the registry's functions); what a test asserts (the notices, the decision, a state check,
+the run after a migration) is asked of the installed console script in a subprocess. Slow, left to the full run."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -23,7 +27,7 @@ import pytest
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy, load_policy
-from socialcredit.regions import set_region
+from socialcredit.regions import export_bundle, import_bundle, set_region
 from socialcredit.regions.bundle import (
     encryption_key_path,
     load_private_key,
@@ -32,9 +36,14 @@ from socialcredit.regions.bundle import (
     public_key_text,
 )
 from socialcredit.regions.keys import trust_key
+from socialcredit.registry.due_process.daily import run_daily
+from socialcredit.registry.due_process.outbox import sender_from_settings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.impact_record import publish
-from socialcredit.store import open_store
+from socialcredit.registry.scoring.policies import resolve_policy
+from socialcredit.registry.scoring.runs import score
+from socialcredit.settings import get_settings
+from socialcredit.store import Store, open_store
 from store_copies import copied
 from test_listing_second_cause import refused  # the same decision asked, at the importing region
 
@@ -75,25 +84,50 @@ def judgments(folder: Path, name: str, *rows: str, withdrawn: bool = False) -> s
     return str(path)
 
 
+@contextmanager
+def on_day(day: str, db: Path) -> Iterator[Store]:
+    """The store ``db`` opened as a console command opens it on ``day`` (the registry's clock set to that day)."""
+    with mock.patch.dict(os.environ, {TODAY_ENV: day}), open_store(db, key="") as opened:
+        yield opened
+
+
+def due_run(day: str, db: Path) -> None:
+    """What `due run` does on ``day``: the daily due-process job, on the channel the settings name."""
+    with on_day(day, db) as opened:
+        run_daily(opened, None, channel=sender_from_settings(get_settings()).channel)
+
+
+def scored(day: str, db: Path) -> None:
+    """What `score --policy beijing --as-of DAY` does on ``day``: a run of the newest published Beijing policy."""
+    with on_day(day, db) as opened:
+        score(opened, resolve_policy(opened, "beijing"), dt.date.fromisoformat(day))
+
+
 def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False) -> None:
-    """The courts' rows ingested in Beijing on ``day``, Beijing scored as of that day and its due-process job run."""
+    """The courts' rows ingested in Beijing on ``day``, Beijing scored as of that day and its due-process job run
+    (as `ingest --source courts`, `score` and `due run` do, through the registry's functions: the console's answers
+    are asserted by the tests of those commands)."""
     beijing = store(folder, "beijing")
-    sc(day, "ingest", judgments(folder, name, *rows, withdrawn=withdrawn), "--source", "courts", db=beijing)
-    sc(day, "score", "--policy", "beijing", "--as-of", day, db=beijing)
-    sc(day, "due", "run", db=beijing)
+    with on_day(day, beijing) as opened:
+        report = ingest_file(opened, judgments(folder, name, *rows, withdrawn=withdrawn), "courts")
+    assert (report.rejected, report.reject_error) == (0, None), report.as_dict()
+    scored(day, beijing)
+    due_run(day, beijing)
 
 
 def shared(day: str, folder: Path) -> None:
     """Beijing's next bundle exported and imported in Tianjin on ``day``, Tianjin scored as of that day and its
-    due-process job run."""
+    due-process job run (as `region export`, `region import`, `score` and `due run` do, through the registry's
+    functions)."""
     n = len(list(folder.glob("beijing-*.json"))) + 1
-    bundle = str(folder / f"beijing-{n}.json")
-    key = str(folder / "beijing.key")
-    sc(day, "region", "export", "--policy", "beijing", "--key", key, "--out", bundle, db=store(folder, "beijing"))
+    bundle = folder / f"beijing-{n}.json"
+    with on_day(day, store(folder, "beijing")) as opened:
+        export_bundle(opened, "beijing", folder / "beijing.key", bundle)
     tianjin = store(folder, "tianjin")
-    sc(day, "region", "import", bundle, db=tianjin)
-    sc(day, "score", "--policy", "beijing", "--as-of", day, db=tianjin)
-    sc(day, "due", "run", db=tianjin)
+    with on_day(day, tianjin) as opened:
+        import_bundle(opened, bundle)
+    scored(day, tianjin)
+    due_run(day, tianjin)
 
 
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
@@ -140,7 +174,7 @@ def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
     sent("2026-11-01", folder, "j1.csv", *rows)
     shared("2026-11-01", folder)
     for region in REGIONS:
-        sc("2026-12-31", "due", "run", db=store(folder, region))  # the notice's 60 days have passed: in effect
+        due_run("2026-12-31", store(folder, region))  # the notice's 60 days have passed: in effect
 
 
 def test_a_record_moved_onto_the_subject_in_beijing_is_a_new_cause_in_tianjin(tmp_path: Path) -> None:
@@ -186,7 +220,7 @@ def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back_in_tianjin(t
     sent("2027-01-05", tmp_path, "w.csv", f"{FIRST}true,true", withdrawn=True)
     shared("2027-01-05", tmp_path)
     for region in REGIONS:
-        sc("2027-03-10", "due", "run", db=store(tmp_path, region))
+        due_run("2027-03-10", store(tmp_path, region))
     assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
     assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
 
@@ -221,11 +255,17 @@ def test_a_record_that_left_the_defaulter_and_came_back_between_two_bundles_does
 
 def _left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
     """The two regions of _listed_twice; J1 left the defaulter in Beijing on 2027-01-05 (``left``) and came back on
-    2027-03-11, Beijing's next bundle imported in Tianjin that day."""
+    2027-03-11, Beijing's next bundle imported in Tianjin that day (built once per process for each ``left`` and
+    ``withdrawn``, and copied: the test of J1's return and the one of migration 47 start from the same regions)."""
+    made = hashlib.sha256(json.dumps([left, withdrawn]).encode("utf-8")).hexdigest()[:16]
+    copied(folder, f"regions-left-{made}", lambda where: _made_left_and_came_back(where, left, withdrawn=withdrawn))
+
+
+def _made_left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> None:
     copied(folder, "regions-listed-twice", _listed_twice)
     beijing = store(folder, "beijing")
     sent("2027-01-05", folder, "left.csv", left, withdrawn=withdrawn)
-    sc("2027-03-10", "due", "run", db=beijing)
+    due_run("2027-03-10", beijing)
     sent("2027-03-11", folder, "back.csv", f"{FIRST}true")
     assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
     shared("2027-03-11", folder)
@@ -292,7 +332,7 @@ def test_a_record_moved_onto_a_person_tianjin_has_not_linked_is_withdrawn_there(
     sent("2027-01-05", tmp_path, "moved.csv", f"J1,{OTHER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,true")
     shared("2027-01-05", tmp_path)
     for region in REGIONS:
-        sc("2027-03-10", "due", "run", db=store(tmp_path, region))
+        due_run("2027-03-10", store(tmp_path, region))
     assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
     assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
     assert refused("2027-03-10", tianjin)["score"] == 900  # J2's 100 points alone

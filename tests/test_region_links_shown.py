@@ -274,8 +274,7 @@ def _runs(db: Path) -> int:
 
 def test_contested_and_not_answered_it_lapses_in_the_persons_favour(world: dict[str, Any], tianjin: Path) -> None:
     who, ident = world["mover"]["subject_id_to"], world["link"]["identity_id"]
-    filed = _contest(tianjin, who, ident)
-    did = int(filed.stdout.split()[2].rstrip(":"))
+    did = _contested(tianjin, who, ident)  # `dispute link`'s own answer is asserted in the test above
     early = sc("due", "run", "--today", "2027-01-31", "--db", tianjin, "--json")
     assert json.loads(early.stdout)["lapsed_link_disputes"] == []
     assert "REFUSED" in _decide(tianjin, who)
