@@ -1072,3 +1072,27 @@ def test_a_name_not_known_to_a_service_condition_is_refused() -> None:
         "last_negative_days, money, percentile, profession, rank, score, tier, total "
         "(at character 1 of \"__import__ == 'os'\")"
     ]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_a_stage_printed_without_a_copy_reads_as_one_printed_from_a_copy(dialect: str) -> None:
+    """The backends print a stage they own without copying it first (Dialect.sql(copy=False)): the text is the
+    text printed from a copy, for every stage of both shipped policies, from the state and from the records; and
+    printing from a copy leaves the tree as it was."""
+    from socialcredit.compiler import ScorePlan
+    from socialcredit.compiler.dialects import get_dialect
+
+    engine = get_dialect(dialect)
+    for policy_id in ("beijing", "sesame"):
+        for source in ("state", "records"):
+            kept, given_up = (
+                ScorePlan(builtin_policy(policy_id), as_of=AS_OF, dialect=engine, source=source).stages()
+                for _ in range(2)
+            )
+            assert [name for name, _ in kept] == [name for name, _ in given_up]
+            for (name, tree), (_, other) in zip(kept, given_up, strict=True):
+                before = tree.sql(dialect="duckdb")
+                text = engine.sql(tree)
+                assert tree.sql(dialect="duckdb") == before, name
+                assert engine.sql(other, copy=False) == text, (policy_id, source, name)
+                assert "sc_" in text

@@ -16,8 +16,9 @@ class Backend(Protocol):
     name: str
     dialect: Dialect
 
-    def materialize(self, name: str, query: exp.Query) -> None:
-        """Run ``query`` and keep its rows as the temporary relation ``name``."""
+    def materialize(self, name: str, query: exp.Query, *, copy: bool = True) -> None:
+        """Run ``query`` and keep its rows as the temporary relation ``name``; ``copy=False``: the caller gives the
+        tree up, and printing may change it instead of a copy."""
 
     def count(self, name: str) -> int:
         """Rows in relation ``name``."""

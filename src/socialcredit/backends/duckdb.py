@@ -23,9 +23,11 @@ class DuckDBBackend:
         self.store = store
         self.dialect = DuckDBDialect()
 
-    def materialize(self, name: str, query: exp.Query) -> None:
+    def materialize(self, name: str, query: exp.Query, *, copy: bool = True) -> None:
+        """Keep the rows of ``query`` as the temporary table ``name``; ``copy=False``: the caller owns the tree and
+        gives it up (it is printed without a copy, see Dialect.sql)."""
         target = exp.to_table(name)
-        sql = f"CREATE OR REPLACE TEMP TABLE {target.sql('duckdb')} AS {self.dialect.sql(query)}"
+        sql = f"CREATE OR REPLACE TEMP TABLE {target.sql('duckdb')} AS {self.dialect.sql(query, copy=copy)}"
         log.debug("%s", sql)
         try:
             self.store.execute(sql)

@@ -102,17 +102,17 @@ class SparkBackend:
         except Exception as exc:
             raise BackendError(f"Spark could not run a statement: {str(exc).splitlines()[0]}", text) from None
 
-    def materialize(self, name: str, query: exp.Query, *, through: str | None = None) -> None:
+    def materialize(self, name: str, query: exp.Query, *, through: str | None = None, copy: bool = True) -> None:
         """Keep the rows of ``query`` as the temporary view ``name``, persisted.
 
         With ``through`` (a folder Spark can write), the rows are first written there as Parquet and the view reads
         them back. Spark plans a statement with the whole lineage of the views it reads: a relation that many later
         statements read several times each (the scoring state, read by every rule) is cheaper to plan as one scan
-        of its files than as its query.
+        of its files than as its query. ``copy=False``: the caller owns the tree and gives it up (see Dialect.sql).
         """
         from pyspark import StorageLevel
 
-        text = self.dialect.sql(query)
+        text = self.dialect.sql(query, copy=copy)
         log.debug("%s", text)
         frame = self.sql(text)
         try:

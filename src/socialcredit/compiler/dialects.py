@@ -27,8 +27,11 @@ class Dialect:
         if feature not in self.supports:
             raise UnsupportedError(f"{where}: the {self.name} engine does not support {feature.replace('_', ' ')}")
 
-    def sql(self, tree: exp.Expr, *, pretty: bool = False) -> str:
-        return tree.sql(dialect=self.sqlglot_dialect, pretty=pretty)
+    def sql(self, tree: exp.Expr, *, pretty: bool = False, copy: bool = True) -> str:
+        """The text of ``tree`` for this engine. ``copy=False`` lets printing change the tree instead of a copy of it:
+        for a caller that owns the tree and prints it once (a copy of a score run's stage cost as much as printing
+        it)."""
+        return tree.sql(dialect=self.sqlglot_dialect, pretty=pretty, copy=copy)
 
 
 class DuckDBDialect(Dialect):
@@ -40,8 +43,10 @@ class SparkDialect(Dialect):
     name = "spark"
     sqlglot_dialect = "spark"
 
-    def sql(self, tree: exp.Expr, *, pretty: bool = False) -> str:
-        return super().sql(tree.transform(_filter_to_case).transform(_explicit_else), pretty=pretty)
+    def sql(self, tree: exp.Expr, *, pretty: bool = False, copy: bool = True) -> str:
+        # one copy at most (the first transform's): the later steps change that copy
+        spelled = tree.transform(_filter_to_case, copy=copy).transform(_explicit_else, copy=False)
+        return super().sql(spelled, pretty=pretty, copy=False)
 
 
 def _explicit_else(node: exp.Expr) -> exp.Expr:

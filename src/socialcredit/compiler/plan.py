@@ -417,11 +417,12 @@ class ScorePlan:
 
     def _records_from(self, record_type: str, professions: list[str] | None = None) -> exp.Select:
         """Records, joined with their subjects only when a filter needs the subject (sector, consent, kind)."""
-        query = exp.select().from_(exp.alias_(exp.to_table(self._input()), "r", table=True))
+        query = exp.select().from_(exp.alias_(exp.to_table(self._input()), "r", table=True, copy=False), copy=False)
         if professions or self._consent_filter(record_type) is not None or self._kind_filter() is not None:
             query = query.join(
-                exp.alias_(exp.to_table("sc_subjects"), "s", table=True),
+                exp.alias_(exp.to_table("sc_subjects"), "s", table=True, copy=False),
                 on=exp.EQ(this=_col("subject_id", "r"), expression=_col("subject_id", "s")),
+                copy=False,
             )
         return query
 
@@ -462,10 +463,11 @@ class ScorePlan:
             source: exp.Expr = (
                 self._records_from(rule.record_type, rule.professions)
                 .select(
-                    exp.alias_(_col("subject_id", "r"), "subject_id"),
-                    exp.alias_(_col("event_date", "r"), "event_date"),
+                    exp.alias_(_col("subject_id", "r"), "subject_id", copy=False),
+                    exp.alias_(_col("event_date", "r"), "event_date", copy=False),
+                    copy=False,
                 )
-                .where(where)
+                .where(where, copy=False)
             )
         else:
             # One hit per calendar period with at least one matching record, dated by its latest record.
@@ -473,25 +475,27 @@ class ScorePlan:
             source = (
                 self._records_from(rule.record_type, rule.professions)
                 .select(
-                    exp.alias_(_col("subject_id", "r"), "subject_id"),
-                    exp.alias_(exp.Max(this=_col("event_date", "r")), "event_date"),
+                    exp.alias_(_col("subject_id", "r"), "subject_id", copy=False),
+                    exp.alias_(exp.Max(this=_col("event_date", "r")), "event_date", copy=False),
+                    copy=False,
                 )
-                .where(where)
-                .group_by(_col("subject_id", "r"), period)
+                .where(where, copy=False)
+                .group_by(_col("subject_id", "r"), period, copy=False)
             )
         raw = from_micro(exp.Sum(this=self._decayed(rule, _col("event_date", "h"))))
         capped = _clamp(raw, -rule.cap, rule.cap) if rule.cap is not None else raw
         return (
             exp.select(
                 _col("subject_id", "h"),
-                exp.alias_(_str(rule.id), "rule_id"),
-                exp.alias_(_str(rule.dimension), "dimension"),
-                exp.alias_(exp.Cast(this=capped, to=exp.DataType.build("DOUBLE")), "points"),
-                exp.alias_(exp.Count(this=exp.Star()), "hits"),
-                exp.alias_(exp.Max(this=_col("event_date", "h")), "last_event"),
+                exp.alias_(_str(rule.id), "rule_id", copy=False),
+                exp.alias_(_str(rule.dimension), "dimension", copy=False),
+                exp.alias_(exp.Cast(this=capped, to=exp.DataType.build("DOUBLE")), "points", copy=False),
+                exp.alias_(exp.Count(this=exp.Star()), "hits", copy=False),
+                exp.alias_(exp.Max(this=_col("event_date", "h")), "last_event", copy=False),
+                copy=False,
             )
-            .from_(exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("h"))))
-            .group_by(_col("subject_id", "h"))
+            .from_(exp.Subquery(this=source, alias=exp.TableAlias(this=exp.to_identifier("h"))), copy=False)
+            .group_by(_col("subject_id", "h"), copy=False)
         )
 
     def rule_points(self, *, only_affected: bool = False) -> exp.Query:
@@ -517,16 +521,18 @@ class ScorePlan:
         # of its own: a defaulter left the blacklist. The oldest by event date, then by version key, was named
         # after that, and the same happened when the named judgment was corrected (its new version's key is larger
         # than a second judgment's of the same day) or a judgment of an earlier day was reported late.
+        first_record = exp.ArgMin(this=_col("record_key", "r"), expression=_col("first_key", "r"))
         return (
             self._records_from(rec.record_type)
             .select(
-                exp.alias_(_col("subject_id", "r"), "subject_id"),
-                exp.alias_(_str(list_id), "list_id"),
-                exp.alias_(_str(crit.id), "criterion_id"),
-                exp.alias_(exp.ArgMin(this=_col("record_key", "r"), expression=_col("first_key", "r")), "record_key"),
+                exp.alias_(_col("subject_id", "r"), "subject_id", copy=False),
+                exp.alias_(_str(list_id), "list_id", copy=False),
+                exp.alias_(_str(crit.id), "criterion_id", copy=False),
+                exp.alias_(first_record, "record_key", copy=False),
+                copy=False,
             )
-            .where(where)
-            .group_by(_col("subject_id", "r"))
+            .where(where, copy=False)
+            .group_by(_col("subject_id", "r"), copy=False)
         )
 
     def list_records(self, *, only_affected: bool = False) -> exp.Query:

@@ -196,7 +196,7 @@ class OwnedRelations:
     def materialize(self, backend: DuckDBBackend, logical: str, query: exp.Query) -> None:
         """Let ``backend`` build a stage of the plan as this caller's relation ``logical``."""
         self._made[self.name(logical)] = "TABLE"
-        backend.materialize(self.name(logical), self.bind(query))
+        backend.materialize(self.name(logical), self.bind(query), copy=False)  # bind made the tree a copy
 
     def adopt(self, logical: str, kind: str = "TABLE") -> str:
         """This caller's name for ``logical``, noted as made (by SQL the caller printed itself): dropped on exit."""

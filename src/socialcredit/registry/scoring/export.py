@@ -174,7 +174,7 @@ def build_spark_state(backend: SparkBackend, loaded: LoadedPolicy, folder: Path 
     Read back from its files, the state is one scan to plan in every rule's statement; kept as a view of its query
     (one scan of the records per item), planning the stages took longer than computing them."""
     plan = ScorePlan(loaded, as_of=_ANY_DATE, dialect=backend.dialect)
-    backend.materialize("sc_state", plan.state_matches(), through=str(folder))
+    backend.materialize("sc_state", plan.state_matches(), through=str(folder), copy=False)
     return backend.count("sc_state")
 
 
@@ -207,9 +207,9 @@ def score_on_spark(
         if plan.source == "state":
             state_rows = build_spark_state(backend, loaded, out / STATE_FOLDER)
             if plan.has_relations():  # the role records beside the state, as the store reads them (inputs.py)
-                backend.materialize("sc_role_records", plan.relation_records())
-        for name, query in plan.stages(only_affected=False):
-            backend.materialize(name, query)
+                backend.materialize("sc_role_records", plan.relation_records(), copy=False)
+        for name, query in plan.stages(only_affected=False):  # fresh trees, each printed once
+            backend.materialize(name, query, copy=False)
         counts = {}
         for table in RESULT_TABLES:
             frame = backend.sql(
