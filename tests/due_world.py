@@ -21,9 +21,12 @@ from socialcredit.clock import TODAY_ENV, resolve_today
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.daily import run_daily
+from socialcredit.registry.due_process.outbox import sender_from_settings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import RunSummary, score
+from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copy_of
 
@@ -144,6 +147,15 @@ def made_city(folder: Path, batches: dict[str, str], *, as_of: str, today: str |
         with open_store(db, key="") as store:
             score(store, resolve_policy(store, "beijing"), day)
     return db
+
+
+def due_run(db: Path, day: str) -> None:
+    """What `due run` does on ``day`` (the registry's today then), made in this process: the daily due-process job on
+    the store ``db``, on the channel the settings name."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, day)
+        with open_store(db, key="") as store:
+            run_daily(store, None, channel=sender_from_settings(get_settings()).channel)
 
 
 def bank_headers(store: Store) -> dict[str, str]:

@@ -19,13 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
-from due_world import made_city
-from socialcredit.clock import TODAY_ENV
+from due_world import due_run, made_city
 from socialcredit.identifiers import make_ric
-from socialcredit.registry.due_process.daily import run_daily
-from socialcredit.registry.due_process.outbox import OutboxSender
 from socialcredit.store import open_store
 from store_copies import copied
 
@@ -117,10 +113,7 @@ def _listed(folder: Path, rows: tuple[str, ...], others: str) -> None:
         "courts": HEADER + "".join(f"{r}\n" for r in rows),
     }
     db = made_city(folder, batches, as_of="2026-11-01", today="2026-11-01")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, "2026-12-31")
-        with open_store(db, key="") as store:  # the notice's 60 days have passed: in effect
-            run_daily(store, dt.date(2026, 12, 31), channel=OutboxSender().channel)
+    due_run(db, "2026-12-31")  # the notice's 60 days have passed: in effect
     (folder / LISTED).write_text(sc("2026-12-31", "notices", "--json", db=db).stdout, encoding="utf-8")
 
 

@@ -24,6 +24,7 @@ from unittest import mock
 
 import pytest
 
+from due_world import due_run
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy, load_policy
@@ -36,13 +37,10 @@ from socialcredit.regions.bundle import (
     public_key_text,
 )
 from socialcredit.regions.keys import trust_key
-from socialcredit.registry.due_process.daily import run_daily
-from socialcredit.registry.due_process.outbox import sender_from_settings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.impact_record import publish
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copied
 from test_listing_second_cause import refused  # the same decision asked, at the importing region
@@ -91,12 +89,6 @@ def on_day(day: str, db: Path) -> Iterator[Store]:
         yield opened
 
 
-def due_run(day: str, db: Path) -> None:
-    """What `due run` does on ``day``: the daily due-process job, on the channel the settings name."""
-    with on_day(day, db) as opened:
-        run_daily(opened, None, channel=sender_from_settings(get_settings()).channel)
-
-
 def scored(day: str, db: Path) -> None:
     """What `score --policy beijing --as-of DAY` does on ``day``: a run of the newest published Beijing policy."""
     with on_day(day, db) as opened:
@@ -112,7 +104,7 @@ def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False)
         report = ingest_file(opened, judgments(folder, name, *rows, withdrawn=withdrawn), "courts")
     assert (report.rejected, report.reject_error) == (0, None), report.as_dict()
     scored(day, beijing)
-    due_run(day, beijing)
+    due_run(beijing, day)
 
 
 def shared(day: str, folder: Path) -> None:
@@ -127,7 +119,7 @@ def shared(day: str, folder: Path) -> None:
     with on_day(day, tianjin) as opened:
         import_bundle(opened, bundle)
     scored(day, tianjin)
-    due_run(day, tianjin)
+    due_run(tianjin, day)
 
 
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
@@ -174,7 +166,7 @@ def _regions(folder: Path, *rows: str, other_in_tianjin: bool = True) -> None:
     sent("2026-11-01", folder, "j1.csv", *rows)
     shared("2026-11-01", folder)
     for region in REGIONS:
-        due_run("2026-12-31", store(folder, region))  # the notice's 60 days have passed: in effect
+        due_run(store(folder, region), "2026-12-31")  # the notice's 60 days have passed: in effect
 
 
 def test_a_record_moved_onto_the_subject_in_beijing_is_a_new_cause_in_tianjin(tmp_path: Path) -> None:
@@ -220,7 +212,7 @@ def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back_in_tianjin(t
     sent("2027-01-05", tmp_path, "w.csv", f"{FIRST}true,true", withdrawn=True)
     shared("2027-01-05", tmp_path)
     for region in REGIONS:
-        due_run("2027-03-10", store(tmp_path, region))
+        due_run(store(tmp_path, region), "2027-03-10")
     assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
     assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
 
@@ -265,7 +257,7 @@ def _made_left_and_came_back(folder: Path, left: str, *, withdrawn: bool) -> Non
     copied(folder, "regions-listed-twice", _listed_twice)
     beijing = store(folder, "beijing")
     sent("2027-01-05", folder, "left.csv", left, withdrawn=withdrawn)
-    due_run("2027-03-10", beijing)
+    due_run(beijing, "2027-03-10")
     sent("2027-03-11", folder, "back.csv", f"{FIRST}true")
     assert listings("2027-03-11", beijing) == AFTER_J1_LEFT
     shared("2027-03-11", folder)
@@ -332,7 +324,7 @@ def test_a_record_moved_onto_a_person_tianjin_has_not_linked_is_withdrawn_there(
     sent("2027-01-05", tmp_path, "moved.csv", f"J1,{OTHER},court_judgment,2026-05-20,civil,50000,unfulfilled,true,true")
     shared("2027-01-05", tmp_path)
     for region in REGIONS:
-        due_run("2027-03-10", store(tmp_path, region))
+        due_run(store(tmp_path, region), "2027-03-10")
     assert listings("2027-03-10", beijing) == AFTER_J1_LEFT
     assert listings("2027-03-10", tianjin) == in_tianjin(AFTER_J1_LEFT)
     assert refused("2027-03-10", tianjin)["score"] == 900  # J2's 100 points alone

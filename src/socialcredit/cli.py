@@ -1822,8 +1822,20 @@ _GROUPS: tuple[tuple[Callable[[], None], frozenset[str]], ...] = (
     (_regions, frozenset({"region", "link"})),
     (
         _due_process,
-        frozenset({"dispute", "repair", "override", "file", "due", "notices", "lookup", "consents", "notifications"})
-        | {"contact"},
+        frozenset(
+            {
+                "dispute",
+                "repair",
+                "override",
+                "file",
+                "due",
+                "notices",
+                "lookup",
+                "consents",
+                "notifications",
+                "contact",
+            }
+        ),
     ),
     (_freeze, frozenset({"freeze", "fraud-alert"})),
     (_lab, frozenset({"policy"})),
