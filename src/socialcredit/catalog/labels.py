@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from socialcredit.yamlsrc import load_trusted
 
 if TYPE_CHECKING:
     from socialcredit.catalog import Catalog
@@ -107,4 +107,4 @@ def labels_for(catalog: Catalog) -> Labels:
 @lru_cache(maxsize=1)
 def load_labels() -> Labels:
     text = resources.files("socialcredit.catalog").joinpath("labels.yaml").read_text("utf-8")
-    return Labels(yaml.safe_load(text))
+    return Labels(load_trusted(text))
