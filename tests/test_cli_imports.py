@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import socialcredit
-from cli_helpers import ONE_DEFAULTER, scored_city
+from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
 from socialcredit.clock import TODAY_ENV
 
 SOURCES = str(Path(socialcredit.__file__).parent.parent)
@@ -25,7 +25,7 @@ DRIVER = """import atexit, json, sys
 out = sys.argv.pop(1)
 def written():
     with open(out, "w") as fh:
-        json.dump({m: m in sys.modules for m in ("pandas", "numpy", "duckdb", "sqlglot")}, fh)
+        json.dump({m: m in sys.modules for m in ("pandas", "numpy", "pyarrow", "duckdb", "sqlglot")}, fh)
 atexit.register(written)
 sys.argv[0] = "socialcredit"
 from socialcredit.cli import main
@@ -50,7 +50,7 @@ def run(tmp_path: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[
     return proc, json.loads(out.read_text("utf-8"))
 
 
-NEITHER = {"pandas": False, "numpy": False, "duckdb": True, "sqlglot": True}  # a command that opens its store
+NEITHER = {"pandas": False, "numpy": False, "pyarrow": False, "duckdb": True, "sqlglot": True}  # a command on a store
 
 
 def test_help_and_a_usage_error_import_no_store() -> None:
@@ -69,7 +69,7 @@ def test_help_and_a_usage_error_import_no_store() -> None:
         assert proc.returncode == code, proc.stdout + proc.stderr
         assert out in proc.stdout
         assert proc.stderr == err
-        assert modules == {"pandas": False, "numpy": False, "duckdb": False, "sqlglot": False}, args
+        assert modules == {"pandas": False, "numpy": False, "pyarrow": False, "duckdb": False, "sqlglot": False}, args
 
 
 def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> None:
@@ -94,6 +94,12 @@ def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> 
     scored, modules = run(tmp_path, "score", "--policy", "beijing", "--as-of", "2026-11-01", "--db", db)
     assert scored.returncode == 0, scored.stderr
     assert "2 subjects scored" in scored.stdout
+    assert modules == NEITHER
+    # a resident's file reads the live views (registry.decisions.live): pyarrow is imported only where a score
+    # histogram is rebuilt
+    shown, modules = run(tmp_path, "show", DEFAULTER, "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    assert "王伟" in shown.stdout
     assert modules == NEITHER
 
 

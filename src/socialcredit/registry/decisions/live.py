@@ -20,10 +20,9 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 import sqlglot.expressions as exp
 
 from socialcredit.backends.duckdb import DuckDBBackend
@@ -36,6 +35,9 @@ from socialcredit.registry.scoring.policies import get_policy
 from socialcredit.registry.scoring.runs import in_force_sql, results_select
 from socialcredit.registry.scoring.state import StateInfo, catch_up, fold_all, state_info
 from socialcredit.store import Store, listed_integers, listed_strings, run_rows, subject_keys_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where a histogram is rebuilt: most commands that read live views never do
 
 __all__ = [
     "POSITIONAL_FACTS",
@@ -767,6 +769,8 @@ def _moved(histogram: pa.Table, old: dict[str, tuple[str, int]], new: list[tuple
             counts[key] = counts.get(key, 0) - 1
         counts[(kind, score)] = counts.get((kind, score), 0) + 1
     items = [(k, s, n) for (k, s), n in sorted(counts.items()) if n > 0]
+    import pyarrow as pa
+
     return pa.table(
         {
             "kind": pa.array([i[0] for i in items], pa.string()),
