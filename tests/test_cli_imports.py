@@ -76,6 +76,13 @@ def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> 
     made, modules = run(tmp_path, "init", "--db", tmp_path / "new.duckdb")
     assert made.returncode == 0, made.stderr
     assert modules == NEITHER
+    # the region keys read the limits' bounds (registry.records.limits), whose file readers import numpy and pyarrow
+    keys, modules = run(tmp_path, "region", "keys", "--db", tmp_path / "new.duckdb")
+    assert (keys.returncode, keys.stdout) == (
+        0,
+        "No keys are trusted yet: `socialcredit region trust CODE NAME --key KEY`.\n",
+    )
+    assert modules == NEITHER
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
     due, modules = run(tmp_path, "due", "run", "--db", db)
     assert due.returncode == 0, due.stderr

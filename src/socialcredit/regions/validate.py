@@ -26,8 +26,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import pyarrow as pa
-
 from socialcredit.catalog import Catalog, FieldSpec, load_catalog
 from socialcredit.errors import BundleError
 from socialcredit.identifiers import fold_record_id
@@ -260,6 +258,8 @@ def check_payload(payload: Mapping[str, Any], catalog: Catalog | None = None) ->
 
 def check_record_types(store: Store, origin: str, origin_name: str, records: list[dict[str, Any]]) -> None:
     """Refuse a record that is a new version of one imported before from ``origin`` under another record type."""
+    import pyarrow as pa
+
     if not records:
         return
     pairs = sorted({(r["source_id"], r["record_id"]) for r in records})
@@ -293,6 +293,8 @@ def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) ->
     its source certified with other content, must come in). Nor is a certified one of a record withdrawn here after
     a dispute (a version held back, sent again certified with the same content): the certification is what it
     lacked, and it must come in too."""
+    import pyarrow as pa
+
     if not records:
         return set()
     keys = sorted({(r["source_id"], r["record_id"], int(r["version"])) for r in records})
@@ -339,6 +341,8 @@ def resent_versions(store: Store, origin: str, records: list[dict[str, Any]]) ->
 def _withdrawn_after_dispute(store: Store, origin: str, records: list[dict[str, Any]], places: list[int]) -> list[int]:
     """Those of ``places`` in ``records`` whose record here (``<origin>/<record id>``) is withdrawn after a dispute
     (its latest version withdrawn, a dispute of it withdrawn or lapsed): what holds back an uncertified version."""
+    import pyarrow as pa
+
     wanted: dict[tuple[str, str], list[int]] = {}
     for i in places:
         wanted.setdefault((records[i]["source_id"], f"{origin}/{records[i]['record_id']}"), []).append(i)

@@ -14,10 +14,6 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from socialcredit.errors import IngestError, LimitError
 from socialcredit.settings import env_name, get_settings
 
@@ -296,6 +292,9 @@ def line_over(path: Path, most: int) -> int | None:
     """The number (1 = the first) of a file's first physical line longer than ``most`` bytes (a CSV's, an
     NDJSON's); None if there is none. A line ends at a line feed, or a carriage return not followed by one (as
     DuckDB's reader reads a file of either); the line breaks are found by numpy, 4 MiB at a time."""
+    import numpy as np  # here, not at the module's import: the limits' words and bounds are read by commands that
+    # never read a file (`region keys` imported numpy and pyarrow for MAX_NUMBER)
+
     line, carry = 1, 0  # the number of the line the chunk starts in; its bytes in the chunks before
     for chunk in _chunks(path, 1 << 22):
         data = np.frombuffer(chunk, np.uint8)
@@ -431,6 +430,9 @@ def parquet_columns(path: Path) -> int | None:
     counted = _footer_columns(footer)
     if counted is not None:
         return counted
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         return len(pq.read_schema(path))
     except (OSError, ValueError, pa.ArrowException):
