@@ -69,14 +69,10 @@ def cli(db: Path, *args: str, today: str = TODAY) -> subprocess.CompletedProcess
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
 
 
-def score(db: Path, as_of: str, today: str) -> None:
-    made = cli(db, "score", "--policy", "beijing", "--as-of", as_of, today=today)
-    assert made.returncode == 0, made.stderr
-
-
 def made(db: Path, as_of: str, today: str) -> None:
-    """A run of a world's set-up, made in this process as ``score`` makes it (what the tests check is the console
-    script's): beijing as of ``as_of``, on the registry's clock of ``today``."""
+    """A run, of a world's set-up or between two repairs, made in this process as `score` makes it (what the tests
+    check is what `due put-back-listings` does, by the console script): beijing as of ``as_of``, on the registry's
+    clock of ``today``."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOCIALCREDIT_TODAY", today)
         with open_store(db, key="") as store:
@@ -219,7 +215,7 @@ def test_a_listing_a_what_if_put_in_effect_is_put_back_on_the_record_and_the_res
 
     # Its notice period over, an ordinary run puts it in effect: B is told again (the withdrawn notice was not one he
     # keeps), listed since that run's day, and a later repair leaves it (it was put back once).
-    score(db, "2026-06-10", "2026-06-10")
+    made(db, "2026-06-10", "2026-06-10")
     assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
     with open_store(db, key="") as store:
         assert store.execute(
@@ -319,7 +315,7 @@ def test_a_listing_only_a_past_dated_run_noticed_is_withdrawn(tmp_path: Path, mo
             for (d,) in store.execute("SELECT detail FROM audit_log WHERE action = 'listing_put_back'").fetchall()
         ] == ["resolved"]
     # run 1 still does not find it: no run lists C anew, and the repair has nothing more to do
-    score(db, TODAY, TODAY)
+    made(db, TODAY, TODAY)
     assert [x[:3] for x in listings(db)] == [(1, A, "pending"), (2, C, "resolved")]
     again = cli(db, "due", "put-back-listings", "--json")
     assert (again.returncode, json.loads(again.stdout)) == (0, [])
@@ -372,7 +368,7 @@ def test_a_listing_whose_notice_period_is_over_takes_effect_on_the_day_of_the_re
         assert zh.endswith("现予撤回：通知期至 2026-06-09；自 2026-06-10 起被列入。")
         assert [x["since"] for x in public_lookup(store, "李四")] == ["2026-06-10"]
     # the next run keeps it in effect and tells nobody again
-    score(db, "2026-06-11", "2026-06-11")
+    made(db, "2026-06-11", "2026-06-11")
     assert listings(db)[1] == (2, B, "effective", dt.date(2026, 6, 9), None, 5)
     assert len(notices(db, 2)) == 3
 
@@ -382,7 +378,7 @@ def test_a_listing_the_run_in_force_puts_in_effect_too_is_dated_by_that_run(old_
     not since the what-if's 2027-02-01 (a day to come). The what-if's notice is withdrawn and B told he is listed
     since 2026-06-10."""
     db = old_store
-    score(db, "2026-06-10", "2026-06-10")
+    made(db, "2026-06-10", "2026-06-10")
     with open_store(db, key="") as store:
         assert [x["since"] for x in public_lookup(store, "李四")] == ["2027-02-01"]  # the defect
     put_back = cli(db, "due", "put-back-listings", today="2026-06-12")
@@ -521,7 +517,7 @@ def test_a_notice_period_is_re_dated_from_the_day_the_run_that_found_the_cause_w
     2026-05-01 and run 60 days, until 2026-06-30. Put back, B's notice period runs from that day too, until
     2026-06-30; until 2026-12-06 it ran from run 4's date, until 2026-06-09, shorter than run 4 gives."""
     db = past_dated_world(tmp_path, monkeypatch, "ordinary")
-    score(db, TODAY, "2026-05-01")
+    made(db, TODAY, "2026-05-01")
     put_back = cli(db, "due", "put-back-listings", today="2026-05-01")
     assert (put_back.returncode, put_back.stderr) == (0, "")
     assert listings(db) == [
@@ -582,7 +578,7 @@ def test_a_past_dated_notice_is_re_dated_from_the_first_run_in_force_that_found_
     as a run after run 4 would have kept it, not from run 5's date (until 2026-06-30): the later the repair, the
     later B would be listed."""
     db = past_dated_world(tmp_path, monkeypatch, standing, run_4=True)
-    score(db, "2026-05-01", "2026-05-01")
+    made(db, "2026-05-01", "2026-05-01")
     put_back = cli(db, "due", "put-back-listings", "--json", today="2026-05-01")
     assert put_back.returncode == 0, put_back.stderr
     assert [(x["listing_id"], x["in_force"], x["status"]) for x in json.loads(put_back.stdout)] == [
@@ -714,7 +710,7 @@ def test_put_back_set_based_gives_the_rows_one_by_one_gave(
     old_store: Path, monkeypatch: pytest.MonkeyPatch, day: str, later_run: str | None, page: int, put: list[int]
 ) -> None:
     if later_run is not None:
-        score(old_store, later_run, later_run)
+        made(old_store, later_run, later_run)
     monkeypatch.setattr(withdrawals, "PAGE", page)
     reference, bulk, done = both_ways(old_store, day)
     assert done == put

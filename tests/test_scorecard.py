@@ -604,3 +604,36 @@ def test_the_scorecard_s_lang_says_its_errors_in_chinese(tmp_path: Path) -> None
     assert (proc.returncode, proc.stderr) == (20, "error: --pdo 0: give a number above 0\n")
     proc = cli(*fit, "--lang", "fr")
     assert proc.returncode == 2 and "Invalid value for '--lang': 'fr': give en or zh" in proc.stderr
+
+
+def test_options_are_refused_before_pandas_or_optbinning_is_loaded(tmp_path: Path) -> None:
+    """A refused option (--records not empty, --monotonic, a scale, --holdout) is answered before the outcome file is
+    read and before pandas, scikit-learn or optbinning is loaded (about a second at each start): the console's entry
+    point, run in a fresh interpreter, exits with each refusal's code and has loaded none of them."""
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("", "utf-8")
+    fit = ["scorecard", "fit", str(tmp_path / "none.csv"), "--target", "outcome"]
+    asked = [
+        [*fit, "--records", str(full)],
+        [*fit, "--monotonic", "income=up"],
+        [*fit, "--pdo", "0", "--odds", "1", "--base-points", "1"],
+        [*fit, "--holdout", "0.9"],
+    ]
+    program = (
+        "import json, sys\nfrom socialcredit.cli import main\ncodes = []\n"
+        f"for argv in {asked!r}:\n"
+        "    sys.argv = ['socialcredit', *argv]\n"
+        "    try:\n        main()\n    except SystemExit as exc:\n        codes.append(exc.code)\n"
+        "print(json.dumps([codes, sorted(m for m in ('pandas', 'sklearn', 'optbinning') if m in sys.modules)]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == [[2, 20, 20, 20], []], proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: {full} is not an empty folder; --records writes into an empty or new folder",
+        "error: --monotonic 'income=up': write COLUMN=TREND with TREND one of ascending, descending, auto",
+        "error: --pdo 0: give a number above 0",
+        "error: --holdout 0.9: give a share from 0.05 to 0.5",
+    ]

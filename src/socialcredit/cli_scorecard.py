@@ -49,7 +49,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def _refused(exc: InvalidRequestError) -> typer.Exit:
-    from socialcredit.scorecard import EXIT_CODES
+    from socialcredit.scorecard.options import EXIT_CODES
 
     said = (
         "[bold red]错误：[/]" if ASKED.lang == "zh" and exc.zh else "[bold red]error:[/] "
@@ -231,8 +231,7 @@ def fit(
 ) -> None:
     """Fit a points scorecard on OUTCOMES (optbinning: bins, a logistic model, points on the scale), beside a plain
     logistic regression, and export it as a policy whose rules give each bin's points."""
-    from socialcredit.scorecard import fit_outcomes, parse_monotonic, scale_from_options
-    from socialcredit.scorecard.export import write_records
+    from socialcredit.scorecard.options import check_holdout, parse_monotonic, scale_from_options
 
     if records is not None and records.exists() and (not records.is_dir() or any(records.iterdir())):
         # checked before fitting (minutes on a large file) and before --output or --report is written
@@ -241,8 +240,16 @@ def fit(
             zh=f"{records} 不是空文件夹；--records 写入空的或新的文件夹",
         )
     try:
+        # the options are checked before pandas and optbinning are loaded (about a second): a refusal is at once
         trends = parse_monotonic(_split(monotonic) or [])
         scale = scale_from_options(scale_min, scale_max, pdo, odds, base_points)
+        check_holdout(holdout)
+    except InvalidRequestError as exc:
+        raise _refused(exc) from None
+    from socialcredit.scorecard import fit_outcomes
+    from socialcredit.scorecard.export import write_records
+
+    try:
         result = fit_outcomes(
             outcomes,
             target,

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from socialcredit.errors import InvalidRequestError, LimitError
+from socialcredit.scorecard.options import EXIT_CODES, MONOTONIC, check_holdout, parse_monotonic
 
 __all__ = [
     "EXIT_CODES",
@@ -43,23 +44,6 @@ LIMITS = {
 MIN_ROWS = 20
 MAX_NUMBER = 1e15
 
-# Each refusal's code and the exit code `socialcredit scorecard fit` ends with (2 stays the usage error's).
-EXIT_CODES = {
-    "unreadable_outcomes": 10,
-    "empty_outcomes": 11,
-    "target_missing": 12,
-    "target_not_binary": 13,
-    "target_one_class": 14,
-    "feature_constant": 15,
-    "protected_feature": 16,
-    "limit_exceeded": 17,
-    "unknown_column": 18,
-    "too_few_rows": 19,
-    "invalid_option": 20,
-    "no_signal": 21,
-    "fit_failed": 22,
-}
-
 # Protected attributes by legal profile (the profiles of `policy lint`): sex and ethnicity everywhere; age under
 # the EU's and the US's (the Equal Credit Opportunity Act; the EU's non-discrimination law), not under China's.
 PROTECTED = {"sex": "sex", "ethnicity": "ethnicity", "age": "age"}
@@ -74,7 +58,6 @@ _PROTECTED_NAMES = {
     "ethnicity": {"ethnicity", "ethnic_group", "ethnic", "race", "nation", "民族", "种族"},
     "age": {"age", "birth_date", "date_of_birth", "dob", "birth_year", "year_of_birth", "年龄", "出生日期", "age_band"},
 }
-MONOTONIC = ("ascending", "descending", "auto")
 _TRUE = {"1", "1.0", "true", "yes", "y"}
 _FALSE = {"0", "0.0", "false", "no", "n"}
 
@@ -95,27 +78,6 @@ def protected_kind(column: str) -> str | None:
     """
     name = _norm(column)
     return next((kind for kind, names in _PROTECTED_NAMES.items() if name in names), None)
-
-
-def parse_monotonic(items: list[str]) -> dict[str, str]:
-    """``col=ascending|descending|auto`` options as a dict; anything else is refused (``invalid_option``).
-
-    >>> parse_monotonic(["income=descending"])
-    {'income': 'descending'}
-    """
-    out: dict[str, str] = {}
-    for item in items:
-        column, sep, trend = item.partition("=")
-        if not sep or not column.strip() or trend.strip() not in MONOTONIC:
-            raise _error(
-                "invalid_option",
-                f"--monotonic {item!r}: write COLUMN=TREND with TREND one of {', '.join(MONOTONIC)}",
-                "monotonic",
-            )
-        if column.strip() in out:
-            raise _error("invalid_option", f"--monotonic names {column.strip()!r} twice", "monotonic")
-        out[column.strip()] = trend.strip()
-    return out
 
 
 @dataclass
@@ -300,12 +262,6 @@ def _value(value: Any) -> str:
         return repr(value)
     number = float(value)
     return str(int(number)) if number.is_integer() else repr(number)
-
-
-def check_holdout(holdout: float) -> None:
-    """The share of rows held out: from 0.05 to 0.5 (``invalid_option`` otherwise)."""
-    if not 0.05 <= holdout <= 0.5:
-        raise _error("invalid_option", f"--holdout {holdout:g}: give a share from 0.05 to 0.5", "holdout")
 
 
 def _float(value: str) -> float | None:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from socialcredit.errors import InvalidRequestError
-from socialcredit.scorecard.data import Outcomes, check_holdout
+from socialcredit.scorecard.data import Outcomes
+from socialcredit.scorecard.options import Scale, check_holdout, scale_from_options
 
 if TYPE_CHECKING:
     from optbinning import Scorecard
@@ -25,28 +26,6 @@ __all__ = ["PROXY_THRESHOLD", "Bin", "Fitted", "Scale", "fit_scorecard", "scale_
 # values, age in bands) is above this is reported as a proxy of it. 0.3 is the usual "moderate" association.
 PROXY_THRESHOLD = 0.3
 AGE_BANDS = (0, 30, 45, 60, 200)
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Points scaled to ``min``–``max`` (optbinning's min_max), or by points to double the odds (pdo_odds)."""
-
-    method: str  # "min_max" or "pdo_odds"
-    min: float = 350
-    max: float = 950
-    pdo: float = 20
-    odds: float = 50
-    base_points: float = 600
-
-    def params(self) -> dict[str, float]:
-        if self.method == "min_max":
-            return {"min": self.min, "max": self.max}
-        return {"pdo": self.pdo, "odds": self.odds, "scorecard_points": self.base_points}
-
-    def describe(self) -> str:
-        if self.method == "min_max":
-            return f"{self.min:g}–{self.max:g}"
-        return f"{self.base_points:g} points at odds {self.odds:g}:1, {self.pdo:g} points to double the odds"
 
 
 @dataclass(frozen=True)
@@ -296,64 +275,3 @@ def _proxies(card: Scorecard, outcomes: Outcomes) -> list[dict[str, Any]]:
                 }
             )
     return sorted(out, key=lambda r: -float(r["cramers_v"]))
-
-
-def scale_from_options(
-    scale_min: float | None,
-    scale_max: float | None,
-    pdo: float | None,
-    odds: float | None,
-    base_points: float | None,
-) -> Scale:
-    """The scale the options ask for: ``--scale-min/--scale-max`` (default 350–950, sesame's) or ``--pdo``,
-    ``--odds`` and ``--base-points`` together; a mix, a partial PDO scale or an empty range is refused
-    (``invalid_option``).
-
-    >>> scale_from_options(None, None, 20, 50, 600).describe()
-    '600 points at odds 50:1, 20 points to double the odds'
-    """
-    given_pdo = [v for v in (pdo, odds, base_points) if v is not None]
-    for name, value in (
-        ("--scale-min", scale_min),
-        ("--scale-max", scale_max),
-        ("--pdo", pdo),
-        ("--odds", odds),
-        ("--base-points", base_points),
-    ):
-        if value is not None and (not math.isfinite(value) or abs(value) > 1_000_000):
-            raise InvalidRequestError(
-                f"{name} {value}: give a number from -1000000 to 1000000",
-                code="invalid_option",
-                zh=f"{name} {value}：请给出 -1000000 到 1000000 之间的数",
-            )
-    if given_pdo:
-        if scale_min is not None or scale_max is not None:
-            raise InvalidRequestError(
-                "give either --scale-min/--scale-max or --pdo/--odds/--base-points, not both",
-                code="invalid_option",
-                zh="请给出 --scale-min/--scale-max 或 --pdo/--odds/--base-points，不能两者都给",
-            )
-        if len(given_pdo) != 3:
-            raise InvalidRequestError(
-                "--pdo, --odds and --base-points go together: give all three",
-                code="invalid_option",
-                zh="--pdo、--odds 和 --base-points 须一起给出：三项都要",
-            )
-        assert pdo is not None and odds is not None and base_points is not None
-        for name, value in (("--pdo", pdo), ("--odds", odds), ("--base-points", base_points)):
-            if value <= 0:
-                raise InvalidRequestError(
-                    f"{name} {value:g}: give a number above 0",
-                    code="invalid_option",
-                    zh=f"{name} {value:g}：请给出大于 0 的数",
-                )
-        return Scale("pdo_odds", pdo=pdo, odds=odds, base_points=base_points)
-    low = 350.0 if scale_min is None else scale_min
-    high = 950.0 if scale_max is None else scale_max
-    if not high - low >= 10:
-        raise InvalidRequestError(
-            f"--scale-min {low:g} and --scale-max {high:g}: the scale must span at least 10 points",
-            code="invalid_option",
-            zh=f"--scale-min {low:g} 与 --scale-max {high:g}：分数范围须至少跨 10 分",
-        )
-    return Scale("min_max", min=low, max=high)
