@@ -206,9 +206,7 @@ names = st.text(st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs
 )
 
 
-# Three ingests an example (one a format): about 0.5 CPU s an example, measured on the shared machine (40
-# examples 30.8 and 31.2 s, 20 examples 22.7 and 18.4 s), so 20 examples, not 40
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=names.filter(
         lambda n: n != "" and n.isprintable() and n.lower() not in {*TAX, "record_id", "subject_id", "_row", "_none"}
