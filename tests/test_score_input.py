@@ -92,6 +92,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return world_in(tmp_path_factory.mktemp("score-input"))
 
 
+@pytest.fixture(scope="module")
+def scored(world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``scored(source, policy_id)``: `score --input <world's source> --policy <policy_id> --as-of AS_OF --out OUT
+    --json`, run by the console script once per module for each pair, and what it printed (parsed) and wrote (OUT).
+    The tests that check those results and those that start from them (to change a score, to publish them) share one
+    run; OUT is read only (copy it to change it)."""
+    folder = tmp_path_factory.mktemp("scored")
+    runs: dict[tuple[str, str], tuple[dict[str, Any], Path]] = {}
+
+    def run(source: str, policy_id: str) -> tuple[dict[str, Any], Path]:
+        if (source, policy_id) not in runs:
+            out = folder / f"{source}-{policy_id}"
+            args = ("--input", world["folder"] / source, "--policy", policy_id, "--as-of", AS_OF, "--out", out)
+            runs[source, policy_id] = json.loads(ok("score", *args, "--json").stdout), out
+        return runs[source, policy_id]
+
+    return run
+
+
 # -- comparing a run of the store with results written by --input ----------------------------------------------
 def _store_rows(con: duckdb.DuckDBPyConnection, sql: str, run_id: int) -> list[tuple[Any, ...]]:
     return sorted(con.execute(sql, [run_id]).fetchall(), key=repr)
@@ -161,13 +180,9 @@ def compare(db: Path, run_id: int, out: Path, policy_id: str, *, record_keys: bo
 
 @pytest.mark.parametrize("policy_id", POLICIES)
 @pytest.mark.parametrize("source", ["population", "export"])
-def test_files_score_as_the_store_does(world: dict[str, Any], tmp_path: Path, source: str, policy_id: str) -> None:
+def test_files_score_as_the_store_does(world: dict[str, Any], scored: Any, source: str, policy_id: str) -> None:
     run = world["runs"][policy_id]
-    out = tmp_path / "results"
-    proc = ok(
-        "score", "--input", world["folder"] / source, "--policy", policy_id, "--as-of", AS_OF, "--out", out, "--json"
-    )
-    manifest = json.loads(proc.stdout)
+    manifest, out = scored(source, policy_id)
     assert manifest["engine"] == "duckdb"
     assert manifest["input"]["kind"] == ("generated" if source == "population" else "export")
     assert manifest["summary"]["subjects"] == run["subjects"]
@@ -188,10 +203,10 @@ def test_files_score_as_the_store_does(world: dict[str, Any], tmp_path: Path, so
         assert manifest["lists"]["blacklist"] > 0
 
 
-def test_the_comparison_catches_one_changed_score(world: dict[str, Any], tmp_path: Path) -> None:
+def test_the_comparison_catches_one_changed_score(world: dict[str, Any], scored: Any, tmp_path: Path) -> None:
     """compare() can fail: one subject's score changed in the files' results is seen."""
     out = tmp_path / "results"
-    ok("score", "--input", world["folder"] / "export", "--as-of", AS_OF, "--out", out)
+    shutil.copytree(scored("export", "beijing")[1], out)  # the results test_files_score_as_the_store_does compares
     path = out / "results" / "part-00000.parquet"
     table = pq.read_table(path)
     scores = table.column("score").to_pylist()
@@ -228,13 +243,15 @@ def test_summary_printed_for_people(world: dict[str, Any]) -> None:
     )
 
 
-def test_results_of_an_export_publish_as_a_run_like_the_stores(world: dict[str, Any], tmp_path: Path) -> None:
+def test_results_of_an_export_publish_as_a_run_like_the_stores(
+    world: dict[str, Any], scored: Any, tmp_path: Path
+) -> None:
     """--out has the layout of a Spark run's results: `publish` loads those of an export as a run (engine duckdb),
     and that run equals the store's own in every column."""
     db = tmp_path / "copy.duckdb"
     shutil.copy(world["db"], db)
     out = tmp_path / "results"
-    ok("score", "--input", world["folder"] / "export", "--policy", "sesame", "--as-of", AS_OF, "--out", out)
+    shutil.copytree(scored("export", "sesame")[1], out)  # `score --input <export> --policy sesame --out`
     published = json.loads(ok("publish", out, "--db", db, "--json").stdout)
     theirs, ours = published["run_id"], world["runs"]["sesame"]["run_id"]
     con = duckdb.connect()
@@ -508,7 +525,7 @@ def _versioned(world: dict[str, Any], tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
+def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lab world's ten scores (tests/lab_world.py) sorted: 70 85 100 100 100 115 115 130 145 160. The median of
     an even count is the mean of the middle two, (100 + 115) / 2 = 107.5 (it printed the lower one, 100); p25 lies
     at 0.25 · 9 = 2.25, between 100 and 100: 100; p75 at 6.75, between 115 and 130: 115 + 0.75 · 15 = 126.25."""
@@ -516,10 +533,12 @@ def test_the_summary_quartiles_are_interpolated_by_hand(tmp_path: Path) -> None:
     from lab_world import CURRENT, build
 
     reg = build(tmp_path)
+    # the world's export, made in process by the function `export` calls, on the day the console steps run on
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", AS_OF.isoformat())
+    export_inputs(reg.store, tmp_path / "export")
     reg.store.close()
     policy = tmp_path / "lab.yaml"
     policy.write_text(CURRENT, encoding="utf-8")
-    ok("export", "--out", tmp_path / "export", "--db", tmp_path / "registry.duckdb")
     args = ("score", "--input", tmp_path / "export", "--policy", policy, "--as-of", LAB_AS_OF)
     (person,) = json.loads(ok(*args, "--json").stdout)["summary"]["kinds"]
     assert {k: person[k] for k in ("subjects", "min", "p25", "median", "p75", "max", "mean")} == {
@@ -607,7 +626,9 @@ _HELD_RULES = """\
 """
 
 
-def test_a_record_under_an_open_dispute_counts_in_an_export_as_the_policy_says(tmp_path: Path) -> None:
+def test_a_record_under_an_open_dispute_counts_in_an_export_as_the_policy_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two persons each paid a tax late (-10 from a base of 100); one disputes it. Under a policy that does not count
     a disputed record while the dispute is open, the store scores them 100 and 90, and so does `score --input` on
     the store's export: the export marks the disputed record, and the run leaves it out. Before, the export held it
@@ -633,10 +654,11 @@ def test_a_record_under_an_open_dispute_counts_in_an_export_as_the_policy_says(t
             disputing: 100 if held else 90,
             other: 90,
         }
-    db = reg.store.path
-    reg.store.close()
     env = {"SOCIALCREDIT_TODAY": today.isoformat()}  # the dispute is open on that day
-    ok("export", "--format", "parquet", "--out", tmp_path / "export", "--db", db, env=env)
+    # the store's export, made in process by the function `export` calls, on that day
+    monkeypatch.setenv("SOCIALCREDIT_TODAY", today.isoformat())
+    export_inputs(reg.store, tmp_path / "export")
+    reg.store.close()
     for held, expected in ((True, {disputing: 100, other: 90}), (False, {disputing: 90, other: 90})):
         out = tmp_path / f"results-{held}"
         ok("score", "--input", tmp_path / "export", "--policy", files[held], "--as-of", today, "--out", out, env=env)
