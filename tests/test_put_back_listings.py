@@ -69,6 +69,13 @@ def cli(db: Path, *args: str, today: str = TODAY) -> subprocess.CompletedProcess
     return subprocess.run([CLI, *args, "--db", str(db)], capture_output=True, text=True, env=env, check=False)
 
 
+def score(db: Path, as_of: str, today: str) -> None:
+    """``socialcredit score`` of beijing as of ``as_of`` on the registry's clock of ``today``, by the console script
+    (tests/test_daily_puts_back.py's set-ups)."""
+    made = cli(db, "score", "--policy", "beijing", "--as-of", as_of, today=today)
+    assert made.returncode == 0, made.stderr
+
+
 def made(db: Path, as_of: str, today: str) -> None:
     """A run, of a world's set-up or between two repairs, made in this process as `score` makes it (what the tests
     check is what `due put-back-listings` does, by the console script): beijing as of ``as_of``, on the registry's
