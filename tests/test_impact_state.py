@@ -19,14 +19,16 @@ from hypothesis import strategies as st
 
 from lab_world import AS_OF, CANDIDATE, P, build, current
 from scoring_helpers import days_before
+from socialcredit.clock import TODAY_ENV
 from socialcredit.policy import LoadedPolicy, parse_policy
+from socialcredit.registry.due_process import disputes
 from socialcredit.registry.records.versions import withdraw_record
 from socialcredit.registry.reporting.impact import impact
 from socialcredit.registry.scoring.policies import publish_policy
 from socialcredit.registry.scoring.runs import score
 from socialcredit.registry.scoring.state import state_info
 from socialcredit.store import Store
-from test_state import PROPERTY_AS_OF, Stream, as_of_st, operations, property_policy, rows_st, template
+from test_state import PERSONS, PROPERTY_AS_OF, Stream, as_of_st, operations, property_policy, rows_st, template
 
 __all__ = ["template"]  # the stream's registry, a fixture of tests/test_state.py
 
@@ -128,6 +130,38 @@ def test_impact_on_the_state_equals_impact_on_the_records(
             assert store.one("SELECT count(*) FROM policies WHERE version = '2'") == 0
         finally:
             store.close()
+
+
+def test_a_dispute_left_unanswered_past_its_deadline_counts_neither_in_the_report_nor_in_the_run(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the property above: a record under an open dispute counts while it is open (counts_while_open), but
+    a run at a date past the dispute's deadline first lapses it (the source did not answer in time: the record is
+    withdrawn) and counts nothing. The report read the record as counting: its published side said 2.95 points of
+    volunteering the run at that date did not give. It now writes what the date decides first, as the run does."""
+    current = property_policy("person", True, None)
+    candidate = candidate_of(current, True)
+    stream = Stream(tmp_path, template)
+    store = stream.store
+    try:
+        stream.send([(1, 0, 10, 8, False)])  # R1, a volunteering record of the first person, 10 days old
+        publish_policy(store, current)
+        score(store, current, PROPERTY_AS_OF)
+        disputes.file_dispute(
+            store, PERSONS[0], "civil_affairs", "R1", "Wrong.", actor="resident", today=PROPERTY_AS_OF
+        )
+        as_of = dt.date(2026, 6, 1)  # months past the dispute's deadline; the registry's today too
+        monkeypatch.setenv(TODAY_ENV, as_of.isoformat())
+        on_state = impact(store, current, candidate, as_of, changes=True)
+        assert store.one("SELECT status FROM disputes") == "lapsed"
+        on_records = impact(store, current, candidate, as_of, changes=True, from_records=True)
+        assert without_read(on_state) == without_read(on_records)
+        assert on_state["point_changes"] == []  # the record counts on neither side
+        run = score(store, current, as_of)
+        assert store.one("SELECT count(*) FROM run_rule_points WHERE run_id = ?", [run.run_id]) == 0
+        assert_current_side_is_the_stored_run(store, on_state, run.run_id)
+    finally:
+        store.close()
 
 
 def test_impact_reads_the_kept_state_folded_up_to_the_watermark(tmp_path: Path) -> None:

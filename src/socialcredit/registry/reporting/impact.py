@@ -34,6 +34,7 @@ from socialcredit.compiler import ScorePlan
 from socialcredit.policy import LoadedPolicy
 from socialcredit.registry.access.audit import append_audit
 from socialcredit.registry.common import shown_points
+from socialcredit.registry.hooks import plugin_manager
 from socialcredit.registry.relations import OwnedRelations
 from socialcredit.registry.reporting.dashboard import AGE_BANDS
 from socialcredit.registry.scoring.inputs import prepare_inputs
@@ -373,12 +374,17 @@ def impact(
     """The impact report (schema :data:`SCHEMA`, docs/policy-lab.md) of replacing ``current`` by ``candidate``:
     both scored on the same state, at ``watermark`` (default: now), as of ``as_of`` (on the records themselves
     with ``from_records``: the same report); nothing is published or stored but an audit entry saying the
-    comparison read the records (and a kept state folded up to the watermark, as a run folds it).
+    comparison read the records (and a kept state folded up to the watermark, as a run folds it). At the present
+    watermark, what the date decides is written first, as a run at that date writes it (``run_starting``: the
+    disputes overdue by ``as_of``, not past the registry's today, lapse), so the published side is what a run of it
+    at that date gives: a record whose dispute its source left unanswered past the deadline counts in neither.
 
     With ``changes``, the report also lists every subject's change (``changes``: tier, lists and services before
     and after, for each subject who changes any) and every rule's points that differ for a subject
     (``point_changes``): one row per subject changed, so only for a trial the caller bounds."""
     check_as_of(as_of)
+    if watermark is None:
+        plugin_manager().hook.run_starting(store=store, as_of=as_of)
     wm = int(store.one("SELECT value FROM counters WHERE name = 'seq'")) if watermark is None else int(watermark)
     lists = _ordered_union([x.id for x in current.policy.lists], [x.id for x in candidate.policy.lists])
     services = _ordered_union([x.id for x in current.policy.services], [x.id for x in candidate.policy.services])
