@@ -19,18 +19,25 @@ from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
 from socialcredit.clock import TODAY_ENV
 
 SOURCES = str(Path(socialcredit.__file__).parent.parent)
-# `socialcredit ARGS` as the console script runs it (its main(), exit code and all); at exit the imported modules of
-# interest are written as JSON to the file named first.
-DRIVER = """import atexit, json, sys
+WATCHED = ("pandas", "numpy", "pyarrow", "duckdb", "sqlglot")
+
+
+def driver(watched: tuple[str, ...] = WATCHED) -> str:
+    """`socialcredit ARGS` as the console script runs it (its main(), exit code and all); at exit, whether each of
+    ``watched`` was imported is written as JSON to the file named first."""
+    return f"""import atexit, json, sys
 out = sys.argv.pop(1)
 def written():
     with open(out, "w") as fh:
-        json.dump({m: m in sys.modules for m in ("pandas", "numpy", "pyarrow", "duckdb", "sqlglot")}, fh)
+        json.dump({{m: m in sys.modules for m in {watched!r}}}, fh)
 atexit.register(written)
 sys.argv[0] = "socialcredit"
 from socialcredit.cli import main
 main()
 """
+
+
+DRIVER = driver()
 
 
 def run(tmp_path: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[str], dict[str, bool]]:
@@ -114,14 +121,14 @@ def test_a_command_that_prints_no_help_imports_no_help_module(tmp_path: Path) ->
     """Typer's help module (with Rich's Markdown, a tenth of a second of every start) is imported as a help is first
     printed, with this command line's folding of its tables put in then (tests/test_help_width.py reads the helps); a
     command that prints none never imports it (cli_help imported it, and replaced its functions, at every start)."""
-    driver = DRIVER.replace('"sqlglot")', '"sqlglot", "typer.rich_utils")')
+    with_help = driver((*WATCHED, "typer.rich_utils"))
     out = tmp_path / "modules.json"
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     env |= {"PYTHONPATH": SOURCES, "COLUMNS": "60", TODAY_ENV: "2026-12-01"}
     said = {}
     for args in (("init", "--db", str(tmp_path / "new.duckdb")), ("score", "--help")):
         proc = subprocess.run(
-            [sys.executable, "-c", driver, str(out), *args], capture_output=True, text=True, env=env, check=False
+            [sys.executable, "-c", with_help, str(out), *args], capture_output=True, text=True, env=env, check=False
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         said[args[-1]] = (json.loads(out.read_text("utf-8"))["typer.rich_utils"], proc.stdout)
@@ -223,8 +230,7 @@ def test_a_command_imports_the_module_of_its_own_group_alone(tmp_path: Path) -> 
     name no command has, whose error suggests the commands like it) imports them all. A help or a usage error reads no
     setting: it builds no model of the settings (imported at the first get_settings())."""
     watched = (*GROUPS, "socialcredit.settings_model")
-    driver = DRIVER.replace('("pandas", "numpy", "pyarrow", "duckdb", "sqlglot")', repr(watched))
-    assert driver != DRIVER
+    groups = driver(watched)
     out = tmp_path / "modules.json"
     env = {k: v for k, v in os.environ.items() if k not in ("SOCIALCREDIT_DB_KEY", "SOCIALCREDIT_DB")}
     env |= {"PYTHONPATH": SOURCES, "COLUMNS": "200", TODAY_ENV: "2026-12-01"}
@@ -240,7 +246,7 @@ def test_a_command_imports_the_module_of_its_own_group_alone(tmp_path: Path) -> 
     }
     for said, (code, *args) in lines.items():
         proc = subprocess.run(
-            [sys.executable, "-c", driver, str(out), *args], capture_output=True, text=True, env=env, check=False
+            [sys.executable, "-c", groups, str(out), *args], capture_output=True, text=True, env=env, check=False
         )
         assert proc.returncode == code, proc.stdout + proc.stderr
         modules = json.loads(out.read_text("utf-8"))
