@@ -19,7 +19,7 @@ from cli_helpers import DEFAULTER, ONE_DEFAULTER, scored_city
 from socialcredit.clock import TODAY_ENV
 
 SOURCES = str(Path(socialcredit.__file__).parent.parent)
-WATCHED = ("pandas", "numpy", "pyarrow", "duckdb", "sqlglot")
+WATCHED = ("pandas", "numpy", "pyarrow", "duckdb", "sqlglot", "stdnum", "ssl", "cryptography")
 
 
 def driver(watched: tuple[str, ...] = WATCHED) -> str:
@@ -57,7 +57,20 @@ def run(tmp_path: Path, *args: str | Path) -> tuple[subprocess.CompletedProcess[
     return proc, json.loads(out.read_text("utf-8"))
 
 
-NEITHER = {"pandas": False, "numpy": False, "pyarrow": False, "duckdb": True, "sqlglot": True}  # a command on a store
+# A command on a store: DuckDB and sqlglot, no pandas, numpy or pyarrow; no stdnum (its package imports ssl, pydoc
+# and pkgutil: the identifiers read its region table and compute its check characters without importing it), and
+# cryptography only where a key is made or used (a score run signs an audit checkpoint).
+NEITHER = {
+    "pandas": False,
+    "numpy": False,
+    "pyarrow": False,
+    "duckdb": True,
+    "sqlglot": True,
+    "stdnum": False,
+    "ssl": False,
+    "cryptography": False,
+}
+SIGNED = NEITHER | {"cryptography": True}
 
 
 def test_help_and_a_usage_error_import_no_store() -> None:
@@ -76,7 +89,7 @@ def test_help_and_a_usage_error_import_no_store() -> None:
         assert proc.returncode == code, proc.stdout + proc.stderr
         assert out in proc.stdout
         assert proc.stderr == err
-        assert modules == {"pandas": False, "numpy": False, "pyarrow": False, "duckdb": False, "sqlglot": False}, args
+        assert modules == dict.fromkeys(WATCHED, False), args
 
 
 def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> None:
@@ -89,7 +102,7 @@ def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> 
         0,
         "No keys are trusted yet: `socialcredit region trust CODE NAME --key KEY`.\n",
     )
-    assert modules == NEITHER
+    assert modules == SIGNED  # the regions' commands read and check their bundles' keys
     db = scored_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01", today="2026-07-01")
     due, modules = run(tmp_path, "due", "run", "--db", db)
     assert due.returncode == 0, due.stderr
@@ -108,7 +121,7 @@ def test_commands_on_a_store_import_neither_pandas_nor_numpy(tmp_path: Path) -> 
     scored, modules = run(tmp_path, "score", "--policy", "beijing", "--as-of", "2026-11-01", "--db", db)
     assert scored.returncode == 0, scored.stderr
     assert "2 subjects scored" in scored.stdout
-    assert modules == NEITHER
+    assert modules == SIGNED  # a run signs an audit checkpoint
     # a resident's file reads the live views (registry.decisions.live): pyarrow is imported only where a score
     # histogram is rebuilt
     shown, modules = run(tmp_path, "show", DEFAULTER, "--db", db)

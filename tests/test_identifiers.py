@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib.machinery
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -667,3 +669,69 @@ def test_the_registry_regions_are_those_a_credit_codes_check_takes() -> None:
     regions = identifiers.registry_regions()
     assert "110105" in regions and "100000" in regions and "990000" not in regions
     assert {f"{n:06d}" for n in range(1_000_000) if identifiers._is_registry_region(f"{n:06d}")} == regions
+
+
+@settings(max_examples=300)
+@given(
+    st.text("0123456789", min_size=17, max_size=17),
+    st.text(USCC_ALPHABET, min_size=17, max_size=17),
+)
+def test_the_check_characters_are_stdnums(digits: str, chars: str) -> None:
+    """The check characters computed here (stdnum's modules are not imported at a console start) are stdnum's."""
+    from stdnum.cn import ric, uscc
+
+    assert ric_check_char(digits) == ric.calc_check_digit(digits + "0") == oracle_check_char(digits)
+    assert make_uscc(chars)[-1] == uscc.calc_check_digit(chars)
+
+
+def stdnums_county(code: str) -> str | None:
+    """The ``county`` text stdnum's own reader of its table gives a six-digit code."""
+    from stdnum import numdb
+
+    found = numdb.get("cn/loc").info(code)
+    return found[-1][1].get("county") if sum(len(part) for part, _ in found) == 6 else None
+
+
+def test_the_region_table_read_directly_is_stdnums() -> None:
+    """The direct reader has the codes stdnum's reader has, each with stdnum's text."""
+    from stdnum import numdb
+
+    table = identifiers._county_table()
+    assert table is not None and table["110105"] == "朝阳区" and len(table) > 3_000
+    counties = {
+        f"{province}{n:04d}"
+        for _, province, _, _, under in numdb.get("cn/loc").prefixes
+        for _, low, high, props, _ in under
+        if "county" in props
+        for n in range(int(low), int(high) + 1)
+    }
+    assert set(table) == counties
+    assert {code: stdnums_county(code) for code in counties} == table
+
+
+@settings(max_examples=500)
+@given(st.integers(0, 999_999))
+def test_any_six_digit_code_reads_as_stdnum_reads_it(number: int) -> None:
+    code = f"{number:06d}"
+    assert identifiers._county(code) == stdnums_county(code)
+
+
+def test_a_region_table_of_another_form_is_read_by_stdnums_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table with a line the direct reader does not know (here a range of codes) is left to stdnum's numdb."""
+    (tmp_path / "cn").mkdir()
+    (tmp_path / "cn" / "loc.dat").write_text('11 province="北京市"\n  0101-0102 county="东城区"\n', "utf-8")
+    spec = importlib.machinery.ModuleSpec("stdnum", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path)]
+    monkeypatch.setattr(identifiers.importlib.util, "find_spec", lambda name: spec)
+    identifiers._county_table.cache_clear()
+    try:
+        assert identifiers._county_table() is None
+        assert identifiers._county("110105") == "朝阳区" == stdnums_county("110105")  # stdnum's own file
+        assert validate_ric(with_check("11010519800101001"), today=TODAY).region_name == "朝阳区"
+    finally:
+        monkeypatch.undo()
+        identifiers._county_table.cache_clear()
+        identifiers._region_periods.cache_clear()
+    assert identifiers._county_table() is not None

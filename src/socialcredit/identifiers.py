@@ -5,10 +5,12 @@
 * Unified Social Credit Code (统一社会信用代码, GB 32100-2015): 18 characters from 0-9 and A-Z
   without I, O, S, V, Z; the last one is a check character (mod 31).
 
-Check algorithms and the region-code table come from python-stdnum (``stdnum.cn.ric``,
-``stdnum.cn.uscc``, ``stdnum/cn/loc.dat``). Every failure raises :class:`IdentifierError` with a
-message for a person and a short machine-readable ``reason``: ``empty``, ``length``, ``format``,
-``checksum``, ``birth_date`` or ``region``.
+The region-code table comes from python-stdnum (``stdnum/cn/loc.dat``); the two check characters are computed
+here as the standards define them, and tests hold them equal to ``stdnum.cn.ric``'s and ``stdnum.cn.uscc``'s
+for any input (importing those modules imports ``stdnum.util``, which imports ``ssl``, ``pydoc`` and ``pkgutil``
+for its online look-ups: about 0.1 CPU s at every console start, for nothing the registry uses). Every failure
+raises :class:`IdentifierError` with a message for a person and a short machine-readable ``reason``: ``empty``,
+``length``, ``format``, ``checksum``, ``birth_date`` or ``region``.
 
 Before validation an input is compacted: all whitespace and the invisible characters a copy and paste
 brings along (zero-width space and joiners, word joiner, soft hyphen, byte order mark) are removed, full-width
@@ -20,15 +22,13 @@ character counts and positions in them refer to what is quoted.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import string
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Literal
-
-from stdnum import numdb
-from stdnum.cn import ric as _stdnum_ric
-from stdnum.cn import uscc as _stdnum_uscc
 
 from socialcredit.errors import IdentifierError, NotFoundError, SocialCreditError, WorkflowInputError, quoted
 
@@ -62,7 +62,10 @@ _RIC = "resident identity number"
 _USCC = "unified social credit code"
 _RIC_ZH = "居民身份证号码"
 _USCC_ZH = "统一社会信用代码"
-_USCC_ALPHABET: str = _stdnum_uscc._alphabet  # 0-9 and A-Z without I, O, S, V, Z
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 0-9 and A-Z without I, O, S, V, Z
+# GB 11643-1999 (ISO 7064 MOD 11-2): digit i of the first 17 weighs 2^(17-i) mod 11; the sum mod 11 names the check.
+_RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_RIC_CHECK = "10X98765432"
 _USCC_CHARS = frozenset(_USCC_ALPHABET)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _EARLIEST_BIRTH = date(1900, 1, 1)
@@ -219,6 +222,55 @@ def _raw(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+# stdnum's region table, cn/loc.dat, is lines of a province (`11 province="北京市"`) each followed by its counties,
+# indented (`  0101 county="东城区"`). Importing stdnum to read it costs a console start about 0.2 CPU s: the package
+# imports stdnum.util, which imports ssl, pydoc and pkgutil for its online look-ups (0.1 s), and numdb's general
+# reader takes 0.1 s for the file's 6,900 lines. A file of that simple form is read here directly (a few ms); one
+# with anything else (a range of codes, a deeper level, more properties) is read by stdnum's numdb, as before.
+_LOC_LINE = re.compile(r'( {2})?([0-9]+) (province|county)="([^"]*)"')
+
+
+@functools.cache
+def _county_table() -> dict[str, str] | None:
+    """Every 6-digit code of stdnum's table with its ``county`` text; None where the file is not of the simple form
+    (then :func:`_county` asks stdnum's numdb)."""
+    spec = importlib.util.find_spec("stdnum")  # finds the package without importing it
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return None
+    table: dict[str, str] = {}
+    province: str | None = None
+    with (Path(next(iter(folders))) / "cn" / "loc.dat").open(encoding="utf-8") as lines:
+        for line in lines:
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            match = _LOC_LINE.fullmatch(line)
+            if match is None:
+                return None
+            indent, code, key, value = match.groups()
+            if not indent and len(code) == 2 and key == "province":
+                province = code
+            elif indent and len(code) == 4 and key == "county" and province is not None:
+                table[province + code] = value
+            else:
+                return None
+    return table
+
+
+def _county(code: str) -> str | None:
+    """The ``county`` text of the 6-digit ``code`` in stdnum's table, None if the table has no such county."""
+    table = _county_table()
+    if table is not None:
+        return table.get(code)
+    from stdnum import numdb
+
+    results = numdb.get("cn/loc").info(code)
+    if sum(len(part) for part, _ in results) != 6:
+        return None
+    return results[-1][1].get("county")
+
+
 @functools.lru_cache(maxsize=16384)
 def _region_periods(code: str) -> tuple[_Period, ...]:
     """The periods of a 6-digit region code in stdnum's table; empty if the code is unknown.
@@ -226,13 +278,10 @@ def _region_periods(code: str) -> tuple[_Period, ...]:
     The ``county`` property reads like ``[1982-2015]密云县`` or ``[-1991]东郊区,[1992-]东丽区``
     (years inclusive, either may be missing); a name without brackets is valid at all times.
     """
-    if len(code) != 6 or not _is_digits(code):
-        return ()
-    results = numdb.get("cn/loc").info(code)
-    if sum(len(part) for part, _ in results) != 6 or "county" not in results[-1][1]:
+    if len(code) != 6 or not _is_digits(code) or (county := _county(code)) is None:
         return ()
     periods: list[_Period] = []
-    for entry in results[-1][1]["county"].split(","):
+    for entry in county.split(","):
         if entry.startswith("[") and "]" in entry:
             span, name = entry[1:].split("]", 1)
             start, _, end = span.partition("-")
@@ -279,8 +328,18 @@ def ric_check_char(first17: str) -> str:
         raise IdentifierError(
             f"the first part of a {_RIC} must be 17 digits; got {first17!r}", reason="format", value=first17
         )
-    # stdnum's function takes the whole number and ignores its last character.
-    return _stdnum_ric.calc_check_digit(first17 + "0")
+    return _ric_check(first17)
+
+
+def _ric_check(first17: str) -> str:
+    """The check character of 17 ASCII digits (checked by the caller)."""
+    return _RIC_CHECK[sum(int(digit) * weight for digit, weight in zip(first17, _RIC_WEIGHTS, strict=True)) % 11]
+
+
+def _uscc_check(first17: str) -> str:
+    """The check character of 17 characters of the code's alphabet (checked by the caller)."""
+    total = sum(_USCC_ALPHABET.index(char) * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total) % 31]
 
 
 def make_ric(region_code: str, birth_date: date, sequence: int) -> str:
@@ -369,7 +428,7 @@ def validate_ric(value: str, *, today: date | None = None) -> ResidentId:
             value=value,
             zh=f"{_RIC_ZH} {number!r} 以 {got!r} 结尾；校验码应为 0-9 或 X",
         )
-    expected = _stdnum_ric.calc_check_digit(number)
+    expected = _ric_check(number[:17])
     if got != expected:
         raise IdentifierError(
             f"{_RIC} {number!r} has check character {got!r}; expected {expected!r}",
@@ -418,7 +477,7 @@ def make_uscc(first17: str) -> str:
             reason="format",
             value=first17,
         )
-    return first17 + _stdnum_uscc.calc_check_digit(first17)
+    return first17 + _uscc_check(first17)
 
 
 def validate_uscc(value: str) -> OrgCode:
@@ -449,7 +508,7 @@ def validate_uscc(value: str) -> OrgCode:
                 zh=f"{_USCC_ZH} {number!r} 第 {position} 位是 {char!r}；只能是 0-9 和除 I、O、S、V、Z 以外的 A-Z",
             )
     got = number[17]
-    expected = _stdnum_uscc.calc_check_digit(number[:17])
+    expected = _uscc_check(number[:17])
     if got != expected:
         raise IdentifierError(
             f"{_USCC} {number!r} has check character {got!r}; expected {expected!r}",
@@ -472,6 +531,11 @@ def _is_registry_region(code: str) -> bool:
 def registry_regions() -> frozenset[str]:
     """Every code :func:`_is_registry_region` takes: the 6-digit codes of stdnum's table, and 100000 (SQL checks
     join on them instead of asking for each code)."""
+    table = _county_table()
+    if table is not None:
+        return frozenset({"100000", *table})
+    from stdnum import numdb
+
     codes = {"100000"}
     for _, province, _, _, counties in numdb.get("cn/loc").prefixes:
         for _, low, high, props, _ in counties:
@@ -480,6 +544,7 @@ def registry_regions() -> frozenset[str]:
     return frozenset(codes)
 
 
+# GB 32100-2015: character i of the first 17 weighs 3^i mod 31; the check is the character worth (31 - sum) mod 31.
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 

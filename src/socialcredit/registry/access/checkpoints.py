@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from cryptography.exceptions import InvalidSignature
 
 from socialcredit.errors import CheckpointError
 from socialcredit.registry.access.audit import GENESIS, AuditProblem, verify_audit
@@ -287,6 +286,8 @@ def check_signature(cp: Checkpoint, trusted_key: str) -> None:
             zh=f"伪造：{cp.label_zh}由密钥 {fingerprint(public_key_text(public))} 签名，而不是登记机构的密钥 "
             f"{fingerprint(trusted_key)}",
         )
+    from cryptography.exceptions import InvalidSignature
+
     try:
         public.verify(bytes.fromhex(cp.signature), cp.body())
     except (InvalidSignature, ValueError):

@@ -16,12 +16,16 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from socialcredit.errors import CheckpointError
 from socialcredit.store import Store
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+# cryptography is imported where a key is made, read or used (some 30 ms): a command that reads the store without
+# signing or checking anything (`show`, `decide`, `runs`) does not import it.
 
 __all__ = [
     "fingerprint",
@@ -40,6 +44,9 @@ _INFO_KEY = "audit_signing_key"
 
 def new_private_key() -> bytes:
     """A new Ed25519 private key as PEM (PKCS #8, unencrypted: keep the file private)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -55,6 +62,9 @@ def write_private_key(path: Path) -> None:
 
 def load_private_key(path: Path | str, *, make_one: str = "`socialcredit audit checkpoint`") -> Ed25519PrivateKey:
     """The Ed25519 private key in the PEM file ``path``; ``make_one`` names the command that makes one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = Path(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -69,6 +79,9 @@ def load_private_key(path: Path | str, *, make_one: str = "`socialcredit audit c
 
 def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The raw 32-byte public key in base64: what another party keeps to check signatures."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
@@ -91,6 +104,8 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     raw = _raw(text)
     if len(raw) != 32:
         raise ValueError(f"the key is {len(raw)} bytes long, an Ed25519 public key is 32")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(raw)
 
 

@@ -17,10 +17,8 @@ once) and :func:`deliver`, so notices to residents can use it without change. St
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from socialcredit.registry.access.audit import append_audit
@@ -93,6 +91,11 @@ class SmtpSender:
         self.user, self.password, self.starttls, self.timeout = user, password, starttls, timeout
 
     def send(self, message: Message) -> None:
+        # Imported here: smtplib imports ssl (some 50 ms), which a command that sends no mail (`due run` with the
+        # outbox) does not need.
+        import smtplib
+        from email.message import EmailMessage
+
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = message.recipient
@@ -206,7 +209,7 @@ def deliver(sender: Sender, message: Message) -> str | None:
     """Hand a message to its sender (outside the store's lock); the error in words, or None once sent."""
     try:
         sender.send(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except OSError as exc:  # smtplib.SMTPException is an OSError too
         return f"{type(exc).__name__}: {exc}"[:500]
     return None
 
