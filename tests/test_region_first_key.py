@@ -37,10 +37,13 @@ from socialcredit.regions.bundle import (
     public_key_text,
 )
 from socialcredit.regions.keys import trust_key
+from socialcredit.registry.due_process.daily import run_daily
+from socialcredit.registry.due_process.outbox import sender_from_settings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.impact_record import publish
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
+from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copied
 from test_listing_second_cause import refused  # the same decision asked, at the importing region
@@ -89,22 +92,23 @@ def on_day(day: str, db: Path) -> Iterator[Store]:
         yield opened
 
 
-def scored(day: str, db: Path) -> None:
-    """What `score --policy beijing --as-of DAY` does on ``day``: a run of the newest published Beijing policy."""
-    with on_day(day, db) as opened:
-        score(opened, resolve_policy(opened, "beijing"), dt.date.fromisoformat(day))
+def scored_and_run(day: str, opened: Store) -> None:
+    """What `score --policy beijing --as-of DAY` then `due run` do on ``day`` (the store ``opened`` on that day: see
+    on_day): a run of the newest published Beijing policy, then the daily due-process job, on the channel the
+    settings name (as due_world.due_run runs it; one opening of the store for both, each opening and closing costing
+    about half a second)."""
+    score(opened, resolve_policy(opened, "beijing"), dt.date.fromisoformat(day))
+    run_daily(opened, None, channel=sender_from_settings(get_settings()).channel)
 
 
 def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False) -> None:
     """The courts' rows ingested in Beijing on ``day``, Beijing scored as of that day and its due-process job run
     (as `ingest --source courts`, `score` and `due run` do, through the registry's functions: the console's answers
     are asserted by the tests of those commands)."""
-    beijing = store(folder, "beijing")
-    with on_day(day, beijing) as opened:
+    with on_day(day, store(folder, "beijing")) as opened:
         report = ingest_file(opened, judgments(folder, name, *rows, withdrawn=withdrawn), "courts")
-    assert (report.rejected, report.reject_error) == (0, None), report.as_dict()
-    scored(day, beijing)
-    due_run(beijing, day)
+        assert (report.rejected, report.reject_error) == (0, None), report.as_dict()
+        scored_and_run(day, opened)
 
 
 def shared(day: str, folder: Path) -> None:
@@ -115,11 +119,9 @@ def shared(day: str, folder: Path) -> None:
     bundle = folder / f"beijing-{n}.json"
     with on_day(day, store(folder, "beijing")) as opened:
         export_bundle(opened, "beijing", folder / "beijing.key", bundle)
-    tianjin = store(folder, "tianjin")
-    with on_day(day, tianjin) as opened:
+    with on_day(day, store(folder, "tianjin")) as opened:
         import_bundle(opened, bundle)
-    scored(day, tianjin)
-    due_run(tianjin, day)
+        scored_and_run(day, opened)
 
 
 def listings(today: str, db: Path) -> list[tuple[Any, ...]]:
