@@ -158,6 +158,27 @@ def due_run(db: Path, day: str) -> None:
             run_daily(store, None, channel=sender_from_settings(get_settings()).channel)
 
 
+def ingested(db: Path, path: Path | str, source: str, day: str | None = None) -> None:
+    """What `ingest PATH --source SOURCE` does on ``day`` (the registry's today then; when not given, the today the
+    environment says), made in this process on the store ``db`` (for a test that asserts what follows, not the
+    command); no row may be rejected."""
+    with pytest.MonkeyPatch.context() as mp:
+        if day is not None:
+            mp.setenv(TODAY_ENV, day)
+        with open_store(db, key="") as store:
+            report = ingest_file(store, path, source)
+    assert not report.errors, report.errors
+
+
+def scored_on(db: Path, day: str, *, policy: str = "beijing", as_of: str | None = None, **options: Any) -> RunSummary:
+    """What `score --policy POLICY --as-of AS_OF` (``day`` when not given; ``options`` as its flags, e.g.
+    ``from_records=True``) does on ``day`` (the registry's today then), made in this process on the store ``db``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, day)
+        with open_store(db, key="") as store:
+            return score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of or day), **options)
+
+
 def bank_headers(store: Store) -> dict[str, str]:
     """The headers of a new bank's key, asking for consumer credit on loan applications (LOAN)."""
     key = issue_key(
