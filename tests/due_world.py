@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,26 @@ def built_scored(folder: Path, *days: str) -> Store:
     day it is made on, the registry's today then) and copied (store_copies.copy_of)."""
     made = [(day, min(dt.date.fromisoformat(day), resolve_today()).isoformat()) for day in days]
     name = "due_world.scored-" + "-".join(f"{day}@{on}" for day, on in made)
-    return copy_of(folder, name, lambda where: scored(where, *days), db="due.duckdb")
+    return copy_of(
+        folder,
+        name,
+        lambda where: _then_scored(where, "sesame", days, lambda w, rest: built_scored(w, *rest)),
+        db="due.duckdb",
+    )
+
+
+def _then_scored(
+    folder: Path, policy: str, days: tuple[str, ...], before: Callable[[Path, tuple[str, ...]], Store]
+) -> Store:
+    """What :func:`run_under` makes in ``folder``, from copies: the world built (:func:`built`) or, with more than one
+    day, ``before`` of all the days but the last (the built world scored as of each of them: built_scored, built_run),
+    then scored under ``policy`` as of the last day on its day. The same rows as scoring the world built day after
+    day, with each build and each run made once per process."""
+    store = before(folder, days[:-1]) if len(days) > 1 else built(folder)
+    loaded = resolve_policy(store, policy)
+    if days:
+        score_on_its_day(store, loaded, dt.date.fromisoformat(days[-1]))
+    return store
 
 
 def run_under(folder: Path, policy: str, *days: str) -> Store:
@@ -123,7 +143,12 @@ def built_run(folder: Path, policy: str, *days: str) -> Store:
     as-of date and the day it is made on, the registry's today then) and copied (store_copies.copy_of)."""
     made = [(day, min(dt.date.fromisoformat(day), resolve_today()).isoformat()) for day in days]
     name = f"due_world.run-{policy}-" + "-".join(f"{day}@{on}" for day, on in made)
-    return copy_of(folder, name, lambda where: run_under(where, policy, *days), db="due.duckdb")
+    return copy_of(
+        folder,
+        name,
+        lambda where: _then_scored(where, policy, days, lambda w, rest: built_run(w, policy, *rest)),
+        db="due.duckdb",
+    )
 
 
 def made_city(folder: Path, batches: dict[str, str], *, as_of: str, today: str | None = None) -> Path:
@@ -156,6 +181,27 @@ def due_run(db: Path, day: str) -> None:
         mp.setenv(TODAY_ENV, day)
         with open_store(db, key="") as store:
             run_daily(store, None, channel=sender_from_settings(get_settings()).channel)
+
+
+def ingested(db: Path, path: Path | str, source: str, day: str | None = None) -> None:
+    """What `ingest PATH --source SOURCE` does on ``day`` (the registry's today then; when not given, the today the
+    environment says), made in this process on the store ``db`` (for a test that asserts what follows, not the
+    command); no row may be rejected."""
+    with pytest.MonkeyPatch.context() as mp:
+        if day is not None:
+            mp.setenv(TODAY_ENV, day)
+        with open_store(db, key="") as store:
+            report = ingest_file(store, path, source)
+    assert not report.errors, report.errors
+
+
+def scored_on(db: Path, day: str, *, policy: str = "beijing", as_of: str | None = None, **options: Any) -> RunSummary:
+    """What `score --policy POLICY --as-of AS_OF` (``day`` when not given; ``options`` as its flags, e.g.
+    ``from_records=True``) does on ``day`` (the registry's today then), made in this process on the store ``db``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(TODAY_ENV, day)
+        with open_store(db, key="") as store:
+            return score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of or day), **options)
 
 
 def bank_headers(store: Store) -> dict[str, str]:

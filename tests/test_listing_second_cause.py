@@ -4,7 +4,9 @@ met the criterion, so the run after a second judgment took the first listing's c
 (delisted; resolved in its notice period) and noticed one for the second judgment with a grace period of its own,
 and a flight was granted to a defaulter of two judgments (until 2026-12-06). The installed console script, in a
 subprocess, each step on its own day, on a store made as its commands make it (the listing in effect, made in this
-process: listed_for)."""
+process: listed_for). The steps that only bring the store to the state a test reads (`ingest`, `score`, `due run`)
+are made in this process as those commands make them (due_world.ingested, scored_on, due_run); what a test asserts
+(`notices`, `decide`, `state check`, and `score` where its output is asserted) is asked of the console script."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from due_world import due_run, made_city
+from due_world import due_run, ingested, made_city, scored_on
 from socialcredit.identifiers import make_ric
 from socialcredit.store import open_store
 from store_copies import copied
@@ -55,10 +57,10 @@ def judgments(folder: Path, name: str, *rows: str, header: str = "") -> str:
 
 def sent(day: str, path: str, *, db: Path) -> None:
     """The courts' file ``path`` ingested on ``day``, ``beijing`` scored as of that day, and the day's due-process
-    job run."""
-    sc(day, "ingest", path, "--source", "courts", db=db)
-    sc(day, "score", "--policy", "beijing", "--as-of", day, db=db)
-    sc(day, "due", "run", db=db)
+    job run: what `ingest`, `score` and `due run` do, made in this process (the tests assert what follows)."""
+    ingested(db, path, "courts", day)
+    scored_on(db, day)
+    due_run(db, day)
 
 
 def notices(today: str, db: Path) -> list[dict[str, Any]]:
@@ -122,8 +124,8 @@ def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path)
     db = listed_for(tmp_path, first)
 
     second = f"J2,{DEFAULTER},court_judgment,2026-12-20,commercial,70000,unfulfilled,true,"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "j2.csv", second), "--source", "courts", db=db)
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    ingested(db, judgments(tmp_path, "j2.csv", second), "courts", "2027-01-05")
+    scored_on(db, "2027-01-05")
     # the first judgment is still unfulfilled: its listing stands (it was delisted, and J2 noticed)
     assert listings("2027-01-05", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     asked = sc("2027-01-05", "decide", DEFAULTER, "flight", "--purpose", "ticket purchase", "--json", db=db)
@@ -134,8 +136,8 @@ def test_a_second_judgment_does_not_end_the_listing_of_the_first(tmp_path: Path)
 
     # the first fulfilled: its listing ends, and the second, still unfulfilled, is noticed with its grace period
     fulfilled = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,50000,fulfilled,true,true"
-    sc("2027-01-10", "ingest", judgments(tmp_path, "j1b.csv", fulfilled), "--source", "courts", db=db)
-    sc("2027-01-10", "score", "--policy", "beijing", "--as-of", "2027-01-10", db=db)
+    ingested(db, judgments(tmp_path, "j1b.csv", fulfilled), "courts", "2027-01-10")
+    scored_on(db, "2027-01-10")
     assert listings("2027-01-10", db) == [
         ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-10"),
         ("J2", "pending", "2027-01-10", "2027-03-11", None),
@@ -160,20 +162,13 @@ def test_a_correction_of_the_named_judgment_keeps_its_listing(tmp_path: Path) ->
     assert ids_in(now) == ids
     assert refused("2027-01-05", db)["score"] == 800  # 1000 - 100 for each unfulfilled judgment
     # the next day's run from the records, not the state, names the same cause
-    sc("2027-01-06", "score", "--policy", "beijing", "--as-of", "2027-01-06", "--from-records", db=db)
+    scored_on(db, "2027-01-06", from_records=True)
     assert listings("2027-01-06", db) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
 
     # withdrawn (sent as last received), J1 is no cause: its listing ends, and J2 is noticed with its own grace
     withdrawn = f"{corrected},true"
-    sc(
-        "2027-01-10",
-        "ingest",
-        judgments(tmp_path, "j1c.csv", withdrawn, header="withdrawn"),
-        "--source",
-        "courts",
-        db=db,
-    )
-    sc("2027-01-10", "score", "--policy", "beijing", "--as-of", "2027-01-10", db=db)
+    ingested(db, judgments(tmp_path, "j1c.csv", withdrawn, header="withdrawn"), "courts", "2027-01-10")
+    scored_on(db, "2027-01-10")
     assert listings("2027-01-10", db) == [
         ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-10"),
         ("J2", "pending", "2027-01-10", "2027-03-11", None),
@@ -219,7 +214,7 @@ def test_migration_46_gives_a_corrected_record_its_first_key_and_keeps_the_state
     db = listed_for(tmp_path, first, second)
     ids = ids_in(as_listed(db))
     corrected = f"J1,{DEFAULTER},court_judgment,2026-05-20,civil,55000,unfulfilled,true,true"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "j1b.csv", corrected), "--source", "courts", db=db)
+    ingested(db, judgments(tmp_path, "j1b.csv", corrected), "courts", "2027-01-05")
     states = as_before_46(db)
     assert states
     with open_store(db, key="") as store:
@@ -233,7 +228,7 @@ def test_migration_46_gives_a_corrected_record_its_first_key_and_keeps_the_state
         rows = store.execute(f'SELECT DISTINCT record_key, first_key FROM "{state}" ORDER BY 1').fetchall()
     # the state's rows (J2, J1's second version) gain their records' first keys
     assert rows == [(rows[0][0], rows[0][0]), (rows[1][0], k1)]
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
+    scored_on(db, "2027-01-05")
     now = notices("2027-01-05", db)  # one read for both
     assert listings_in(now) == [("J1", "effective", "2026-11-01", "2026-12-31", None)]
     assert ids_in(now) == ids
@@ -273,9 +268,9 @@ def test_a_withdrawn_record_sent_again_does_not_take_the_cause_back(tmp_path: Pa
     second = f"J2,{DEFAULTER},court_judgment,2026-05-20,commercial,70000,unfulfilled,true,"
     db = listed_for(tmp_path, first, second)
     withdrawn = f"{first}true,true"
-    sc("2027-01-05", "ingest", judgments(tmp_path, "w.csv", withdrawn, header="withdrawn"), "--source", "courts", db=db)
-    sc("2027-01-05", "score", "--policy", "beijing", "--as-of", "2027-01-05", db=db)
-    sc("2027-03-10", "due", "run", db=db)
+    ingested(db, judgments(tmp_path, "w.csv", withdrawn, header="withdrawn"), "courts", "2027-01-05")
+    scored_on(db, "2027-01-05")
+    due_run(db, "2027-03-10")
     after_withdrawal = [
         ("J1", "delisted", "2026-11-01", "2026-12-31", "2027-01-05"),
         ("J2", "effective", "2027-01-05", "2027-03-06", None),

@@ -1,6 +1,8 @@
 """A record that gives no points but lists its subject (a list's criterion on the record, no scoring rule) reads as
 what it does, on the console's `show` and on the resident's records page, in both languages: it is no record "not
-counting"."""
+counting". The worlds are made in this process as the console's commands make them (`init`, `policy publish`,
+`ingest`, `score`, `override listing`: due_world); what is asserted is asked of the console's `show` and the
+pages."""
 
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ import pytest
 
 from api_helpers import serving
 from cli_helpers import DEFAULTER, ONE_DEFAULTER, sc
+from due_world import ingested, made_city, scored_on
 from socialcredit.api.app import create_app
+from socialcredit.policy import load_policy
 from socialcredit.registry.access.parties import issue_key
+from socialcredit.registry.due_process.overrides import override_listing
+from socialcredit.registry.reporting.impact_record import publish
 from socialcredit.store import open_store
 from web_helpers import sign_in
 
@@ -37,12 +43,14 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encoding="utf-8",
     )
     db = folder / "city.duckdb"
-    sc("init", db=db)
-    sc("policy", "publish", str(policy), "--without-impact", db=db)
+    # what `init` and `policy publish POLICY --without-impact` do, then `ingest` of each batch and `score --as-of
+    # 2026-07-01` on its day, made in this process
+    with open_store(db, create=True, key="") as store:
+        publish(store, load_policy(policy, store.catalog), None)
     for source, csv in ONE_DEFAULTER.items():
         (folder / f"{source}.csv").write_text(csv, encoding="utf-8")
-        sc("ingest", str(folder / f"{source}.csv"), "--source", source, db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+        ingested(db, folder / f"{source}.csv", source)
+    scored_on(db, "2026-07-01")
     return db
 
 
@@ -72,7 +80,7 @@ def listed(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The city scored again as of 2026-09-01, past the grace: the listing is in effect."""
     db = tmp_path_factory.mktemp("listed") / "city.duckdb"
     shutil.copyfile(city, db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-09-01", db=db)
+    scored_on(db, "2026-09-01")  # what `score --as-of 2026-09-01` does on its day, made in this process
     return db
 
 
@@ -93,12 +101,9 @@ def test_an_overridden_listing_lists_him_no_more(listed: Path, tmp_path: Path) -
     try:
         [row] = store.rows("SELECT listing_id, status FROM listings WHERE subject_id = ?", [DEFAULTER])
         lid, status = row["listing_id"], row["status"]
-    finally:
-        store.close()
-    assert status == "effective"
-    sc("override", "listing", str(lid), "--justification", "reviewed: the judgment was stayed on appeal", db=db)
-    store = open_store(db, key="")
-    try:
+        assert status == "effective"
+        # what `override listing LID --justification ...` does, made in this process
+        override_listing(store, lid, "reviewed: the judgment was stayed on appeal", "operator")
         closed = store.one("SELECT closed_on FROM listings WHERE listing_id = ?", [lid]).isoformat()
     finally:
         store.close()
@@ -138,12 +143,8 @@ def test_the_records_page_says_the_judgment_lists_him(city: Path) -> None:
 def test_a_judgment_that_counts_points_and_lists_him_says_both(tmp_path: Path) -> None:
     """Under Beijing as published the defaulter's judgment takes points and lists him: `show` and the records page
     said only its points (until 2026-12-07); they say the listing too, as it stands (here in its notice period)."""
-    db = tmp_path / "city.duckdb"
-    sc("init", db=db)
-    for source, csv in ONE_DEFAULTER.items():
-        (tmp_path / f"{source}.csv").write_text(csv, encoding="utf-8")
-        sc("ingest", str(tmp_path / f"{source}.csv"), "--source", source, db=db)
-    sc("score", "--policy", "beijing", "--as-of", "2026-07-01", db=db)
+    # what `init`, `ingest` of each batch and `score --as-of 2026-07-01` make, made in this process
+    db = made_city(tmp_path, ONE_DEFAULTER, as_of="2026-07-01")
     records = json.loads(sc("show", DEFAULTER, "--json", db=db).stdout)["records"]
     rec = next(r for r in records if r["record_id"] == "C-1")
     assert rec["status"] == "counting"

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from api_helpers import auth, copy_of, serve
-from due_world import JUDGMENT, A, B, built, write_csv
+from due_world import JUDGMENT, A, B, built, scored_on, write_csv
 from page_text import visible_text
 from socialcredit.api.app import create_app
 from socialcredit.registry.access.parties import issue_key
@@ -72,15 +72,14 @@ def _world(tmp_path: Path) -> Path:
     store = built(tmp_path)
     store.close()
     db = tmp_path / "due.duckdb"
-    first = cli(db, "score", "--policy", "beijing", "--as-of", TODAY)
-    assert first.returncode == 0, first.stderr
+    # runs 1 and 2: what `score --policy beijing --as-of 2026-04-10` does on 2026-04-10, made in this process
+    assert scored_on(db, TODAY).run_id == 1
     store = open_store(db, key="")
     row = ["J2", B, "court_judgment", "2026-03-01", "civil", "9000", "unfulfilled", "true"]
     report = ingest_file(store, write_csv(tmp_path / "j2.csv", JUDGMENT, [row]), "courts", today=dt.date(2026, 4, 5))
     assert not report.errors
     store.close()
-    second = cli(db, "score", "--policy", "beijing", "--as-of", TODAY)
-    assert second.returncode == 0, second.stderr
+    assert scored_on(db, TODAY).run_id == 2
     return db
 
 
@@ -326,8 +325,8 @@ def test_migration_45_gives_old_runs_the_standing_they_were_made_with(world: Pat
 def test_every_run_listing_says_which_run_is_in_force_and_which_are_not(world: Path) -> None:
     """Run 3, a what-if as of 2027-02-01: the CLI's `runs`, GET /v1/runs and the operator's page say run 2 is in
     force, run 1 superseded and run 3 a what-if (they showed the runs alike)."""
-    made = cli(world, "score", "--policy", "beijing", "--as-of", "2027-02-01")
-    assert made.returncode == 0, made.stderr
+    # what `score --policy beijing --as-of 2027-02-01` does on 2026-04-10, made in this process
+    assert scored_on(world, TODAY, as_of="2027-02-01").run_id == 3
     listed = cli(world, "runs", "--json")
     assert listed.returncode == 0, listed.stderr
     said = [(r["run_id"], r["standing"], r["in_force"]) for r in json.loads(listed.stdout)]
