@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from api_helpers import serving
-from due_world import A, B, build, score_on_its_day
+from due_world import A, B, built, built_run, score_on_its_day
 from socialcredit.api.app import create_app
 from socialcredit.clock import TODAY_ENV
 from socialcredit.registry.access.parties import ROLES, issue_key
@@ -34,13 +34,11 @@ SERVICES = {"high_speed_rail", "deposit_free_rental"}
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("due_api")
-    store = build(folder)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, "2026-02-01")
-        beijing = resolve_policy(store, "beijing")
-        score_on_its_day(store, beijing, dt.date(2026, 2, 1))
-        mp.setenv(TODAY_ENV, "2026-04-02")  # a run of its day (one dated after today is a what-if, not in force)
-        score_on_its_day(store, beijing, dt.date(2026, 4, 2))  # A's blacklisting takes effect (60 days' grace)
+        mp.setenv(TODAY_ENV, "2026-04-02")
+        # scored as of 2026-02-01 and 2026-04-02, each run made on its day (one dated after today is a what-if, not in
+        # force): A's blacklisting takes effect (60 days' grace); built once per process and copied (_blacklisted too)
+        store = built_run(folder, "beijing", "2026-02-01", "2026-04-02")
         keys = {
             "resident": issue_key(store, "resident", "张三", subject=A).token,
             "other_resident": issue_key(store, "resident", "李四", subject=B).token,
@@ -370,10 +368,7 @@ def test_an_unknown_status_filter_is_422_on_every_list_of_disputes_and_repairs(w
 def _blacklisted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
     """The world scored twice, A's blacklisting in effect on 2026-04-02 (60 days' grace): the store and its listing."""
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
-    beijing = resolve_policy(store, "beijing")
-    score_on_its_day(store, beijing, dt.date(2026, 2, 1))
-    score_on_its_day(store, beijing, dt.date(2026, 4, 2))
+    store = built_run(tmp_path, "beijing", "2026-02-01", "2026-04-02")  # built once per process, copied
     listing = store.one("SELECT listing_id FROM listings WHERE subject_id = ? AND status = 'effective'", [A])
     return store, int(listing)
 
@@ -489,7 +484,7 @@ def test_an_override_under_a_positional_policy_answers_at_once_and_decisions_fol
     from test_snapshot_background import held_back
 
     monkeypatch.setenv(TODAY_ENV, "2026-04-02")
-    store = build(tmp_path)
+    store = built(tmp_path)
     text = builtin_policy("beijing").text.replace('version: "2026.2"', 'version: "2026.3"', 1)
     text = text.replace('grant_if: "not blacklist"', 'grant_if: "not blacklist and percentile >= 0"', 1)
     positional = parse_policy(text, "beijing.yaml", store.catalog)
@@ -918,7 +913,7 @@ def test_a_run_made_after_its_date_gives_its_notice_on_the_day_it_is_made(
     listing were dated 2026-11-01, in effect on 2026-12-31: 25 real days of notice, by a notice dated before it was
     made. What the notice says was found is as of the run's date."""
     monkeypatch.setenv(TODAY_ENV, "2026-12-06")
-    store = build(tmp_path)
+    store = built(tmp_path)
     resident = {"Authorization": f"Bearer {issue_key(store, 'resident', '张三', subject=A).token}"}
     operator = {"Authorization": f"Bearer {issue_key(store, 'operator', 'registry operations').token}"}
     app = create_app(tmp_path / "due.duckdb", store=store)

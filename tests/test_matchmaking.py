@@ -1550,3 +1550,35 @@ def test_matches_says_its_refusals_in_its_language(tmp_path: Path) -> None:
     assert unasked.stderr.splitlines()[-1] == (  # after the log's warning, in English as the logs are
         f"错误：无法连接 {url} 的登记系统：ConnectError: [Errno 111] Connection refused；排序未使用任何信用信息"
     )
+
+
+def test_a_console_start_of_prefs_imports_neither_pandas_nor_sqlglot(tmp_path: Path) -> None:
+    """The matchmaking store's statements with parameters ran unrefused (DuckDB imports pandas to bind them, some
+    0.7 CPU s a start; binding.with_params refuses it) and sqltext imported sqlglot, which quoting alone needs:
+    every `matchmaking register`, `prefs` and `consent` started both and used neither. Run as the console script runs
+    it (its main(), on the sources under test)."""
+    from test_cli_imports import SOURCES, driver
+
+    db = tmp_path / "m.duckdb"
+    with open_match_store(db) as match_store:  # a client registered in process, as `register --subject S` does
+        about = profile(
+            make_ric("110108", dt.date(1994, 3, 15), 1), "王磊", "海淀区", "bachelor", "employed", "10k_20k", []
+        )
+        assert match_store.register(about, tiers=credit_tiers()) == 1
+    out = tmp_path / "modules.json"
+    env = os.environ | {"PYTHONPATH": SOURCES, "COLUMNS": "200"}
+    args = ["matchmaking", "prefs", "1", "--seeks", "F", "--age", "25-35", "--any-district", "--db", str(db)]
+    proc = subprocess.run(
+        [sys.executable, "-c", driver(("pandas", "sqlglot")), str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (
+        0,
+        "Client 1 seeks F, aged 25-35, anywhere; minimum education: none, minimum income: none, minimum credit tier: "
+        "none (of those who share it).\n",
+    ), proc.stderr
+    assert json.loads(out.read_text("utf-8")) == {"pandas": False, "sqlglot": False}

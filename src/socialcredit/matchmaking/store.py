@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from socialcredit.binding import with_params
 from socialcredit.errors import IdentifierError, MatchmakingError, UnknownClientError
 from socialcredit.identifiers import ResidentId, validate_subject_id
 from socialcredit.matchmaking.ranking import ClientIndex
@@ -268,7 +269,7 @@ class MatchStore:
         """Add a client with their preferences (default: see ``default_preferences``); returns the client id."""
         prefs = _check_preferences(prefs or default_preferences(p, today), tiers)
         with self.transaction() as con:
-            taken = con.execute("SELECT client_id FROM clients WHERE subject_id = ?", [p.subject_id]).fetchone()
+            taken = _run(con, "SELECT client_id FROM clients WHERE subject_id = ?", [p.subject_id]).fetchone()
             if taken:
                 raise MatchmakingError(
                     f"subject_id: this identity number is already client {taken[0]}",
@@ -277,7 +278,8 @@ class MatchStore:
                 )
             row = con.execute("SELECT nextval('client_ids')").fetchone()
             client_id = int(row[0]) if row else 0
-            con.execute(
+            _run(
+                con,
                 "INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                 [
                     client_id,
@@ -300,14 +302,15 @@ class MatchStore:
         prefs = _check_preferences(prefs, tiers)
         with self.transaction() as con:
             self._require(con, client_id)
-            con.execute("DELETE FROM preferences WHERE client_id = ?", [client_id])
+            _run(con, "DELETE FROM preferences WHERE client_id = ?", [client_id])
             self._write_preferences(con, client_id, prefs)
         self._refresh(client_id)
         return prefs
 
     @staticmethod
     def _write_preferences(con: duckdb.DuckDBPyConnection, client_id: int, prefs: Preferences) -> None:
-        con.execute(
+        _run(
+            con,
             "INSERT INTO preferences VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
             [
                 client_id,
@@ -327,14 +330,14 @@ class MatchStore:
             self._require(con, client_id)
             row = con.execute("SELECT nextval('consent_seq')").fetchone()
             seq = int(row[0]) if row else 0
-            con.execute("INSERT INTO consents VALUES (?, ?, ?, ?, now())", [seq, client_id, granted, actor])
+            _run(con, "INSERT INTO consents VALUES (?, ?, ?, ?, now())", [seq, client_id, granted, actor])
         self._refresh(client_id)
         return seq
 
     # --- reads --------------------------------------------------------------------------------------------------
     @staticmethod
     def _require(con: duckdb.DuckDBPyConnection, client_id: int) -> None:
-        if not con.execute("SELECT 1 FROM clients WHERE client_id = ?", [client_id]).fetchone():
+        if not _run(con, "SELECT 1 FROM clients WHERE client_id = ?", [client_id]).fetchone():
             raise UnknownClientError(f"no client {client_id}", field="client_id", zh=f"没有第 {client_id} 号客户")
 
     def _rows(self, sql: str) -> list[dict[str, Any]]:
@@ -349,8 +352,10 @@ class MatchStore:
 
     def consent_history(self, client_id: int) -> list[dict[str, Any]]:
         with self.lock:
-            cur = self.con.execute(
-                "SELECT seq, granted, actor, recorded_at FROM consents WHERE client_id = ? ORDER BY seq", [client_id]
+            cur = _run(
+                self.con,
+                "SELECT seq, granted, actor, recorded_at FROM consents WHERE client_id = ? ORDER BY seq",
+                [client_id],
             )
             return [dict(zip(("seq", "granted", "actor", "recorded_at"), r, strict=True)) for r in cur.fetchall()]
 
@@ -468,7 +473,7 @@ class MatchStore:
                 USING (client_id)
             ORDER BY c.client_id
         """
-        cols = self.con.execute(sql, [today, today.strftime("%m%d")]).fetchnumpy()
+        cols = _run(self.con, sql, [today, today.strftime("%m%d")]).fetchnumpy()
         arrays: dict[str, Any] = {}
         for name, col in cols.items():
             values = np.asarray(col)
@@ -505,6 +510,14 @@ class MatchStore:
             a = self.con.execute("SELECT coalesce(max(client_id), 0) + 1 FROM clients").fetchone()
             b = self.con.execute("SELECT coalesce(max(seq), 0) + 1 FROM consents").fetchone()
         return (int(a[0]) if a else 1, int(b[0]) if b else 1)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> duckdb.DuckDBPyConnection:
+    """``con.execute(sql, params)`` as the registry's store runs a statement with parameters (binding.with_params):
+    DuckDB's import of pandas for them is refused where the console refuses it, so that a console start of
+    ``matchmaking register``, ``prefs``, ``consent`` or ``matches`` does not import pandas (some 0.7 CPU s) it never
+    uses."""
+    return with_params(con.execute, sql, params)
 
 
 def _lit_list(values: list[str]) -> str:
