@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -174,34 +175,42 @@ def made_city(folder: Path, batches: dict[str, str], *, as_of: str, today: str |
     return db
 
 
-def due_run(db: Path, day: str) -> None:
-    """What `due run` does on ``day`` (the registry's today then), made in this process: the daily due-process job on
-    the store ``db``, on the channel the settings name."""
+@contextmanager
+def opened_on(db: Path, day: str | None) -> Iterator[Store]:
+    """The store ``db`` opened as a console command opens it on ``day`` (the registry's today then; None: the today
+    the environment says), closed after."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, day)
+        if day is not None:
+            mp.setenv(TODAY_ENV, day)
         with open_store(db, key="") as store:
-            run_daily(store, None, channel=sender_from_settings(get_settings()).channel)
+            yield store
+
+
+def daily_job(store: Store) -> None:
+    """What `due run` does to the open ``store``: the daily due-process job, on the channel the settings name."""
+    run_daily(store, None, channel=sender_from_settings(get_settings()).channel)
+
+
+def due_run(db: Path, day: str) -> None:
+    """What `due run` does on ``day`` (the registry's today then), made in this process on the store ``db``."""
+    with opened_on(db, day) as store:
+        daily_job(store)
 
 
 def ingested(db: Path, path: Path | str, source: str, day: str | None = None) -> None:
     """What `ingest PATH --source SOURCE` does on ``day`` (the registry's today then; when not given, the today the
     environment says), made in this process on the store ``db`` (for a test that asserts what follows, not the
     command); no row may be rejected."""
-    with pytest.MonkeyPatch.context() as mp:
-        if day is not None:
-            mp.setenv(TODAY_ENV, day)
-        with open_store(db, key="") as store:
-            report = ingest_file(store, path, source)
+    with opened_on(db, day) as store:
+        report = ingest_file(store, path, source)
     assert not report.errors, report.errors
 
 
 def scored_on(db: Path, day: str, *, policy: str = "beijing", as_of: str | None = None, **options: Any) -> RunSummary:
     """What `score --policy POLICY --as-of AS_OF` (``day`` when not given; ``options`` as its flags, e.g.
     ``from_records=True``) does on ``day`` (the registry's today then), made in this process on the store ``db``."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(TODAY_ENV, day)
-        with open_store(db, key="") as store:
-            return score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of or day), **options)
+    with opened_on(db, day) as store:
+        return score(store, resolve_policy(store, policy), dt.date.fromisoformat(as_of or day), **options)
 
 
 def bank_headers(store: Store) -> dict[str, str]:

@@ -24,7 +24,7 @@ from unittest import mock
 
 import pytest
 
-from due_world import due_run
+from due_world import daily_job, due_run
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy, load_policy
@@ -37,13 +37,10 @@ from socialcredit.regions.bundle import (
     public_key_text,
 )
 from socialcredit.regions.keys import trust_key
-from socialcredit.registry.due_process.daily import run_daily
-from socialcredit.registry.due_process.outbox import sender_from_settings
 from socialcredit.registry.records.ingest import ingest_file
 from socialcredit.registry.reporting.impact_record import publish
 from socialcredit.registry.scoring.policies import resolve_policy
 from socialcredit.registry.scoring.runs import score
-from socialcredit.settings import get_settings
 from socialcredit.store import Store, open_store
 from store_copies import copied
 from test_listing_second_cause import refused  # the same decision asked, at the importing region
@@ -94,11 +91,10 @@ def on_day(day: str, db: Path) -> Iterator[Store]:
 
 def scored_and_run(day: str, opened: Store) -> None:
     """What `score --policy beijing --as-of DAY` then `due run` do on ``day`` (the store ``opened`` on that day: see
-    on_day): a run of the newest published Beijing policy, then the daily due-process job, on the channel the
-    settings name (as due_world.due_run runs it; one opening of the store for both, each opening and closing costing
-    about half a second)."""
+    on_day): a run of the newest published Beijing policy, then the daily due-process job (due_world.daily_job; one
+    opening of the store for both, each opening and closing costing about half a second)."""
     score(opened, resolve_policy(opened, "beijing"), dt.date.fromisoformat(day))
-    run_daily(opened, None, channel=sender_from_settings(get_settings()).channel)
+    daily_job(opened)
 
 
 def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False) -> None:

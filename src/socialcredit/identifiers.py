@@ -66,6 +66,8 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 0-9 and A-Z without I, O, 
 # GB 11643-1999 (ISO 7064 MOD 11-2): digit i of the first 17 weighs 2^(17-i) mod 11; the sum mod 11 names the check.
 _RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _RIC_CHECK = "10X98765432"
+# GB 32100-2015: character i of the first 17 weighs 3^i mod 31; the check is the character worth (31 - sum) mod 31.
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_CHARS = frozenset(_USCC_ALPHABET)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _EARLIEST_BIRTH = date(1900, 1, 1)
@@ -542,10 +544,6 @@ def registry_regions() -> frozenset[str]:
             if "county" in props:
                 codes.update(f"{province}{n:04d}" for n in range(int(low), int(high) + 1))
     return frozenset(codes)
-
-
-# GB 32100-2015: character i of the first 17 weighs 3^i mod 31; the check is the character worth (31 - sum) mod 31.
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def well_formed_uscc_sql(column: str) -> str:
