@@ -106,6 +106,17 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def step_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    """The environment of the step ``name``: ``env``, and in a pytest step DuckDB at one thread per process
+    (``SOCIALCREDIT_THREADS=1``, unless set already). The two workers share the machine's two cores, and DuckDB's
+    default of a thread per core in each spent about 4 % more CPU on test_snapshot and test_due_process_cli run side
+    by side (docs/benchmarks.md, "DuckDB's threads in the test run"). The benchmark step keeps DuckDB's default: it
+    measures what a user gets."""
+    if not name.startswith("pytest"):
+        return env
+    return {"SOCIALCREDIT_THREADS": "1", **env}
+
+
 def main(argv: list[str]) -> int:
     fast = "--fast" in argv
     pytest_args = [a for a in argv if a != "--fast"]
@@ -116,7 +127,7 @@ def main(argv: list[str]) -> int:
     for name, cmd in steps(fast, pytest_args):
         print(f"== {name}: {' '.join(cmd)}", flush=True)
         t0 = time.monotonic()
-        code = subprocess.run(cmd, cwd=ROOT, env=env).returncode
+        code = subprocess.run(cmd, cwd=ROOT, env=step_env(name, env)).returncode
         # the space left where the tests write (a full disk fails tests in ways that look like anything else)
         free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
         print(

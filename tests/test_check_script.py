@@ -29,6 +29,18 @@ def test_a_required_spark_already_set_is_kept() -> None:
     assert env == {"SOCIALCREDIT_REQUIRE_SPARK": "0"}
 
 
+def test_the_pytest_steps_run_duckdb_at_one_thread_and_the_benchmark_at_its_default() -> None:
+    check = _check_module()
+    names = [name for name, _ in check.steps(False, [])] + [name for name, _ in check.steps(True, [])]
+    pytest_steps = [name for name in names if name.startswith("pytest")]
+    assert pytest_steps == ["pytest (two processes)", "pytest (fast)"]
+    for name in pytest_steps:
+        assert check.step_env(name, {"HOME": "/h"}) == {"HOME": "/h", "SOCIALCREDIT_THREADS": "1"}
+        assert check.step_env(name, {"SOCIALCREDIT_THREADS": "2"}) == {"SOCIALCREDIT_THREADS": "2"}  # a user's own
+    for name in set(names) - set(pytest_steps):
+        assert check.step_env(name, {"HOME": "/h"}) == {"HOME": "/h"}
+
+
 def test_a_python_the_steps_start_writes_its_bytecode() -> None:
     # what the environment means to the interpreter the steps start (pytest, and the console runs of its tests)
     env = _check_module().child_env({"PYTHONDONTWRITEBYTECODE": "1"})

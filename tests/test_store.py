@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import socialcredit.store as store_module
 from socialcredit.catalog import load_catalog
 from socialcredit.compiler.plan import MAX_REASONS
-from socialcredit.errors import StoreError
+from socialcredit.errors import SocialCreditError, StoreError
 from socialcredit.store import KEY_ENV, MEMORY_ENV, MIGRATIONS, Store, latest_subjects, open_store
 
 
@@ -90,6 +90,37 @@ def test_memory_limit_and_spill_folder(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(StoreError) as info:
         open_store(tmp_path / "m.duckdb", key="")
     assert str(info.value) == "SOCIALCREDIT_MEMORY_LIMIT='lots' is not a memory size such as 12GB"
+
+
+def _duckdb_default_threads() -> int:
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        return int(con.execute("SELECT current_setting('threads')").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def test_the_threads_duckdb_uses_are_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOCIALCREDIT_THREADS", raising=False)
+    store = open_store(tmp_path / "t.duckdb", create=True, key="")
+    unset = store.one("SELECT current_setting('threads')")
+    store.close()
+    monkeypatch.setenv("SOCIALCREDIT_THREADS", "1")
+    store = open_store(tmp_path / "t.duckdb", key="")
+    # unset: DuckDB's own default, as a connection of its own has it
+    assert (store.one("SELECT current_setting('threads')"), unset) == (1, _duckdb_default_threads())
+    store.close()
+    for bad, said in [
+        ("0", "Input should be greater than or equal to 1"),
+        ("257", "Input should be less than or equal to 256"),
+        ("two", "Input should be a valid integer, unable to parse string as an integer"),
+    ]:
+        monkeypatch.setenv("SOCIALCREDIT_THREADS", bad)
+        with pytest.raises(SocialCreditError) as info:
+            open_store(tmp_path / "t.duckdb", key="")
+        assert str(info.value) == f"SOCIALCREDIT_THREADS={bad!r}: {said}"
 
 
 def test_a_store_held_by_another_process_is_refused_plainly(tmp_path: Path) -> None:

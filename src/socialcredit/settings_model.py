@@ -46,6 +46,13 @@ class Settings(BaseModel):
         default=None,
         description="The most memory DuckDB may use, such as `12GB`; unset: DuckDB's own default (80% of RAM).",
     )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="The most threads DuckDB uses for a store this process opens, from 1 to 256; unset: DuckDB's "
+        "own default (one per core).",
+    )
     today: dt.date | None = Field(
         default=None,
         description=(

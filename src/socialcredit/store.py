@@ -1638,6 +1638,8 @@ def open_store(
         except duckdb.Error:
             con.close()
             raise StoreError(f"{MEMORY_ENV}={limit!r} is not a memory size such as 12GB") from None
+    if threads := settings.threads:  # a whole number from 1 to 256, checked by the settings' model
+        con.execute(f"SET threads = {int(threads)}")
     options = []
     if key:
         con.execute(f"LOAD {lit(_httpfs_extension())}")
