@@ -105,7 +105,8 @@ def _empty(db: Path, key: str) -> None:
 
 def _env(db: Path, key: str | None, hook: str | None) -> dict[str, str]:
     """The environment of the console script: ``key`` as SOCIALCREDIT_DB_KEY (None: no setting of ours); with
-    ``hook``, a ``sitecustomize`` module (beside the store's folder) run at its start."""
+    ``hook``, a ``sitecustomize`` module (beside the store's folder) run at its start, and the temporary folder
+    (where a crash log goes) a folder ``tmp`` beside the store's folder, not the system's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALCREDIT_")}
     env |= {"SOCIALCREDIT_DB_KEY": key} if key else {}
     if hook is not None:
@@ -113,6 +114,9 @@ def _env(db: Path, key: str | None, hook: str | None) -> dict[str, str]:
         folder.mkdir(exist_ok=True)
         (folder / "sitecustomize.py").write_text(hook, encoding="utf-8")
         env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+        temporary = db.parent.parent / "tmp"
+        temporary.mkdir(exist_ok=True)
+        env["TMPDIR"] = str(temporary)
     return env
 
 
@@ -615,7 +619,9 @@ def test_a_crash_after_a_key_typed_at_the_prompt_reports_frames_only(tmp_path: P
     assert code == 3, shown
     assert b"RuntimeError (its message is not shown: a store key is set, and a message" in shown, shown
     assert typed not in shown
-    assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log, in the temporary folder
+    assert _on_disk(typed, tmp_path, started) == []  # nor in the crash log
+    (log,) = (tmp_path / "tmp").glob("socialcredit-crash-*.log")  # the crash log, in the test's temporary folder
+    assert "builtins.RuntimeError: (its message is not written: a store key is set" in log.read_text("utf-8")
 
 
 def test_results_of_an_export_made_before_a_rotation_name_it_when_refused(
