@@ -488,6 +488,10 @@ def test_acceptance_transcript(tmp_path: Path) -> None:
     for person_id in (NEXT_REP, DIRECTOR):
         assert "GRANTED" in _decision(t, person_id, "air_travel", successor_listed).upper()
     print("\n".join(t.lines))
+    # docs/organisations-relations.md quotes the transcript as printed (it had gone stale: no "change N")
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "organisations-relations.md").read_text("utf-8")
+    quoted = doc.split("## The acceptance transcript", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert quoted == "\n".join(t.lines) + "\n"
 
 
 # -- live: the company fulfils the judgment over HTTP and every related person is released in the same pass --------
