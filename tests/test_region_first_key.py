@@ -16,15 +16,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from due_world import daily_job, due_run
+from due_world import daily_job, due_run, opened_on
 from socialcredit.clock import TODAY_ENV
 from socialcredit.identifiers import make_ric
 from socialcredit.policy import builtin_policy, load_policy
@@ -82,17 +80,11 @@ def judgments(folder: Path, name: str, *rows: str, withdrawn: bool = False) -> s
     return str(path)
 
 
-@contextmanager
-def on_day(day: str, db: Path) -> Iterator[Store]:
-    """The store ``db`` opened as a console command opens it on ``day`` (the registry's clock set to that day)."""
-    with mock.patch.dict(os.environ, {TODAY_ENV: day}), open_store(db, key="") as opened:
-        yield opened
-
-
 def scored_and_run(day: str, opened: Store) -> None:
     """What `score --policy beijing --as-of DAY` then `due run` do on ``day`` (the store ``opened`` on that day: see
-    on_day): a run of the newest published Beijing policy, then the daily due-process job (due_world.daily_job; one
-    opening of the store for both, each opening and closing costing about half a second)."""
+    due_world.opened_on): a run of the newest published Beijing policy, then the daily due-process job
+    (due_world.daily_job; one opening of the store for both, each opening and closing costing about half a
+    second)."""
     score(opened, resolve_policy(opened, "beijing"), dt.date.fromisoformat(day))
     daily_job(opened)
 
@@ -101,7 +93,7 @@ def sent(day: str, folder: Path, name: str, *rows: str, withdrawn: bool = False)
     """The courts' rows ingested in Beijing on ``day``, Beijing scored as of that day and its due-process job run
     (as `ingest --source courts`, `score` and `due run` do, through the registry's functions: the console's answers
     are asserted by the tests of those commands)."""
-    with on_day(day, store(folder, "beijing")) as opened:
+    with opened_on(store(folder, "beijing"), day) as opened:
         report = ingest_file(opened, judgments(folder, name, *rows, withdrawn=withdrawn), "courts")
         assert (report.rejected, report.reject_error) == (0, None), report.as_dict()
         scored_and_run(day, opened)
@@ -113,9 +105,9 @@ def shared(day: str, folder: Path) -> None:
     functions)."""
     n = len(list(folder.glob("beijing-*.json"))) + 1
     bundle = folder / f"beijing-{n}.json"
-    with on_day(day, store(folder, "beijing")) as opened:
+    with opened_on(store(folder, "beijing"), day) as opened:
         export_bundle(opened, "beijing", folder / "beijing.key", bundle)
-    with on_day(day, store(folder, "tianjin")) as opened:
+    with opened_on(store(folder, "tianjin"), day) as opened:
         import_bundle(opened, bundle)
         scored_and_run(day, opened)
 

@@ -94,10 +94,9 @@ class SparkBackend:
     def __init__(self, session: SparkSession) -> None:
         self.spark = session
         self.dialect = SparkDialect()
-        self._cached: dict[str, DataFrame] = {}
-        # The rows of each view materialize kept, counted by the job that persisted it: counting a persisted view
-        # again is another Spark job (about 0.15 s each on a small run, five a run).
-        self._counts: dict[str, int] = {}
+        # Each view materialize kept, with its rows as counted by the job that persisted it: counting a persisted
+        # view again is another Spark job (about 0.15 s each on a small run, five a run).
+        self._cached: dict[str, tuple[DataFrame, int]] = {}
 
     def sql(self, text: str) -> DataFrame:
         try:
@@ -129,21 +128,19 @@ class SparkBackend:
         old = self._cached.pop(name, None)
         frame.createOrReplaceTempView(name)
         if old is not None:
-            old.unpersist()
-        self._cached[name] = frame
-        self._counts[name] = rows
+            old[0].unpersist()
+        self._cached[name] = (frame, rows)
 
     def count(self, name: str) -> int:
         """Rows of the view ``name``: as counted when materialize kept it, else counted now."""
-        if name in self._counts:
-            return self._counts[name]
+        if name in self._cached:
+            return self._cached[name][1]
         return int(self.spark.table(name).count())
 
     def release(self) -> None:
-        for frame in self._cached.values():
+        for frame, _ in self._cached.values():
             frame.unpersist()
         self._cached.clear()
-        self._counts.clear()
 
 
 def read_inputs(
