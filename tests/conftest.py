@@ -140,10 +140,12 @@ def spark() -> Iterator[Any]:
     # Settings for the tests' small data (measured on the shared 2-core machine, JVM CPU seconds; docs/benchmarks.md
     # "The test run's time"): adaptive execution, which replans a statement at each shuffle, is off: 30-45% less CPU
     # per score run of 1 500 or 30 000 residents. A test's JVM runs thousands of small plans in a few minutes, and
-    # its CPU went to compiling them: whole-stage code generation is off, there is one shuffle partition, and the
-    # JVM's JIT stops at its first tier with the serial GC (scoring_helpers.TEST_JAVA_OPTIONS; read as the JVM
-    # starts, so set for this session only: a console script a test runs gets them where the test asks). None
-    # changes a result (the command line's run in test_engines.py keeps Spark's own settings).
+    # its CPU went to compiling them: whole-stage code generation is off, and so is the code generated for single
+    # expressions (``codegen.factoryMode``: Spark evaluates them as interpreted, the way its own test suites check
+    # both; 9 % less machine CPU on test_scoring's Spark cases, docs/benchmarks.md), there is one shuffle
+    # partition, and the JVM's JIT stops at its first tier with the serial GC (scoring_helpers.TEST_JAVA_OPTIONS;
+    # read as the JVM starts, so set for this session only: a console script a test runs gets them where the test
+    # asks). None changes a result (the command line's run in test_engines.py keeps Spark's own settings).
     before = os.environ.get("PYSPARK_SUBMIT_ARGS")
     os.environ["PYSPARK_SUBMIT_ARGS"] = submit_args(TEST_JAVA_OPTIONS)
     try:
@@ -152,6 +154,7 @@ def spark() -> Iterator[Any]:
             {
                 "spark.sql.adaptive.enabled": "false",
                 "spark.sql.codegen.wholeStage": "false",
+                "spark.sql.codegen.factoryMode": "NO_CODEGEN",
                 "spark.sql.shuffle.partitions": "1",
                 "spark.default.parallelism": "1",
             },
