@@ -1342,16 +1342,13 @@ def _stage_org_ids(store: Store, today: dt.date) -> None:
     identity number's shape names a registering authority's region). Set-based: no org_id goes through Python
     here."""
     bind = _Binds()
-    store.con.register("registry_regions", _registry_regions_table())
-    try:
+    with _registry_regions_view(store):
         store.execute(
             f"CREATE OR REPLACE TEMP TABLE org_ids AS SELECT subject_id, {_clean_ric_sql('subject_id', today, bind)} "
             f"AS _clean, {_well_formed_org_sql('subject_id')} AS _code FROM (SELECT DISTINCT org_id AS subject_id "
             f"FROM staging WHERE record_type = {bind(RELATION_RECORD_TYPE)} AND org_id IS NOT NULL)",
             bind.values,
         )
-    finally:
-        store.con.unregister("registry_regions")
     _unmark_bad_regions(store, "org_ids", today)
 
 
@@ -1642,6 +1639,17 @@ def _registry_regions_table() -> pa.Table:
     return pa.table({"code": sorted(registry_regions())})
 
 
+@contextmanager
+def _registry_regions_view(store: Store) -> Iterator[None]:
+    """The temporary view ``registry_regions`` (column ``code``: every region code a registering authority can
+    have, identifiers.registry_regions) while the block runs, for the queries of :func:`_well_formed_org_sql`."""
+    store.con.register("registry_regions", _registry_regions_table())
+    try:
+        yield
+    finally:
+        store.con.unregister("registry_regions")
+
+
 def _well_formed_org_sql(column: str) -> str:
     """SQL true where ``column`` (compacted) is a code :func:`validate_subject_id` takes for an organisation's: a
     well-formed credit code that does not look like an identity number (17 digits first), or one that does whose
@@ -1680,15 +1688,12 @@ def _precise_subject_reasons(store: Store, errors: list[RowError], today: dt.dat
         {**bind.values, "unknown": _UNKNOWN_SUBJECT},
     )
     _unmark_bad_regions(store, "refused_ids", today)
-    store.con.register("registry_regions", _registry_regions_table())
-    try:
+    with _registry_regions_view(store):
         named = store.execute(
             f"SELECT subject_id FROM refused_ids WHERE NOT _clean AND NOT {_well_formed_org_sql('subject_id')} "
             "ORDER BY first_row LIMIT $most",
             {"most": PRECISE_SUBJECT_MOST},
         ).fetchall()
-    finally:
-        store.con.unregister("registry_regions")
     reasons: dict[str, IdentifierError] = {}
     for (sid,) in named:
         try:
