@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from socialcredit.binding import with_params
 from socialcredit.errors import IdentifierError, MatchmakingError
 from socialcredit.identifiers import validate_ric
 from socialcredit.matchmaking.reference import (
@@ -78,7 +79,8 @@ def read_residents(source: Path | str, n: int, *, seed: int = 0, today: dt.date)
     names = {d.zh: d.code for d in DISTRICTS}
     con = duckdb.connect()
     try:
-        rows = con.execute(
+        rows = with_params(
+            con.execute,
             f"""
             WITH people AS (
                 SELECT subject_id, name, district, coalesce(profession, 'other') AS profession,
