@@ -142,7 +142,7 @@ def spark() -> Iterator[Any]:
     # per score run of 1 500 or 30 000 residents. A test's JVM runs thousands of small plans in a few minutes, and
     # its CPU went to compiling them: whole-stage code generation is off, and so is the code generated for single
     # expressions (``codegen.factoryMode``: Spark evaluates them as interpreted, the way its own test suites check
-    # both; 9 % less machine CPU on test_scoring's Spark cases, docs/benchmarks.md), there is one shuffle
+    # both; 9.5 % less machine CPU on test_scoring's Spark cases, docs/benchmarks.md), there is one shuffle
     # partition, and the JVM's JIT stops at its first tier with the serial GC (scoring_helpers.TEST_JAVA_OPTIONS;
     # read as the JVM starts, so set for this session only: a console script a test runs gets them where the test
     # asks). None changes a result (the command line's run in test_engines.py keeps Spark's own settings).
